@@ -1,0 +1,148 @@
+"""Where per-user state lives: a narrow port and its thread-safe in-memory adapter.
+
+The state is only what the rules need — open training sessions and pending
+reminders — plus the event-time clock and a bounded window of recent events
+for the browsable API. Nothing grows with the number of events, only with the
+number of users who have something open.
+"""
+
+import heapq
+import threading
+from collections import Counter, deque
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from datetime import datetime
+from itertools import count
+from types import MappingProxyType
+from typing import Protocol
+
+from events.decisions import Reminder
+from events.domain import Event, TrainingProgramStarted
+
+_NO_SESSIONS: Mapping[str, TrainingProgramStarted] = MappingProxyType({})
+
+
+@dataclass(frozen=True, slots=True)
+class UserState:
+    """A read-only snapshot of one user's state, handed to the rules."""
+
+    open_sessions: Mapping[str, TrainingProgramStarted]
+    pending_reminder: Reminder | None
+
+
+class EventRepository(Protocol):
+    @property
+    def clock(self) -> datetime | None: ...
+
+    def advance_clock(self, to: datetime) -> list[Reminder]:
+        """Move the clock forward (never back); pop reminders due strictly before it."""
+
+    def pop_all_reminders(self) -> list[Reminder]:
+        """Pop every pending reminder, in deadline order."""
+
+    def user_state(self, user_id: str) -> UserState: ...
+
+    def open_session(self, started: TrainingProgramStarted) -> None: ...
+
+    def close_session(self, session_key: tuple[str, str]) -> None: ...
+
+    def arm_reminder(self, reminder: Reminder) -> None: ...
+
+    def cancel_reminder(self, user_id: str) -> None: ...
+
+    def remember_event(self, event: Event) -> None: ...
+
+    def recent_events(self) -> list[Event]:
+        """The most recent events, newest first."""
+
+    def event_counts(self) -> dict[str, int]:
+        """How many events of each type were recorded."""
+
+    def stats(self) -> dict[str, int]: ...
+
+
+class InMemoryEventRepository:
+    def __init__(self, recent_limit: int = 1000) -> None:
+        self._lock = threading.RLock()
+        self._clock: datetime | None = None
+        self._sessions: dict[str, dict[str, TrainingProgramStarted]] = {}
+        self._reminders: dict[str, Reminder] = {}
+        # Deadline order for firing; cancelled entries stay until popped and are skipped.
+        self._deadlines: list[tuple[datetime, int, Reminder]] = []
+        self._sequence = count()
+        self._recent: deque[Event] = deque(maxlen=recent_limit)
+        self._counts: Counter[str] = Counter()
+
+    @property
+    def clock(self) -> datetime | None:
+        return self._clock
+
+    def advance_clock(self, to: datetime) -> list[Reminder]:
+        with self._lock:
+            if self._clock is None or to > self._clock:
+                self._clock = to
+            return self._pop_reminders(lambda deadline: deadline < to)
+
+    def pop_all_reminders(self) -> list[Reminder]:
+        with self._lock:
+            return self._pop_reminders(lambda deadline: True)
+
+    def user_state(self, user_id: str) -> UserState:
+        with self._lock:
+            sessions = self._sessions.get(user_id)
+            return UserState(
+                open_sessions=MappingProxyType(dict(sessions)) if sessions else _NO_SESSIONS,
+                pending_reminder=self._reminders.get(user_id),
+            )
+
+    def open_session(self, started: TrainingProgramStarted) -> None:
+        with self._lock:
+            user_sessions = self._sessions.setdefault(started.user_id, {})
+            user_sessions[started.training_program_id] = started
+
+    def close_session(self, session_key: tuple[str, str]) -> None:
+        user_id, training_program_id = session_key
+        with self._lock:
+            user_sessions = self._sessions.get(user_id, {})
+            user_sessions.pop(training_program_id, None)
+            if not user_sessions:
+                self._sessions.pop(user_id, None)
+
+    def arm_reminder(self, reminder: Reminder) -> None:
+        with self._lock:
+            self._reminders[reminder.user_id] = reminder
+            heapq.heappush(self._deadlines, (reminder.deadline, next(self._sequence), reminder))
+
+    def cancel_reminder(self, user_id: str) -> None:
+        with self._lock:
+            self._reminders.pop(user_id, None)
+
+    def remember_event(self, event: Event) -> None:
+        with self._lock:
+            self._recent.append(event)
+            self._counts[event.event_type] += 1
+
+    def event_counts(self) -> dict[str, int]:
+        with self._lock:
+            return dict(self._counts)
+
+    def recent_events(self) -> list[Event]:
+        with self._lock:
+            return list(reversed(self._recent))
+
+    def stats(self) -> dict[str, int]:
+        with self._lock:
+            return {
+                "users_with_open_sessions": len(self._sessions),
+                "open_sessions": sum(len(sessions) for sessions in self._sessions.values()),
+                "pending_reminders": len(self._reminders),
+            }
+
+    def _pop_reminders(self, is_due: Callable[[datetime], bool]) -> list[Reminder]:
+        due = []
+        while self._deadlines and is_due(self._deadlines[0][0]):
+            _, _, reminder = heapq.heappop(self._deadlines)
+            if self._reminders.get(reminder.user_id) is reminder:
+                del self._reminders[reminder.user_id]
+                due.append(reminder)
+        return due

@@ -1,0 +1,105 @@
+"""Event processing: the one path every event takes, from the API or a replay.
+
+`record_event` moves the event-time clock (firing reminders that fell due),
+stores the event and sends `event_recorded`; its receiver calls `apply_rules`,
+which asks the strategy map for decisions and carries them out. Processing is
+serialised by one lock so that the clock and per-user state always see the
+events in the order they were recorded.
+"""
+
+import logging
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass
+from enum import StrEnum
+from typing import Any, cast
+
+from django.apps import apps
+
+from events.apps import EventsConfig
+from events.decisions import (
+    ArmReminder,
+    CancelReminder,
+    CloseSession,
+    Decision,
+    Notify,
+    OpenSession,
+)
+from events.domain import Event, UnknownEvent
+from events.repository import EventRepository
+from events.rules import decide, remind_to_start
+from events.signals import event_recorded
+from notifications import services as notifications
+
+logger = logging.getLogger(__name__)
+
+_processing = threading.RLock()
+
+
+class Outcome(StrEnum):
+    ACCEPTED = "accepted"
+    IGNORED = "ignored"
+
+
+@dataclass(frozen=True, slots=True)
+class RecordResult:
+    outcome: Outcome
+    event: Event
+    reason: str = ""
+
+
+def get_repository() -> EventRepository:
+    return cast(EventsConfig, apps.get_app_config("events")).repository
+
+
+def record_event(event: Event) -> RecordResult:
+    with _processing:
+        fire_due_reminders(event)
+        get_repository().remember_event(event)
+        event_recorded.send(sender=type(event), event=event)
+    result = _result_of(event)
+    logger.info(
+        "event %s %s: %s for user %s",
+        event.event_id,
+        result.outcome,
+        event.event_type,
+        event.user_id,
+    )
+    return result
+
+
+def apply_rules(event: Event) -> None:
+    repository = get_repository()
+    for decision in decide(event, repository.user_state(event.user_id)):
+        _CARRY_OUT[type(decision)](repository, decision)
+
+
+def fire_due_reminders(event: Event) -> None:
+    """Before `event` applies, every reminder due strictly before it fires."""
+    for reminder in get_repository().advance_clock(event.occurred_at):
+        notifications.publish(remind_to_start(reminder))
+
+
+def drain_reminders() -> int:
+    """The stream is over: fire every pending reminder now. Returns how many."""
+    with _processing:
+        reminders = get_repository().pop_all_reminders()
+        for reminder in reminders:
+            notifications.publish(remind_to_start(reminder))
+    return len(reminders)
+
+
+def _result_of(event: Event) -> RecordResult:
+    if isinstance(event, UnknownEvent):
+        reason = f"unknown event type {event.raw_type!r}: no rule handles it"
+        return RecordResult(Outcome.IGNORED, event, reason)
+    return RecordResult(Outcome.ACCEPTED, event)
+
+
+_CARRY_OUT: dict[type[Decision], Callable[[EventRepository, Any], object]] = {
+    OpenSession: lambda repository, decision: repository.open_session(decision.started),
+    CloseSession: lambda repository, decision: repository.close_session(decision.session_key),
+    ArmReminder: lambda repository, decision: repository.arm_reminder(decision.reminder),
+    CancelReminder: lambda repository, decision: repository.cancel_reminder(decision.user_id),
+    Notify: lambda repository, decision: notifications.publish(decision.notification),
+}

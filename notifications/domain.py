@@ -1,0 +1,76 @@
+"""What the notify service is told, and why.
+
+Plain Python, so the events app's rules can build notifications without Django.
+"""
+
+import uuid
+from dataclasses import dataclass, field
+from datetime import datetime
+from enum import StrEnum
+from typing import Any
+
+_NOTIFICATION_NAMESPACE = uuid.UUID("6f1c3c1e-9a59-4d4b-8f0e-6a1f2d1c7b10")
+
+
+class NotificationKind(StrEnum):
+    TRAINING_DOSE_CONGRATULATION = "training_dose_congratulation"
+    START_TRAINING_REMINDER = "start_training_reminder"
+
+
+@dataclass(frozen=True, slots=True)
+class TriggerEvent:
+    event_id: str
+    event_type: str
+    occurred_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class Reason:
+    """Why a notification was sent: the rule, its events and the figures it compared."""
+
+    rule: str
+    events: tuple[TriggerEvent, ...]
+    figures: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True, slots=True)
+class Notification:
+    notification_id: str
+    kind: NotificationKind
+    user_id: str
+    device_id: str
+    message: str
+    triggered_at: datetime
+    reason: Reason
+    minutes: int | None = None
+
+    def as_payload(self) -> dict[str, Any]:
+        payload: dict[str, Any] = {
+            "notification_id": self.notification_id,
+            "kind": self.kind.value,
+            "user_id": self.user_id,
+            "device_id": self.device_id,
+            "message": self.message,
+            "triggered_at": self.triggered_at.isoformat(),
+            "reason": {
+                "rule": self.reason.rule,
+                "events": [_trigger_payload(event) for event in self.reason.events],
+                "figures": self.reason.figures,
+            },
+        }
+        if self.minutes is not None:
+            payload["minutes"] = self.minutes
+        return payload
+
+
+def _trigger_payload(event: TriggerEvent) -> dict[str, str]:
+    return {
+        "event_id": event.event_id,
+        "type": event.event_type,
+        "occurred_at": event.occurred_at.isoformat(),
+    }
+
+
+def notification_id(rule: str, *event_ids: str) -> str:
+    """The same rule over the same events always yields the same id."""
+    return str(uuid.uuid5(_NOTIFICATION_NAMESPACE, ":".join((rule, *event_ids))))

@@ -1,0 +1,52 @@
+"""Builders of domain events for tests: times are offsets from a fixed base, in UTC."""
+
+from datetime import UTC, datetime, timedelta
+
+from events.domain import (
+    AppLaunched,
+    TrainingProgramCancelled,
+    TrainingProgramFinished,
+    TrainingProgramStarted,
+    UnknownEvent,
+    fingerprint,
+)
+
+BASE_TIME = datetime(2021, 2, 28, 16, 0, 0, tzinfo=UTC)
+
+
+def at(minutes: int = 0, seconds: int = 0) -> datetime:
+    return BASE_TIME + timedelta(minutes=minutes, seconds=seconds)
+
+
+def _common(kind: str, user: str, when: datetime, program: str = "") -> dict:
+    device = f"device-of-{user}"
+    return {
+        "event_id": fingerprint(kind, user, device, program, when.isoformat()),
+        "user_id": user,
+        "device_id": device,
+        "occurred_at": when,
+    }
+
+
+def launched(user: str, when: datetime) -> AppLaunched:
+    return AppLaunched(**_common("launch", user, when))
+
+
+def started(user: str, when: datetime, program: str = "p1") -> TrainingProgramStarted:
+    return TrainingProgramStarted(**_common("start", user, when, program), training_program_id=program)
+
+
+def cancelled(user: str, when: datetime, program: str = "p1") -> TrainingProgramCancelled:
+    return TrainingProgramCancelled(
+        **_common("cancel", user, when, program), training_program_id=program
+    )
+
+
+def finished(user: str, when: datetime, program: str = "p1") -> TrainingProgramFinished:
+    return TrainingProgramFinished(
+        **_common("finish", user, when, program), training_program_id=program
+    )
+
+
+def unknown(user: str, when: datetime, raw_type: str = "profile_viewed") -> UnknownEvent:
+    return UnknownEvent(**_common(raw_type, user, when), raw_type=raw_type)
