@@ -15,6 +15,7 @@ from typing import Any, ClassVar
 
 from django.core.validators import RegexValidator
 from rest_framework import serializers
+from rest_framework.settings import api_settings
 
 from events.domain import (
     AppLaunched,
@@ -143,11 +144,23 @@ class IncomingEventSerializer(serializers.Serializer[Event]):
 
     default_error_messages = {"not_an_object": "Expected a JSON object but got {input_type}."}
 
+    def validate_empty_values(self, data: Any) -> tuple[bool, Any]:
+        self._require_object(data)  # before DRF calls a null body "this field"
+        return super().validate_empty_values(data)
+
     def to_internal_value(self, data: Any) -> Event:
-        if not isinstance(data, Mapping):
-            self.fail("not_an_object", input_type=json_type_name(data))
+        self._require_object(data)
         serializer = _serializer_for(_brief_event_type(data.get("type")))
         return serializer.to_event(serializer.run_validation(data))
+
+
+    def _require_object(self, data: Any) -> None:
+        if isinstance(data, Mapping):
+            return
+        message = self.error_messages["not_an_object"].format(input_type=json_type_name(data))
+        raise serializers.ValidationError(
+            {api_settings.NON_FIELD_ERRORS_KEY: [message]}, code="not_an_object"
+        )
 
 
 class EventRepresentationSerializer(serializers.Serializer[Any]):

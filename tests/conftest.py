@@ -1,0 +1,48 @@
+"""Every test starts from empty in-memory state and a recording notify transport."""
+
+import pytest
+from django.apps import apps
+
+from events.repository import InMemoryEventRepository
+from notifications.domain import Notification
+from notifications.outbox import Outbox
+
+
+class RecordingTransport:
+    """Stands in for the notify client where HTTP is not what is under test."""
+
+    def __init__(self) -> None:
+        self.sent: list[Notification] = []
+
+    def send(self, notification: Notification) -> None:
+        self.sent.append(notification)
+
+
+@pytest.fixture(autouse=True)
+def repository(monkeypatch) -> InMemoryEventRepository:
+    fresh = InMemoryEventRepository(recent_limit=50)
+    monkeypatch.setattr(apps.get_app_config("events"), "repository", fresh)
+    return fresh
+
+
+@pytest.fixture
+def transport() -> RecordingTransport:
+    return RecordingTransport()
+
+
+@pytest.fixture(autouse=True)
+def outbox(monkeypatch, transport) -> Outbox:
+    fresh = Outbox(transport, history_limit=50)
+    monkeypatch.setattr(apps.get_app_config("notifications"), "outbox", fresh)
+    return fresh
+
+
+@pytest.fixture
+def delivered(outbox, transport):
+    """Call to wait for the outbox and get what reached the transport, in order."""
+
+    def wait_and_list() -> list[Notification]:
+        assert outbox.flush(timeout=5), "the outbox did not settle"
+        return list(transport.sent)
+
+    return wait_and_list
