@@ -153,7 +153,6 @@ class IncomingEventSerializer(serializers.Serializer[Event]):
         serializer = _serializer_for(_brief_event_type(data.get("type")))
         return serializer.to_event(serializer.run_validation(data))
 
-
     def _require_object(self, data: Any) -> None:
         if isinstance(data, Mapping):
             return

@@ -1,13 +1,17 @@
 """A transport that prints notifications instead of sending them (dry runs)."""
 
 import json
-from typing import TextIO
+from typing import Protocol
 
 from notifications.domain import Notification
 
 
+class Writable(Protocol):
+    def write(self, text: str, /) -> object: ...
+
+
 class ConsoleTransport:
-    def __init__(self, stream: TextIO) -> None:
+    def __init__(self, stream: Writable) -> None:
         self._stream = stream
 
     def send(self, notification: Notification) -> None:

@@ -33,7 +33,9 @@ def launched(user: str, when: datetime) -> AppLaunched:
 
 
 def started(user: str, when: datetime, program: str = "p1") -> TrainingProgramStarted:
-    return TrainingProgramStarted(**_common("start", user, when, program), training_program_id=program)
+    return TrainingProgramStarted(
+        **_common("start", user, when, program), training_program_id=program
+    )
 
 
 def cancelled(user: str, when: datetime, program: str = "p1") -> TrainingProgramCancelled:

@@ -95,7 +95,10 @@ def test_recent_events_are_listed_newest_first(client):
 
     listed = client.get("/v1/events").json()
 
-    assert [e["occurred_at"] for e in listed][:2] == ["2021-02-28T16:59:43Z", "2021-02-28T16:54:21Z"]
+    assert [e["occurred_at"] for e in listed][:2] == [
+        "2021-02-28T16:59:43Z",
+        "2021-02-28T16:54:21Z",
+    ]
 
 
 def test_notifications_are_listed_with_their_delivery_status(client, delivered):

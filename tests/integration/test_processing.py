@@ -59,7 +59,12 @@ def summary(notifications):
             id="a start 10:01 after the launch comes too late",
         ),
         pytest.param(
-            [launched("a", at(0)), launched("a", at(4)), launched("a", at(8)), unknown("b", at(21))],
+            [
+                launched("a", at(0)),
+                launched("a", at(4)),
+                launched("a", at(8)),
+                unknown("b", at(21)),
+            ],
             [(REMINDER, "a", None)],
             id="several launches merge into one reminder",
         ),

@@ -4,7 +4,14 @@ from types import MappingProxyType
 
 import pytest
 
-from events.decisions import ArmReminder, CancelReminder, CloseSession, Notify, OpenSession, Reminder
+from events.decisions import (
+    ArmReminder,
+    CancelReminder,
+    CloseSession,
+    Notify,
+    OpenSession,
+    Reminder,
+)
 from events.domain import EventType
 from events.repository import UserState
 from events.rules import (

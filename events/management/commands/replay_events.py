@@ -1,0 +1,117 @@
+"""Replay a file of events through the same path as `POST /v1/event`."""
+
+import itertools
+import json
+import sys
+from collections import Counter
+from collections.abc import Iterator
+from contextlib import AbstractContextManager, ExitStack, nullcontext
+from typing import Any, TextIO
+
+from django.core.management.base import BaseCommand, CommandError, CommandParser
+
+from events.serializers import IncomingEventSerializer
+from events.services import drain_reminders, record_event
+from notifications.console import ConsoleTransport
+from notifications.services import get_outbox
+
+REJECTED = "rejected"
+
+
+class Command(BaseCommand):
+    help = (
+        "Replay events from a JSON array or JSON Lines file ('-' for standard input) "
+        "through the same code path as POST /v1/event."
+    )
+    stealth_options = ("stdin",)
+
+    def add_arguments(self, parser: CommandParser) -> None:
+        parser.add_argument("path", help="a JSON array or JSON Lines file, or - for standard input")
+        parser.add_argument(
+            "--no-drain",
+            action="store_true",
+            help="leave reminders still pending at the end of the input unsent",
+        )
+        parser.add_argument(
+            "--dry-run", action="store_true", help="print notifications instead of sending them"
+        )
+
+    def handle(self, *args: Any, **options: Any) -> None:
+        outbox = get_outbox()
+        with ExitStack() as stack:
+            source = stack.enter_context(_open(options["path"], options.get("stdin")))
+            if options["dry_run"]:
+                stack.enter_context(outbox.use_transport(ConsoleTransport(self.stdout)))
+            tally = self._replay(source)
+            tally["drained"] = 0 if options["no_drain"] else drain_reminders()
+        outbox.flush()
+        self._summarise(tally, outbox.counts(), dry_run=options["dry_run"])
+
+    def _replay(self, source: TextIO) -> Counter[str]:
+        tally: Counter[str] = Counter()
+        for position, item in _read_items(source):
+            tally["read"] += 1
+            tally[self._process(position, item)] += 1
+        return tally
+
+    def _process(self, position: int, item: Any) -> str:
+        if isinstance(item, json.JSONDecodeError):
+            return self._reject(position, {"non_field_errors": [f"Not JSON: {item}"]})
+        serializer = IncomingEventSerializer(data=item)
+        if not serializer.is_valid():
+            return self._reject(position, serializer.errors)
+        return record_event(serializer.validated_data).outcome.value
+
+    def _reject(self, position: int, errors: Any) -> str:
+        self.stderr.write(f"event {position} rejected: {json.dumps(errors)}")
+        return REJECTED
+
+    def _summarise(self, tally: Counter[str], deliveries: dict[str, int], *, dry_run: bool) -> None:
+        processed = tally["accepted"] + tally["ignored"]
+        self.stdout.write(
+            f"Events: {tally['read']} read, {processed} processed "
+            f"({tally['ignored']} ignored as unknown types), {tally[REJECTED]} rejected."
+        )
+        self.stdout.write(
+            f"Notifications: {deliveries['sent']} {'printed' if dry_run else 'sent'}, "
+            f"{deliveries['failed']} failed "
+            f"({tally['drained']} reminders fired at the end of the input)."
+        )
+        self.stdout.write(
+            self.style.SUCCESS(f"Processed {processed} out of {tally['read']} events.")
+        )
+
+
+def _open(path: str, stdin: TextIO | None) -> AbstractContextManager[TextIO]:
+    if path == "-":
+        return nullcontext(stdin or sys.stdin)
+    try:
+        return open(path, encoding="utf-8")
+    except OSError as exc:
+        raise CommandError(f"Cannot read {path}: {exc.strerror}") from exc
+
+
+def _read_items(source: TextIO) -> Iterator[tuple[int, Any]]:
+    """(position, value) pairs; a JSON Lines line that is not JSON comes as its error."""
+    first_line = next((line for line in source if line.strip()), "")
+    if first_line.lstrip().startswith("["):
+        yield from enumerate(_load_array(first_line + source.read()), start=1)
+        return
+    lines = (line for line in itertools.chain([first_line], source) if line.strip())
+    for position, line in enumerate(lines, start=1):
+        yield position, _load_line(line)
+
+
+def _load_array(text: str) -> list[Any]:
+    try:
+        items: list[Any] = json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise CommandError(f"The input is not a valid JSON array: {exc}") from exc
+    return items
+
+
+def _load_line(line: str) -> Any:
+    try:
+        return json.loads(line)
+    except json.JSONDecodeError as exc:
+        return exc

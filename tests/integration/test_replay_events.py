@@ -1,0 +1,118 @@
+"""`manage.py replay_events`: the same path as the API, from a file or standard input."""
+
+import io
+import json
+
+import pytest
+from django.core.management import CommandError, call_command
+
+from notifications.domain import NotificationKind
+from tests.sample import BRIEF_SAMPLE
+
+
+def replay(*args, stdin=None):
+    out, err = io.StringIO(), io.StringIO()
+    call_command("replay_events", *args, stdout=out, stderr=err, stdin=stdin)
+    return out.getvalue(), err.getvalue()
+
+
+@pytest.fixture
+def sample_array(tmp_path):
+    path = tmp_path / "sample.json"
+    path.write_text(json.dumps(BRIEF_SAMPLE, indent=2))
+    return path
+
+
+@pytest.fixture
+def sample_lines(tmp_path):
+    path = tmp_path / "sample.jsonl"
+    path.write_text("\n".join(json.dumps(event) for event in BRIEF_SAMPLE) + "\n")
+    return path
+
+
+@pytest.mark.parametrize("source", ["sample_array", "sample_lines"])
+def test_the_brief_sample_sends_exactly_two_notifications(source, request, transport):
+    out, err = replay(str(request.getfixturevalue(source)))
+
+    assert [(n.kind, n.user_id, n.minutes) for n in transport.sent] == [
+        (NotificationKind.START_TRAINING_REMINDER, "foo2", None),
+        (NotificationKind.TRAINING_DOSE_CONGRATULATION, "foo1", 36),
+    ]
+    assert "Events: 5 read, 5 processed (0 ignored as unknown types), 0 rejected." in out
+    assert "Notifications: 2 sent, 0 failed" in out
+    assert out.rstrip().endswith("Processed 5 out of 5 events.")
+    assert err == ""
+
+
+def test_reads_standard_input_with_a_dash(sample_lines, transport):
+    out, _ = replay("-", stdin=io.StringIO(sample_lines.read_text()))
+
+    assert len(transport.sent) == 2
+    assert "Processed 5 out of 5 events." in out
+
+
+def test_pending_reminders_fire_at_the_end_of_the_input(tmp_path, transport):
+    path = tmp_path / "launch.jsonl"
+    path.write_text(json.dumps(BRIEF_SAMPLE[0]))
+
+    out, _ = replay(str(path))
+
+    assert [n.kind for n in transport.sent] == [NotificationKind.START_TRAINING_REMINDER]
+    assert "(1 reminders fired at the end of the input)" in out
+
+
+def test_no_drain_leaves_pending_reminders_unsent(tmp_path, transport):
+    path = tmp_path / "launch.jsonl"
+    path.write_text(json.dumps(BRIEF_SAMPLE[0]))
+
+    replay(str(path), "--no-drain")
+
+    assert transport.sent == []
+
+
+def test_dry_run_prints_the_notifications_instead_of_sending_them(sample_array, transport):
+    out, _ = replay(str(sample_array), "--dry-run")
+
+    printed = [json.loads(line) for line in out.splitlines() if line.startswith("{")]
+    assert [(p["kind"], p["user_id"]) for p in printed] == [
+        ("start_training_reminder", "foo2"),
+        ("training_dose_congratulation", "foo1"),
+    ]
+    assert printed[1]["minutes"] == 36
+    assert transport.sent == []
+    assert "Notifications: 2 printed" in out
+
+
+def test_invalid_events_are_reported_with_position_and_reason_and_do_not_stop_it(tmp_path):
+    lines = [
+        json.dumps(BRIEF_SAMPLE[0]),
+        "{not json",
+        json.dumps({"type": "app_launch", "user_id": "u"}),
+        json.dumps({**BRIEF_SAMPLE[0], "type": "profile_viewed"}),
+        json.dumps(BRIEF_SAMPLE[1]),
+    ]
+    path = tmp_path / "mixed.jsonl"
+    path.write_text("\n".join(lines))
+
+    out, err = replay(str(path), "--no-drain")
+
+    assert "event 2 rejected" in err
+    assert "Not JSON" in err
+    assert "event 3 rejected" in err
+    assert "device_id" in err
+    assert "Events: 5 read, 3 processed (1 ignored as unknown types), 2 rejected." in out
+    assert "Processed 3 out of 5 events." in out
+
+
+def test_a_missing_file_is_a_command_error(tmp_path):
+    with pytest.raises(CommandError, match="Cannot read"):
+        replay(str(tmp_path / "nope.json"))
+
+
+@pytest.mark.parametrize("text", ["[{", "[1] [2]"])
+def test_a_broken_json_array_is_a_command_error(tmp_path, text):
+    path = tmp_path / "broken.json"
+    path.write_text(text)
+
+    with pytest.raises(CommandError, match="not a valid JSON array"):
+        replay(str(path))
