@@ -1,39 +1,8 @@
-"""The brief's own sample events, exactly as the brief shows them."""
+"""The brief's own sample events, exactly as the brief shows them (docs/samples/brief.json)."""
 
-BRIEF_SAMPLE = [
-    {
-        "user_id": "foo2",
-        "device_id": "bar2",
-        "type": "app_launch",
-        "time_stamp": "2021-02-28 16:22:52",
-    },
-    {
-        "user_id": "foo1",
-        "device_id": "bar1",
-        "type": "training_program_started",
-        "training_program_id": "2352",
-        "training_program_title": "7 Minutes of HIIT Training",
-        "time_stamp": "2021-02-28 16:23:25",
-    },
-    {
-        "user_id": "foo2",
-        "device_id": "bar2",
-        "type": "training_program_started",
-        "training_program_id": "2352",
-        "time_stamp": "2021-02-28 16:52:00",
-    },
-    {
-        "user_id": "foo2",
-        "device_id": "bar2",
-        "type": "training_program_cancelled",
-        "training_program_id": "2352",
-        "time_stamp": "2021-02-28 16:54:21",
-    },
-    {
-        "user_id": "foo1",
-        "device_id": "bar1",
-        "type": "training_program_finished",
-        "training_program_id": "2352",
-        "time_stamp": "2021-02-28 16:59:43",
-    },
-]
+import json
+from pathlib import Path
+
+SAMPLE_PATH = Path(__file__).resolve().parents[1] / "docs" / "samples" / "brief.json"
+
+BRIEF_SAMPLE: list[dict[str, str]] = json.loads(SAMPLE_PATH.read_text())

@@ -1,0 +1,39 @@
+# Two commands for a fresh machine: `make run` and `make test`. Both create .venv.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+PORT ?= 8000
+NOTIFY_PORT ?= 8001
+
+.PHONY: run test lint clean
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+
+$(VENV)/.runtime: requirements.txt | $(BIN)/python
+	$(BIN)/pip install --quiet --disable-pip-version-check -r requirements.txt
+	touch $@
+
+$(VENV)/.dev: requirements.txt requirements-dev.txt | $(BIN)/python
+	$(BIN)/pip install --quiet --disable-pip-version-check -r requirements-dev.txt
+	touch $@ $(VENV)/.runtime
+
+## run: the API on 127.0.0.1:$(PORT) plus a stand-in for /v1/notify that prints what it gets
+run: $(VENV)/.runtime
+	@trap 'kill $$standin 2>/dev/null' EXIT INT TERM; \
+	$(BIN)/python manage.py notify_standin --port $(NOTIFY_PORT) & standin=$$!; \
+	NOTIFY_URL=http://127.0.0.1:$(NOTIFY_PORT)/v1/notify DEBUG=$${DEBUG:-true} \
+		$(BIN)/python manage.py runserver 127.0.0.1:$(PORT)
+
+## lint: ruff and mypy
+lint: $(VENV)/.dev
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(BIN)/mypy .
+
+## test: lint, then the whole test suite with coverage (fails under 95%)
+test: lint
+	$(BIN)/pytest --cov --cov-report=term
+
+clean:
+	rm -rf $(VENV) .coverage .pytest_cache .mypy_cache .ruff_cache

@@ -1,0 +1,112 @@
+"""A local stand-in for the notify service, for `make run` and the end-to-end tests.
+
+It records every `POST /v1/notify` it receives and answers as it is told: a
+status, an optional delay and an optional `Retry-After`. It is not the real
+notify service and is never used by the running processor itself.
+"""
+
+import json
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from http import HTTPStatus
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+
+NOTIFY_PATH = "/v1/notify"
+
+
+@dataclass
+class Answer:
+    status: int = HTTPStatus.OK
+    delay_seconds: float = 0.0
+    retry_after: int | None = None
+
+
+@dataclass(frozen=True)
+class Received:
+    payload: dict[str, Any]
+    idempotency_key: str | None
+    at_monotonic: float
+
+
+class NotifyStandIn:
+    def __init__(
+        self,
+        host: str = "127.0.0.1",
+        port: int = 0,
+        on_receive: Callable[[Received], None] | None = None,
+    ) -> None:
+        self.answer = Answer()
+        self.received: list[Received] = []
+        self._on_receive = on_receive
+        self._lock = threading.Lock()
+        self._server = ThreadingHTTPServer((host, port), _Handler)
+        self._server.daemon_threads = True
+        self._server.standin = self  # type: ignore[attr-defined]
+        self._thread: threading.Thread | None = None
+
+    @property
+    def url(self) -> str:
+        host, port = self._server.server_address[:2]
+        return f"http://{host!s}:{port}{NOTIFY_PATH}"
+
+    def start(self) -> "NotifyStandIn":
+        self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
+        self._thread.start()
+        return self
+
+    def serve_forever(self) -> None:
+        self._server.serve_forever()
+
+    def stop(self) -> None:
+        self._server.shutdown()
+        self._server.server_close()
+
+    def wait_for(self, count: int, timeout: float = 10.0) -> list[Received]:
+        """Wait until at least `count` notifications arrived; return them all."""
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline and len(self.received) < count:
+            time.sleep(0.02)
+        with self._lock:
+            return list(self.received)
+
+    def record(self, payload: dict[str, Any], idempotency_key: str | None) -> Answer:
+        received = Received(payload, idempotency_key, time.monotonic())
+        answer = self.answer
+        if answer.status < 300:
+            with self._lock:
+                self.received.append(received)
+            if self._on_receive:
+                self._on_receive(received)
+        return answer
+
+
+class _Handler(BaseHTTPRequestHandler):
+    def do_POST(self) -> None:
+        if self.path != NOTIFY_PATH:
+            self._answer(Answer(status=HTTPStatus.NOT_FOUND))
+            return
+        body = self.rfile.read(int(self.headers.get("Content-Length", 0)))
+        try:
+            payload = json.loads(body)
+        except ValueError:
+            self._answer(Answer(status=HTTPStatus.BAD_REQUEST))
+            return
+        standin: NotifyStandIn = self.server.standin  # type: ignore[attr-defined]
+        answer = standin.record(payload, self.headers.get("Idempotency-Key"))
+        time.sleep(answer.delay_seconds)
+        self._answer(answer)
+
+    def _answer(self, answer: Answer) -> None:
+        self.send_response(answer.status)
+        if answer.retry_after is not None:
+            self.send_header("Retry-After", str(answer.retry_after))
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", "2")
+        self.end_headers()
+        self.wfile.write(b"{}")
+
+    def log_message(self, format: str, *args: Any) -> None:
+        """Quiet: the stand-in reports what it receives through `on_receive`."""
