@@ -2,13 +2,25 @@
 
 from typing import Any
 
+from django.conf import settings
 from rest_framework import status
+from rest_framework.exceptions import ValidationError
+from rest_framework.generics import ListAPIView
+from rest_framework.permissions import AllowAny
 from rest_framework.request import Request
 from rest_framework.response import Response
+from rest_framework.throttling import BaseThrottle
 from rest_framework.views import APIView
 
-from events.serializers import EventRepresentationSerializer, IncomingEventSerializer
-from events.services import RecordResult, get_repository, record_event
+from events import schema
+from events.domain import Event
+from events.ingestion import ingest
+from events.parsers import PayloadTooLarge
+from events.serializers import EventRepresentationSerializer, UserStateSerializer
+from events.services import get_repository
+from events.throttles import BatchRateThrottle, DeviceRateThrottle
+from eventsproject.pagination import Pagination
+from notifications.services import get_outbox
 
 SAMPLE_EVENT = {
     "user_id": "foo1",
@@ -21,31 +33,87 @@ SAMPLE_EVENT = {
 
 
 class EventIngestApi(APIView):
-    """Post one event from the app. `GET` shows what to post."""
+    """Post one event from the app, in the brief's format or v2. `GET` shows an example."""
 
+    max_body_setting = "EVENTS_MAX_BODY_BYTES"
+    throttle_classes = [DeviceRateThrottle]
+
+    @schema.describe_event_example
     def get(self, request: Request) -> Response:
         return Response({"detail": "POST one event as a JSON object.", "example": SAMPLE_EVENT})
 
+    @schema.describe_event_ingest
     def post(self, request: Request) -> Response:
-        serializer = IncomingEventSerializer(data=request.data)
-        serializer.is_valid(raise_exception=True)
-        result = record_event(serializer.validated_data)
-        return Response(_result_body(result), status=status.HTTP_202_ACCEPTED)
+        ingested = ingest(request.data)
+        if ingested.result is None:
+            raise ValidationError(ingested.errors)
+        return Response(ingested.as_body(), status=ingested.status_code)
 
 
-class EventListApi(APIView):
-    """The most recent events, newest first (a bounded window, not a full log)."""
+class EventCollectionApi(ListAPIView):  # type: ignore[type-arg]  # a list, not a Model
+    """Recent events, newest first (a bounded window); `POST` ingests a batch, in order."""
 
+    max_body_setting = "EVENTS_BATCH_MAX_BODY_BYTES"
+    serializer_class = EventRepresentationSerializer
+    pagination_class = Pagination
+
+    def get_queryset(self) -> list[Event]:  # type: ignore[override]
+        user_id = self.request.query_params.get("user_id")
+        event_type = self.request.query_params.get("type")
+        return [
+            event
+            for event in get_repository().recent_events()
+            if (user_id is None or event.user_id == user_id)
+            and (event_type is None or event.event_type == event_type)
+        ]
+
+    def get_throttles(self) -> list[BaseThrottle]:
+        return [BatchRateThrottle()] if self.request.method == "POST" else []
+
+    @schema.describe_event_list
+    def get(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+        return super().get(request, *args, **kwargs)
+
+    @schema.describe_event_batch
+    def post(self, request: Request) -> Response:
+        events = request.data
+        if not isinstance(events, list):
+            raise ValidationError({"non_field_errors": ["Expected a JSON array of events."]})
+        if len(events) > settings.EVENTS_BATCH_MAX_EVENTS:
+            raise PayloadTooLarge(
+                {
+                    "max_events": settings.EVENTS_BATCH_MAX_EVENTS,
+                    "max_bytes": settings.EVENTS_BATCH_MAX_BODY_BYTES,
+                }
+            )
+        results = [ingest(event).as_body() for event in events]
+        return Response({"results": results}, status=status.HTTP_200_OK)
+
+
+class UserStateApi(APIView):
+    """A user's open training sessions and pending reminder."""
+
+    @schema.describe_user_state
+    def get(self, request: Request, user_id: str) -> Response:
+        state = get_repository().user_state(user_id)
+        return Response(UserStateSerializer({"user_id": user_id, "state": state}).data)
+
+
+class HealthApi(APIView):
+    """Liveness and a summary of the in-memory state."""
+
+    authentication_classes = []
+    permission_classes = [AllowAny]
+
+    @schema.describe_health
     def get(self, request: Request) -> Response:
-        events = get_repository().recent_events()
-        return Response(EventRepresentationSerializer(events, many=True).data)
-
-
-def _result_body(result: RecordResult) -> dict[str, Any]:
-    body: dict[str, Any] = {
-        "status": result.outcome.value,
-        "event": EventRepresentationSerializer(result.event).data,
-    }
-    if result.reason:
-        body["reason"] = result.reason
-    return body
+        repository = get_repository()
+        return Response(
+            {
+                "status": "ok",
+                "clock": repository.clock.isoformat() if repository.clock else None,
+                "events": repository.event_counts(),
+                "state": repository.stats(),
+                "notifications": get_outbox().counts(),
+            }
+        )

@@ -1,3 +1,5 @@
+from datetime import timedelta
+
 from django.apps import AppConfig
 from django.conf import settings
 
@@ -11,5 +13,9 @@ class EventsConfig(AppConfig):
     def ready(self) -> None:
         from events import receivers, signals
 
-        self.repository = InMemoryEventRepository(recent_limit=settings.EVENTS_RECENT_LIMIT)
+        self.repository = InMemoryEventRepository(
+            recent_limit=settings.EVENTS_RECENT_LIMIT,
+            seen_limit=settings.EVENTS_SEEN_IDS_LIMIT,
+            seen_max_age=timedelta(hours=settings.EVENTS_SEEN_IDS_MAX_AGE_HOURS),
+        )
         signals.event_recorded.connect(receivers.run_rules, dispatch_uid="events.run_rules")

@@ -8,10 +8,11 @@ number of users who have something open.
 
 import heapq
 import threading
-from collections import Counter, deque
+from collections import Counter, OrderedDict, deque
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
+from enum import StrEnum
 from itertools import count
 from types import MappingProxyType
 from typing import Protocol
@@ -30,7 +31,16 @@ class UserState:
     pending_reminder: Reminder | None
 
 
+class Arrival(StrEnum):
+    NEW = "new"
+    DUPLICATE = "duplicate"  # the same id with the same content
+    CONFLICT = "conflict"  # the same id with other content
+
+
 class EventRepository(Protocol):
+    def check_in(self, event: Event) -> Arrival:
+        """Remember the event's id and say whether it was seen before, and with what."""
+
     @property
     def clock(self) -> datetime | None: ...
 
@@ -62,8 +72,18 @@ class EventRepository(Protocol):
 
 
 class InMemoryEventRepository:
-    def __init__(self, recent_limit: int = 1000) -> None:
+    """Thread-safe. The memory of seen ids is bounded by count and by event-time age."""
+
+    def __init__(
+        self,
+        recent_limit: int = 1000,
+        seen_limit: int = 100_000,
+        seen_max_age: timedelta = timedelta(hours=24),
+    ) -> None:
         self._lock = threading.RLock()
+        self._seen: OrderedDict[str, tuple[datetime, int]] = OrderedDict()
+        self._seen_limit = seen_limit
+        self._seen_max_age = seen_max_age
         self._clock: datetime | None = None
         self._sessions: dict[str, dict[str, TrainingProgramStarted]] = {}
         self._reminders: dict[str, Reminder] = {}
@@ -76,6 +96,16 @@ class InMemoryEventRepository:
     @property
     def clock(self) -> datetime | None:
         return self._clock
+
+    def check_in(self, event: Event) -> Arrival:
+        content = hash((event.event_type, event))
+        with self._lock:
+            seen = self._seen.get(event.event_id)
+            if seen is not None:
+                return Arrival.DUPLICATE if seen[1] == content else Arrival.CONFLICT
+            self._seen[event.event_id] = (event.occurred_at, content)
+            self._forget_old_ids()
+            return Arrival.NEW
 
     def advance_clock(self, to: datetime) -> list[Reminder]:
         with self._lock:
@@ -136,7 +166,16 @@ class InMemoryEventRepository:
                 "users_with_open_sessions": len(self._sessions),
                 "open_sessions": sum(len(sessions) for sessions in self._sessions.values()),
                 "pending_reminders": len(self._reminders),
+                "remembered_event_ids": len(self._seen),
             }
+
+    def _forget_old_ids(self) -> None:
+        # Ids arrive roughly in event-time order, so the oldest sit at the front.
+        if len(self._seen) > self._seen_limit:
+            self._seen.popitem(last=False)
+        horizon = self._clock - self._seen_max_age if self._clock else None
+        while horizon and self._seen and next(iter(self._seen.values()))[0] < horizon:
+            self._seen.popitem(last=False)
 
     def _pop_reminders(self, is_due: Callable[[datetime], bool]) -> list[Reminder]:
         due = []

@@ -1,19 +1,23 @@
-"""Parsing events off the wire: DRF serializers, polymorphic on `type`.
+"""Parsing events off the wire: DRF serializers, polymorphic on format and `type`.
 
-`IncomingEventSerializer` is a short dispatcher: it reads `type`, picks the
-serializer of that event type from `BRIEF_SERIALIZERS` and returns the frozen
-domain event it yields. Serializers check shape only — no state, no rules.
-An unknown `type` is not an error: the envelope serializer still checks the
-common fields and yields an `UnknownEvent`.
+Two wire formats are accepted forever (docs/events.md): the brief's original
+format and v2, recognised by its `schema_version`. `IncomingEventSerializer` is
+a short dispatcher: it picks the format's serializer map, the serializer of the
+event's `type` in it, and returns the frozen domain event that serializer
+yields. Serializers check shape only — no state, no rules. An unknown `type`
+is not an error: the format's envelope serializer still checks the common
+fields and yields an `UnknownEvent`.
 """
 
 from collections.abc import Mapping
 from dataclasses import fields
-from datetime import UTC
+from datetime import UTC, datetime, timedelta
+from enum import StrEnum
 from functools import cache
 from typing import Any, ClassVar
 
 from django.core.validators import RegexValidator
+from django.utils import timezone
 from rest_framework import serializers
 from rest_framework.settings import api_settings
 
@@ -27,6 +31,9 @@ from events.domain import (
     UnknownEvent,
     fingerprint,
 )
+
+EARLIEST_EVENT_TIME = datetime(2000, 1, 1, tzinfo=UTC)
+SCHEMA_VERSION = 2
 
 _JSON_TYPE_NAMES = {
     bool: "boolean",
@@ -44,6 +51,16 @@ no_control_characters = RegexValidator(
     message="Control characters are not allowed.",
     code="control_characters",
 )
+
+
+class EventFormat(StrEnum):
+    BRIEF = "brief"
+    V2 = "v2"
+
+
+def detect_format(data: Mapping[str, Any]) -> EventFormat:
+    """v2 events say so with `schema_version`; anything else is read as the brief's format."""
+    return EventFormat.V2 if "schema_version" in data else EventFormat.BRIEF
 
 
 def json_type_name(value: object) -> str:
@@ -65,31 +82,82 @@ class StrictCharField(serializers.CharField):
         return str(super().to_internal_value(data))
 
 
+class EventTimeField(serializers.DateTimeField):
+    """An aware UTC datetime between 2000-01-01 and one hour past the server's wall clock.
+
+    Naive values are read as UTC unless `require_offset` is set.
+    """
+
+    default_error_messages = {
+        "not_a_string": "Expected a string but got {input_type}.",
+        "too_early": "Events before 2000-01-01 are not accepted.",
+        "in_the_future": "More than {skew} ahead of the server's clock ({now}).",
+        "no_offset": "Include a UTC offset, e.g. 2021-02-28T16:22:52Z.",
+    }
+    max_skew = timedelta(hours=1)
+
+    def __init__(self, *, require_offset: bool = False, **kwargs: Any) -> None:
+        self.require_offset = require_offset
+        super().__init__(default_timezone=UTC, **kwargs)
+
+    def enforce_timezone(self, value: datetime) -> datetime:
+        if self.require_offset and timezone.is_naive(value):
+            self.fail("no_offset")
+        return super().enforce_timezone(value)
+
+    def to_internal_value(self, value: Any) -> datetime:
+        if not isinstance(value, str):
+            self.fail("not_a_string", input_type=json_type_name(value))
+        parsed: datetime = super().to_internal_value(value)
+        now = timezone.now()
+        if parsed < EARLIEST_EVENT_TIME:
+            self.fail("too_early")
+        if parsed > now + self.max_skew:
+            self.fail("in_the_future", skew="1 hour", now=now.isoformat(timespec="seconds"))
+        return parsed
+
+
 def identifier_field(**kwargs: Any) -> StrictCharField:
     return StrictCharField(max_length=128, **kwargs)
 
 
-def event_time_field(**kwargs: Any) -> serializers.DateTimeField:
-    """`YYYY-MM-DD HH:MM:SS` is read as UTC; ISO 8601 with an offset is converted to UTC."""
-    return serializers.DateTimeField(default_timezone=UTC, **kwargs)
+def title_field(**kwargs: Any) -> StrictCharField:
+    return StrictCharField(max_length=256, **kwargs)
 
 
-class BriefEventSerializer(serializers.Serializer[Event]):
-    """The envelope every event of the brief's format carries."""
+class EventSerializer(serializers.Serializer[Event]):
+    """Base of the per-type serializers: validated attributes become a domain event."""
 
     event_class: ClassVar[type[Event]] = UnknownEvent
-
-    user_id = identifier_field()
-    device_id = identifier_field()
-    type = identifier_field(source="raw_type")
-    time_stamp = event_time_field(source="occurred_at")
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self._event_fields = frozenset(field.name for field in fields(self.event_class))
 
     def to_event(self, attrs: dict[str, Any]) -> Event:
-        """The domain event of validated attributes; the id is a fingerprint of the content."""
+        normalised = self.normalise(attrs)
+        return self.event_class(
+            **{name: value for name, value in normalised.items() if name in self._event_fields}
+        )
+
+    def normalise(self, attrs: dict[str, Any]) -> dict[str, Any]:
+        """The format's attributes under the domain event's field names."""
+        return attrs
+
+
+# --- The brief's format --------------------------------------------------------
+
+
+class BriefEventSerializer(EventSerializer):
+    """The envelope of every event in the brief's format."""
+
+    user_id = identifier_field()
+    device_id = identifier_field()
+    type = identifier_field(source="raw_type")
+    time_stamp = EventTimeField(source="occurred_at")
+
+    def normalise(self, attrs: dict[str, Any]) -> dict[str, Any]:
+        # The brief's events carry no id: the content is the identity.
         event_id = fingerprint(
             attrs["user_id"],
             attrs["device_id"],
@@ -97,50 +165,118 @@ class BriefEventSerializer(serializers.Serializer[Event]):
             attrs.get("training_program_id", ""),
             attrs["occurred_at"].isoformat(),
         )
-        accepted = {name: value for name, value in attrs.items() if name in self._event_fields}
-        return self.event_class(event_id=event_id, **accepted)
+        return {**attrs, "event_id": event_id}
 
 
-class AppLaunchSerializer(BriefEventSerializer):
+class BriefAppLaunchSerializer(BriefEventSerializer):
     event_class = AppLaunched
 
 
 class BriefTrainingProgramSerializer(BriefEventSerializer):
     training_program_id = identifier_field()
-    training_program_title = StrictCharField(max_length=256, required=False)
+    training_program_title = title_field(required=False)
 
 
-class TrainingProgramStartedSerializer(BriefTrainingProgramSerializer):
+class BriefTrainingProgramStartedSerializer(BriefTrainingProgramSerializer):
     event_class = TrainingProgramStarted
 
 
-class TrainingProgramCancelledSerializer(BriefTrainingProgramSerializer):
+class BriefTrainingProgramCancelledSerializer(BriefTrainingProgramSerializer):
     event_class = TrainingProgramCancelled
 
 
-class TrainingProgramFinishedSerializer(BriefTrainingProgramSerializer):
+class BriefTrainingProgramFinishedSerializer(BriefTrainingProgramSerializer):
     event_class = TrainingProgramFinished
 
 
-#: The brief's names for the event types it knows; any other name is UNKNOWN.
-BRIEF_TYPE_NAMES: dict[str, EventType] = {
-    "app_launch": EventType.APP_LAUNCHED,
-    "training_program_started": EventType.TRAINING_PROGRAM_STARTED,
-    "training_program_cancelled": EventType.TRAINING_PROGRAM_CANCELLED,
-    "training_program_finished": EventType.TRAINING_PROGRAM_FINISHED,
+# --- v2 ------------------------------------------------------------------------
+
+
+class V2EventSerializer(EventSerializer):
+    """The envelope of every v2 event."""
+
+    schema_version = serializers.ChoiceField(choices=[SCHEMA_VERSION])
+    event_id = serializers.UUIDField()
+    type = identifier_field(source="raw_type")
+    occurred_at = EventTimeField(require_offset=True)
+    user_id = identifier_field()
+    device_id = identifier_field()
+
+    def normalise(self, attrs: dict[str, Any]) -> dict[str, Any]:
+        return {**attrs, "event_id": str(attrs["event_id"])}
+
+
+class TrainingProgramSerializer(serializers.Serializer[dict[str, Any]]):
+    id = identifier_field()
+    title = title_field(required=False)
+
+
+class V2AppLaunchedSerializer(V2EventSerializer):
+    event_class = AppLaunched
+
+
+class V2TrainingProgramEventSerializer(V2EventSerializer):
+    training_program = TrainingProgramSerializer()
+
+    def normalise(self, attrs: dict[str, Any]) -> dict[str, Any]:
+        program = attrs["training_program"]
+        return {
+            **super().normalise(attrs),
+            "training_program_id": program["id"],
+            "training_program_title": program.get("title"),
+        }
+
+
+class V2TrainingProgramStartedSerializer(V2TrainingProgramEventSerializer):
+    event_class = TrainingProgramStarted
+
+
+class V2TrainingProgramCancelledSerializer(V2TrainingProgramEventSerializer):
+    event_class = TrainingProgramCancelled
+
+
+class V2TrainingProgramFinishedSerializer(V2TrainingProgramEventSerializer):
+    event_class = TrainingProgramFinished
+
+
+# --- The serializer maps, keyed like the strategy map --------------------------
+
+#: Each format's names for the event types it knows; any other name is UNKNOWN.
+TYPE_NAMES: dict[EventFormat, dict[str, EventType]] = {
+    EventFormat.BRIEF: {
+        "app_launch": EventType.APP_LAUNCHED,
+        "training_program_started": EventType.TRAINING_PROGRAM_STARTED,
+        "training_program_cancelled": EventType.TRAINING_PROGRAM_CANCELLED,
+        "training_program_finished": EventType.TRAINING_PROGRAM_FINISHED,
+    },
+    EventFormat.V2: {
+        "app_launched": EventType.APP_LAUNCHED,
+        "training_program_started": EventType.TRAINING_PROGRAM_STARTED,
+        "training_program_cancelled": EventType.TRAINING_PROGRAM_CANCELLED,
+        "training_program_finished": EventType.TRAINING_PROGRAM_FINISHED,
+    },
 }
 
-BRIEF_SERIALIZERS: dict[EventType, type[BriefEventSerializer]] = {
-    EventType.APP_LAUNCHED: AppLaunchSerializer,
-    EventType.TRAINING_PROGRAM_STARTED: TrainingProgramStartedSerializer,
-    EventType.TRAINING_PROGRAM_CANCELLED: TrainingProgramCancelledSerializer,
-    EventType.TRAINING_PROGRAM_FINISHED: TrainingProgramFinishedSerializer,
-    EventType.UNKNOWN: BriefEventSerializer,
+SERIALIZERS: dict[EventFormat, dict[EventType, type[EventSerializer]]] = {
+    EventFormat.BRIEF: {
+        EventType.APP_LAUNCHED: BriefAppLaunchSerializer,
+        EventType.TRAINING_PROGRAM_STARTED: BriefTrainingProgramStartedSerializer,
+        EventType.TRAINING_PROGRAM_CANCELLED: BriefTrainingProgramCancelledSerializer,
+        EventType.TRAINING_PROGRAM_FINISHED: BriefTrainingProgramFinishedSerializer,
+        EventType.UNKNOWN: BriefEventSerializer,
+    },
+    EventFormat.V2: {
+        EventType.APP_LAUNCHED: V2AppLaunchedSerializer,
+        EventType.TRAINING_PROGRAM_STARTED: V2TrainingProgramStartedSerializer,
+        EventType.TRAINING_PROGRAM_CANCELLED: V2TrainingProgramCancelledSerializer,
+        EventType.TRAINING_PROGRAM_FINISHED: V2TrainingProgramFinishedSerializer,
+        EventType.UNKNOWN: V2EventSerializer,
+    },
 }
 
 
 class IncomingEventSerializer(serializers.Serializer[Event]):
-    """One incoming event, in any supported format, parsed into a domain event."""
+    """One incoming event, in either format, parsed into a domain event."""
 
     default_error_messages = {"not_an_object": "Expected a JSON object but got {input_type}."}
 
@@ -150,7 +286,8 @@ class IncomingEventSerializer(serializers.Serializer[Event]):
 
     def to_internal_value(self, data: Any) -> Event:
         self._require_object(data)
-        serializer = _serializer_for(_brief_event_type(data.get("type")))
+        event_format = detect_format(data)
+        serializer = _serializer_for(event_format, _event_type(event_format, data.get("type")))
         return serializer.to_event(serializer.run_validation(data))
 
     def _require_object(self, data: Any) -> None:
@@ -171,17 +308,36 @@ class EventRepresentationSerializer(serializers.Serializer[Any]):
     device_id = serializers.CharField()
     occurred_at = serializers.DateTimeField()
     training_program_id = serializers.CharField(required=False)
-    training_program_title = serializers.CharField(required=False)
+    training_program_title = serializers.CharField(required=False, allow_null=True)
     raw_type = serializers.CharField(required=False)
 
 
-def _brief_event_type(raw_type: object) -> EventType:
+class OpenSessionSerializer(serializers.Serializer[Any]):
+    training_program_id = serializers.CharField()
+    training_program_title = serializers.CharField(allow_null=True)
+    started_at = serializers.DateTimeField(source="occurred_at")
+    event_id = serializers.CharField()
+
+
+class PendingReminderSerializer(serializers.Serializer[Any]):
+    due_at = serializers.DateTimeField(source="deadline")
+    launched_at = serializers.DateTimeField(source="launch.occurred_at")
+    device_id = serializers.CharField(source="launch.device_id")
+
+
+class UserStateSerializer(serializers.Serializer[Any]):
+    user_id = serializers.CharField()
+    open_sessions = OpenSessionSerializer(many=True, source="state.open_sessions.values")
+    pending_reminder = PendingReminderSerializer(source="state.pending_reminder", allow_null=True)
+
+
+def _event_type(event_format: EventFormat, raw_type: object) -> EventType:
     if not isinstance(raw_type, str):
         return EventType.UNKNOWN  # the envelope serializer reports what is wrong with it
-    return BRIEF_TYPE_NAMES.get(raw_type, EventType.UNKNOWN)
+    return TYPE_NAMES[event_format].get(raw_type, EventType.UNKNOWN)
 
 
 @cache
-def _serializer_for(event_type: EventType) -> BriefEventSerializer:
-    # Serializers keep no per-call state in run_validation: one instance per type is reused.
-    return BRIEF_SERIALIZERS[event_type]()
+def _serializer_for(event_format: EventFormat, event_type: EventType) -> EventSerializer:
+    # run_validation keeps no per-call state: one instance per format and type is reused.
+    return SERIALIZERS[event_format][event_type]()

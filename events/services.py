@@ -26,7 +26,7 @@ from events.decisions import (
     OpenSession,
 )
 from events.domain import Event, UnknownEvent
-from events.repository import EventRepository
+from events.repository import Arrival, EventRepository
 from events.rules import decide, remind_to_start
 from events.signals import event_recorded
 from notifications import services as notifications
@@ -38,7 +38,9 @@ _processing = threading.RLock()
 
 class Outcome(StrEnum):
     ACCEPTED = "accepted"
-    IGNORED = "ignored"
+    IGNORED = "ignored"  # an unknown type: recorded and counted, no rule runs
+    DUPLICATE = "duplicate"  # seen before with the same content: nothing runs again
+    CONFLICT = "conflict"  # an id seen before with other content: refused
 
 
 @dataclass(frozen=True, slots=True)
@@ -54,6 +56,9 @@ def get_repository() -> EventRepository:
 
 def record_event(event: Event) -> RecordResult:
     with _processing:
+        arrival = get_repository().check_in(event)
+        if arrival is not Arrival.NEW:
+            return _refused(arrival, event)
         fire_due_reminders(event)
         get_repository().remember_event(event)
         event_recorded.send(sender=type(event), event=event)
@@ -87,6 +92,14 @@ def drain_reminders() -> int:
         for reminder in reminders:
             notifications.publish(remind_to_start(reminder))
     return len(reminders)
+
+
+def _refused(arrival: Arrival, event: Event) -> RecordResult:
+    logger.info("event %s refused as %s", event.event_id, arrival)
+    if arrival is Arrival.DUPLICATE:
+        return RecordResult(Outcome.DUPLICATE, event, "this event was already recorded")
+    reason = "this event_id was already recorded with different content"
+    return RecordResult(Outcome.CONFLICT, event, reason)
 
 
 def _result_of(event: Event) -> RecordResult:

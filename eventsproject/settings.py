@@ -51,6 +51,8 @@ ALLOWED_HOSTS = _env_list("ALLOWED_HOSTS", ["127.0.0.1", "localhost", "[::1]"])
 INSTALLED_APPS = [
     "django.contrib.staticfiles",
     "rest_framework",
+    "drf_spectacular",
+    "drf_spectacular_sidecar",
     "events",
     "notifications",
 ]
@@ -87,16 +89,42 @@ REST_FRAMEWORK = {
         "rest_framework.renderers.JSONRenderer",
         "rest_framework.renderers.BrowsableAPIRenderer",
     ],
-    "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser"],
+    "DEFAULT_PARSER_CLASSES": ["events.parsers.LimitedJSONParser"],
     # No auth or contenttypes apps: nothing may assume a user table.
-    "DEFAULT_AUTHENTICATION_CLASSES": [],
-    "DEFAULT_PERMISSION_CLASSES": [],
+    "DEFAULT_AUTHENTICATION_CLASSES": ["eventsproject.authentication.BearerTokenAuthentication"],
+    "DEFAULT_PERMISSION_CLASSES": ["eventsproject.authentication.TokenRequiredWhenConfigured"],
     "UNAUTHENTICATED_USER": None,
+    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+}
+
+SPECTACULAR_SETTINGS = {
+    "TITLE": "Events Processor",
+    "DESCRIPTION": "Ingests fitness-app events and notifies users when a rule says so.",
+    "VERSION": "2.0.0",
+    "SERVE_INCLUDE_SCHEMA": False,
+    "SWAGGER_UI_DIST": "SIDECAR",
+    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+    "COMPONENT_SPLIT_REQUEST": True,
 }
 
 # --- Events -----------------------------------------------------------------
 #: How many recent events the browsable API keeps; older ones are forgotten.
 EVENTS_RECENT_LIMIT = int(_env_number("EVENTS_RECENT_LIMIT", 1000))
+#: Body limits: one event, and one batch of at most EVENTS_BATCH_MAX_EVENTS events.
+EVENTS_MAX_BODY_BYTES = int(_env_number("EVENTS_MAX_BODY_BYTES", 32 * 1024))
+EVENTS_BATCH_MAX_BODY_BYTES = int(_env_number("EVENTS_BATCH_MAX_BODY_BYTES", 512 * 1024))
+EVENTS_BATCH_MAX_EVENTS = int(_env_number("EVENTS_BATCH_MAX_EVENTS", 500))
+#: Event ids remembered to answer retries as duplicates: at most this many...
+EVENTS_SEEN_IDS_LIMIT = int(_env_number("EVENTS_SEEN_IDS_LIMIT", 100_000))
+#: ...and none older (in event time) than this many hours behind the clock.
+EVENTS_SEEN_IDS_MAX_AGE_HOURS = _env_number("EVENTS_SEEN_IDS_MAX_AGE_HOURS", 24)
+#: Per-device limit on POST /v1/event (DRF rate syntax); empty disables it.
+EVENTS_THROTTLE_RATE = os.environ.get("EVENTS_THROTTLE_RATE", "30/s") or None
+#: Per-client limit on POST /v1/events batches; empty disables it.
+EVENTS_BATCH_THROTTLE_RATE = os.environ.get("EVENTS_BATCH_THROTTLE_RATE", "10/s") or None
+#: Bearer tokens accepted for ingestion; empty means no authentication here
+#: (the service must then sit behind a gateway that authenticates the app).
+EVENTS_API_TOKENS = _env_list("EVENTS_API_TOKENS", [])
 
 # --- Notifications ------------------------------------------------------------
 #: Full URL of the notify endpoint, e.g. http://127.0.0.1:8001/v1/notify.
@@ -114,4 +142,6 @@ LOGGING = {
     "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
     "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
     "root": {"handlers": ["console"], "level": os.environ.get("LOG_LEVEL", "INFO")},
+    # Django's own console handler would print its lines a second time under DEBUG.
+    "loggers": {"django": {"handlers": [], "propagate": True}},
 }

@@ -1,10 +1,26 @@
 from django.urls import path
+from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
-from events.apis import EventIngestApi, EventListApi
-from notifications.apis import NotificationListApi
+from events.apis import EventCollectionApi, EventIngestApi, HealthApi, UserStateApi
+from eventsproject import schema  # noqa: F401  (registers the auth scheme for the docs)
+from notifications.apis import NotificationDetailApi, NotificationListApi, NotificationResendApi
 
 urlpatterns = [
     path("v1/event", EventIngestApi.as_view(), name="event-ingest"),
-    path("v1/events", EventListApi.as_view(), name="event-list"),
+    path("v1/events", EventCollectionApi.as_view(), name="event-collection"),
+    path("v1/users/<str:user_id>", UserStateApi.as_view(), name="user-state"),
     path("v1/notifications", NotificationListApi.as_view(), name="notification-list"),
+    path(
+        "v1/notifications/<str:notification_id>",
+        NotificationDetailApi.as_view(),
+        name="notification-detail",
+    ),
+    path(
+        "v1/notifications/<str:notification_id>/resend",
+        NotificationResendApi.as_view(),
+        name="notification-resend",
+    ),
+    path("v1/health", HealthApi.as_view(), name="health"),
+    path("v1/schema", SpectacularAPIView.as_view(), name="schema"),
+    path("v1/docs", SpectacularSwaggerView.as_view(url_name="schema"), name="docs"),
 ]

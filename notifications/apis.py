@@ -1,15 +1,75 @@
-"""The notifications HTTP API: what the rules decided and how delivery went."""
+"""The notifications HTTP API: what the rules decided, why, and how delivery went."""
 
+from typing import Any
+
+from drf_spectacular.utils import OpenApiParameter, extend_schema
+from rest_framework.exceptions import APIException, NotFound, ValidationError
+from rest_framework.generics import ListAPIView
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from eventsproject.pagination import Pagination
+from notifications.outbox import DeliveryStatus, OutboxEntry
 from notifications.serializers import OutboxEntrySerializer
 from notifications.services import get_outbox
 
 
-class NotificationListApi(APIView):
-    """Notifications, newest first, with their delivery status."""
+class NotificationListApi(ListAPIView):  # type: ignore[type-arg]  # a list, not a Model
+    """Notifications, newest first, with their delivery status; filter with `?status=`."""
 
-    def get(self, request: Request) -> Response:
-        return Response(OutboxEntrySerializer(get_outbox().entries(), many=True).data)
+    serializer_class = OutboxEntrySerializer
+    pagination_class = Pagination
+
+    def get_queryset(self) -> list[OutboxEntry]:  # type: ignore[override]
+        wanted = self.request.query_params.get("status")
+        if wanted is None:
+            return get_outbox().entries()
+        if wanted not in _STATUSES:
+            raise ValidationError({"status": [f"Choose one of {', '.join(_STATUSES)}."]})
+        return get_outbox().entries(_STATUSES[wanted])
+
+    @extend_schema(
+        parameters=[
+            OpenApiParameter("status", str, enum=[str(status) for status in DeliveryStatus])
+        ]
+    )
+    def get(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+        return super().get(request, *args, **kwargs)
+
+
+_STATUSES = {status.value: status for status in DeliveryStatus}
+
+
+class NotificationDetailApi(APIView):
+    """One notification: its payload, why it was sent and how delivery went."""
+
+    @extend_schema(responses=OutboxEntrySerializer)
+    def get(self, request: Request, notification_id: str) -> Response:
+        return Response(OutboxEntrySerializer(_entry_or_404(notification_id)).data)
+
+
+class NotificationResendApi(APIView):
+    """Queue a failed notification again, with the same id (and Idempotency-Key)."""
+
+    @extend_schema(request=None, responses={202: OutboxEntrySerializer, 404: None, 409: None})
+    def post(self, request: Request, notification_id: str) -> Response:
+        entry = _entry_or_404(notification_id)
+        if entry.status is not DeliveryStatus.FAILED:
+            raise NotResendable(
+                f"Only failed notifications are re-sent; this one is {entry.status}."
+            )
+        get_outbox().resend(notification_id)
+        return Response(OutboxEntrySerializer(entry).data, status=202)
+
+
+class NotResendable(APIException):
+    status_code = 409
+    default_code = "not_resendable"
+
+
+def _entry_or_404(notification_id: str) -> OutboxEntry:
+    entry = get_outbox().get(notification_id)
+    if entry is None:
+        raise NotFound(f"No notification {notification_id}.")
+    return entry

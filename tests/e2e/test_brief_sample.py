@@ -64,6 +64,7 @@ def test_an_unreachable_notify_service_never_fails_ingestion(server, standin):
     while time.monotonic() < deadline and statuses != ["failed", "failed"]:
         time.sleep(0.1)
         statuses = [
-            n["status"] for n in requests.get(f"{server}/v1/notifications", timeout=5).json()
+            n["status"]
+            for n in requests.get(f"{server}/v1/notifications", timeout=5).json()["results"]
         ]
     assert statuses == ["failed", "failed"]

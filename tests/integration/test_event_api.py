@@ -93,7 +93,7 @@ def test_recent_events_are_listed_newest_first(client):
     for event in BRIEF_SAMPLE:
         post_event(client, event)
 
-    listed = client.get("/v1/events").json()
+    listed = client.get("/v1/events").json()["results"]
 
     assert [e["occurred_at"] for e in listed][:2] == [
         "2021-02-28T16:59:43Z",
@@ -106,7 +106,7 @@ def test_notifications_are_listed_with_their_delivery_status(client, delivered):
         post_event(client, event)
     delivered()
 
-    newest, oldest = client.get("/v1/notifications").json()
+    newest, oldest = client.get("/v1/notifications").json()["results"]
 
     assert (newest["kind"], newest["minutes"]) == ("training_dose_congratulation", 36)
     assert (oldest["kind"], oldest["user_id"]) == ("start_training_reminder", "foo2")

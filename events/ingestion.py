@@ -1,0 +1,65 @@
+"""From wire data to a recorded event: parse with the serializers, record with the service.
+
+The single-event API, the batch API and `replay_events` all ingest through
+`ingest`, so an event is treated the same whichever way it arrived.
+"""
+
+from dataclasses import dataclass
+from typing import Any
+
+from rest_framework import status
+
+from events.serializers import (
+    EventFormat,
+    EventRepresentationSerializer,
+    IncomingEventSerializer,
+    detect_format,
+)
+from events.services import Outcome, RecordResult, record_event
+
+REJECTED = "rejected"
+
+#: The HTTP status of each outcome, for a single event or one entry of a batch.
+STATUS_CODES = {
+    Outcome.ACCEPTED: status.HTTP_202_ACCEPTED,
+    Outcome.IGNORED: status.HTTP_202_ACCEPTED,
+    Outcome.DUPLICATE: status.HTTP_200_OK,
+    Outcome.CONFLICT: status.HTTP_409_CONFLICT,
+    REJECTED: status.HTTP_400_BAD_REQUEST,
+}
+
+
+@dataclass(frozen=True, slots=True)
+class Ingested:
+    """What became of one incoming event: a record result, or the reasons it was rejected."""
+
+    result: RecordResult | None = None
+    event_format: EventFormat | None = None
+    errors: Any = None
+
+    @property
+    def status(self) -> str:
+        return self.result.outcome.value if self.result else REJECTED
+
+    @property
+    def status_code(self) -> int:
+        return STATUS_CODES[self.result.outcome if self.result else REJECTED]
+
+    def as_body(self) -> dict[str, Any]:
+        if self.result is None:
+            return {"status": REJECTED, "errors": self.errors}
+        body: dict[str, Any] = {
+            "status": self.status,
+            "format": self.event_format,
+            "event": EventRepresentationSerializer(self.result.event).data,
+        }
+        if self.result.reason:
+            body["reason"] = self.result.reason
+        return body
+
+
+def ingest(data: Any) -> Ingested:
+    serializer = IncomingEventSerializer(data=data)
+    if not serializer.is_valid():
+        return Ingested(errors=serializer.errors)
+    return Ingested(record_event(serializer.validated_data), detect_format(data))

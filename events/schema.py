@@ -1,0 +1,131 @@
+"""OpenAPI descriptions of the events API (drf-spectacular), kept out of the views."""
+
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import (
+    OpenApiExample,
+    OpenApiParameter,
+    OpenApiResponse,
+    PolymorphicProxySerializer,
+    extend_schema,
+    inline_serializer,
+)
+from rest_framework import serializers
+
+from events.ingestion import REJECTED, STATUS_CODES
+from events.serializers import (
+    SERIALIZERS,
+    EventFormat,
+    EventRepresentationSerializer,
+    UserStateSerializer,
+)
+
+INCOMING_EVENT = PolymorphicProxySerializer(
+    component_name="IncomingEvent",
+    serializers=[
+        serializer
+        for event_format in EventFormat
+        for serializer in dict.fromkeys(SERIALIZERS[event_format].values())
+    ],
+    resource_type_field_name=None,
+)
+
+INGEST_RESULT = inline_serializer(
+    "IngestResult",
+    {
+        "status": serializers.ChoiceField([str(outcome) for outcome in STATUS_CODES]),
+        "format": serializers.ChoiceField([str(event_format) for event_format in EventFormat]),
+        "event": EventRepresentationSerializer(),
+        "reason": serializers.CharField(required=False),
+    },
+)
+
+REJECTION = inline_serializer(
+    "Rejection",
+    {"status": serializers.ChoiceField([REJECTED]), "errors": serializers.DictField()},
+)
+
+ERROR = OpenApiResponse(
+    OpenApiTypes.OBJECT,
+    description="`detail` says what is wrong; 400 bodies name each field with its errors.",
+)
+
+ERRORS = {
+    400: OpenApiResponse(OpenApiTypes.OBJECT, description="Malformed: per-field errors."),
+    401: ERROR,
+    403: ERROR,
+    413: OpenApiResponse(OpenApiTypes.OBJECT, description="Too large: the limits are in the body."),
+    415: ERROR,
+    429: OpenApiResponse(OpenApiTypes.OBJECT, description="Throttled: see `Retry-After`."),
+}
+
+EXAMPLES = [
+    OpenApiExample(
+        "brief format",
+        request_only=True,
+        value={
+            "user_id": "foo1",
+            "device_id": "bar1",
+            "type": "training_program_started",
+            "training_program_id": "2352",
+            "training_program_title": "7 Minutes of HIIT Training",
+            "time_stamp": "2021-02-28 16:23:25",
+        },
+    ),
+    OpenApiExample(
+        "v2 format",
+        request_only=True,
+        value={
+            "schema_version": 2,
+            "event_id": "0b9f7e3c-5d8a-4a47-9c1e-2f4a6d8b1c3e",
+            "type": "training_program_finished",
+            "occurred_at": "2021-02-28T16:59:43Z",
+            "user_id": "foo1",
+            "device_id": "bar1",
+            "training_program": {"id": "2352", "title": "7 Minutes of HIIT Training"},
+        },
+    ),
+]
+
+describe_event_ingest = extend_schema(
+    summary="Ingest one event",
+    request=INCOMING_EVENT,
+    examples=EXAMPLES,
+    responses={
+        202: OpenApiResponse(INGEST_RESULT, description="Accepted, or ignored (unknown type)."),
+        200: OpenApiResponse(INGEST_RESULT, description="A duplicate: nothing ran again."),
+        409: OpenApiResponse(INGEST_RESULT, description="The event_id was used for other content."),
+        **ERRORS,
+    },
+)
+
+describe_event_example = extend_schema(
+    summary="An example event to post", responses={200: OpenApiTypes.OBJECT, **ERRORS}
+)
+
+describe_event_batch = extend_schema(
+    summary="Ingest a batch of events, in order",
+    request=serializers.ListSerializer(child=INCOMING_EVENT),
+    responses={
+        200: inline_serializer(
+            "BatchResult",
+            {"results": serializers.ListField(child=serializers.DictField())},
+        ),
+        **ERRORS,
+    },
+)
+
+describe_event_list = extend_schema(
+    summary="Recent events, newest first",
+    parameters=[
+        OpenApiParameter("user_id", str, description="only this user's events"),
+        OpenApiParameter("type", str, description="only events of this type"),
+    ],
+    responses={200: EventRepresentationSerializer(many=True), **ERRORS},
+)
+
+describe_user_state = extend_schema(
+    summary="A user's open sessions and pending reminder",
+    responses={200: UserStateSerializer, **ERRORS},
+)
+
+describe_health = extend_schema(summary="Liveness and state summary", responses=OpenApiTypes.OBJECT)
