@@ -96,7 +96,12 @@ class UserStateApi(APIView):
     @schema.describe_user_state
     def get(self, request: Request, user_id: str) -> Response:
         state = get_repository().user_state(user_id)
-        return Response(UserStateSerializer({"user_id": user_id, "state": state}).data)
+        view = {
+            "user_id": user_id,
+            "open_sessions": list(state.open_sessions.values()),
+            "pending_reminder": state.pending_reminder,
+        }
+        return Response(UserStateSerializer(view).data)
 
 
 class HealthApi(APIView):

@@ -22,8 +22,9 @@ class PayloadTooLarge(APIException):
 
     def __init__(self, limits: dict[str, Any]) -> None:
         limit_text = ", ".join(f"{name} {value}" for name, value in limits.items())
-        detail: dict[str, Any] = {"detail": f"{self.default_detail} Limits: {limit_text}."}
-        super().__init__({**detail, **limits})
+        super().__init__()
+        # Set directly: APIException would turn the numbers into strings.
+        self.detail = {"detail": f"{self.default_detail} Limits: {limit_text}.", **limits}  # type: ignore[dict-item]
 
 
 class LimitedJSONParser(BaseParser):

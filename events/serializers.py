@@ -327,8 +327,8 @@ class PendingReminderSerializer(serializers.Serializer[Any]):
 
 class UserStateSerializer(serializers.Serializer[Any]):
     user_id = serializers.CharField()
-    open_sessions = OpenSessionSerializer(many=True, source="state.open_sessions.values")
-    pending_reminder = PendingReminderSerializer(source="state.pending_reminder", allow_null=True)
+    open_sessions = OpenSessionSerializer(many=True)
+    pending_reminder = PendingReminderSerializer(allow_null=True)
 
 
 def _event_type(event_format: EventFormat, raw_type: object) -> EventType:

@@ -19,6 +19,13 @@ class RecordingTransport:
 
 
 @pytest.fixture(autouse=True)
+def no_throttling(settings):
+    """Throttling has its own tests; elsewhere it would only make tests depend on speed."""
+    settings.EVENTS_THROTTLE_RATE = None
+    settings.EVENTS_BATCH_THROTTLE_RATE = None
+
+
+@pytest.fixture(autouse=True)
 def repository(monkeypatch) -> InMemoryEventRepository:
     fresh = InMemoryEventRepository(recent_limit=50)
     monkeypatch.setattr(apps.get_app_config("events"), "repository", fresh)
