@@ -125,6 +125,11 @@ def title_field(**kwargs: Any) -> StrictCharField:
     return StrictCharField(max_length=256, **kwargs)
 
 
+def type_name_field(name: str) -> serializers.ChoiceField:
+    """The `type` of a known event: one name, so the OpenAPI oneOf can tell the types apart."""
+    return serializers.ChoiceField(choices=[name], source="raw_type")
+
+
 class EventSerializer(serializers.Serializer[Event]):
     """Base of the per-type serializers: validated attributes become a domain event."""
 
@@ -170,6 +175,7 @@ class BriefEventSerializer(EventSerializer):
 
 class BriefAppLaunchSerializer(BriefEventSerializer):
     event_class = AppLaunched
+    type = type_name_field("app_launch")
 
 
 class BriefTrainingProgramSerializer(BriefEventSerializer):
@@ -179,14 +185,17 @@ class BriefTrainingProgramSerializer(BriefEventSerializer):
 
 class BriefTrainingProgramStartedSerializer(BriefTrainingProgramSerializer):
     event_class = TrainingProgramStarted
+    type = type_name_field("training_program_started")
 
 
 class BriefTrainingProgramCancelledSerializer(BriefTrainingProgramSerializer):
     event_class = TrainingProgramCancelled
+    type = type_name_field("training_program_cancelled")
 
 
 class BriefTrainingProgramFinishedSerializer(BriefTrainingProgramSerializer):
     event_class = TrainingProgramFinished
+    type = type_name_field("training_program_finished")
 
 
 # --- v2 ------------------------------------------------------------------------
@@ -213,6 +222,7 @@ class TrainingProgramSerializer(serializers.Serializer[dict[str, Any]]):
 
 class V2AppLaunchedSerializer(V2EventSerializer):
     event_class = AppLaunched
+    type = type_name_field("app_launched")
 
 
 class V2TrainingProgramEventSerializer(V2EventSerializer):
@@ -229,14 +239,17 @@ class V2TrainingProgramEventSerializer(V2EventSerializer):
 
 class V2TrainingProgramStartedSerializer(V2TrainingProgramEventSerializer):
     event_class = TrainingProgramStarted
+    type = type_name_field("training_program_started")
 
 
 class V2TrainingProgramCancelledSerializer(V2TrainingProgramEventSerializer):
     event_class = TrainingProgramCancelled
+    type = type_name_field("training_program_cancelled")
 
 
 class V2TrainingProgramFinishedSerializer(V2TrainingProgramEventSerializer):
     event_class = TrainingProgramFinished
+    type = type_name_field("training_program_finished")
 
 
 # --- The serializer maps, keyed like the strategy map --------------------------

@@ -10,6 +10,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from eventsproject.pagination import Pagination
+from eventsproject.schema import ERROR, ERRORS
 from notifications.outbox import DeliveryStatus, OutboxEntry
 from notifications.serializers import OutboxEntrySerializer
 from notifications.services import get_outbox
@@ -32,7 +33,8 @@ class NotificationListApi(ListAPIView):  # type: ignore[type-arg]  # a list, not
     @extend_schema(
         parameters=[
             OpenApiParameter("status", str, enum=[str(status) for status in DeliveryStatus])
-        ]
+        ],
+        responses={200: OutboxEntrySerializer(many=True), **ERRORS},
     )
     def get(self, request: Request, *args: Any, **kwargs: Any) -> Response:
         return super().get(request, *args, **kwargs)
@@ -44,7 +46,7 @@ _STATUSES = {status.value: status for status in DeliveryStatus}
 class NotificationDetailApi(APIView):
     """One notification: its payload, why it was sent and how delivery went."""
 
-    @extend_schema(responses=OutboxEntrySerializer)
+    @extend_schema(responses={200: OutboxEntrySerializer, **ERRORS})
     def get(self, request: Request, notification_id: str) -> Response:
         return Response(OutboxEntrySerializer(_entry_or_404(notification_id)).data)
 
@@ -52,7 +54,7 @@ class NotificationDetailApi(APIView):
 class NotificationResendApi(APIView):
     """Queue a failed notification again, with the same id (and Idempotency-Key)."""
 
-    @extend_schema(request=None, responses={202: OutboxEntrySerializer, 404: None, 409: None})
+    @extend_schema(request=None, responses={202: OutboxEntrySerializer, 409: ERROR, **ERRORS})
     def post(self, request: Request, notification_id: str) -> Response:
         entry = _entry_or_404(notification_id)
         if entry.status is not DeliveryStatus.FAILED:

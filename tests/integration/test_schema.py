@@ -1,0 +1,58 @@
+"""The OpenAPI schema, and the API checked against it by schemathesis (bounded examples)."""
+
+import pytest
+import schemathesis
+from hypothesis import HealthCheck, settings
+from rest_framework.test import APIClient
+from schemathesis.checks import not_a_server_error
+from schemathesis.specs.openapi.checks import (
+    content_type_conformance,
+    response_schema_conformance,
+    status_code_conformance,
+)
+
+from eventsproject.wsgi import application
+
+schema = schemathesis.openapi.from_wsgi("/v1/schema", application)
+# The coverage phase enumerates every schema boundary and is unbounded by max_examples;
+# explicit examples plus bounded fuzzing keep this test to seconds.
+schema.config.phases.coverage.enabled = False
+
+
+@schema.parametrize()
+@settings(
+    max_examples=25,
+    deadline=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+)
+def test_no_request_gets_a_5xx_or_an_undocumented_answer(case):
+    case.call_and_validate(
+        checks=[
+            not_a_server_error,
+            status_code_conformance,
+            content_type_conformance,
+            response_schema_conformance,
+        ]
+    )
+
+
+@pytest.fixture
+def client() -> APIClient:
+    return APIClient()
+
+
+def test_the_event_body_is_one_of_every_type_in_both_formats(client):
+    document = client.get("/v1/schema", HTTP_ACCEPT="application/json").json()
+
+    one_of = document["components"]["schemas"]["IncomingEventRequest"]["oneOf"]
+    names = {ref["$ref"].rsplit("/", 1)[-1] for ref in one_of}
+    assert {"BriefAppLaunchRequest", "V2TrainingProgramFinishedRequest"} <= names
+    assert len(names) == 8
+
+
+def test_swagger_ui_is_served_without_any_cdn(client):
+    page = client.get("/v1/docs")
+
+    assert page.status_code == 200
+    assert b"swagger-ui" in page.content
+    assert b"cdn" not in page.content.lower()
