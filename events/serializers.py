@@ -158,7 +158,7 @@ class BriefEventSerializer(EventSerializer):
 
     user_id = identifier_field()
     device_id = identifier_field()
-    type = identifier_field(source="raw_type")
+    type: serializers.Field[Any, Any, Any, Any] = identifier_field(source="raw_type")
     time_stamp = EventTimeField(source="occurred_at")
 
     def normalise(self, attrs: dict[str, Any]) -> dict[str, Any]:
@@ -206,7 +206,7 @@ class V2EventSerializer(EventSerializer):
 
     schema_version = serializers.ChoiceField(choices=[SCHEMA_VERSION])
     event_id = serializers.UUIDField()
-    type = identifier_field(source="raw_type")
+    type: serializers.Field[Any, Any, Any, Any] = identifier_field(source="raw_type")
     occurred_at = EventTimeField(require_offset=True)
     user_id = identifier_field()
     device_id = identifier_field()

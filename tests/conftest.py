@@ -13,8 +13,11 @@ class RecordingTransport:
 
     def __init__(self) -> None:
         self.sent: list[Notification] = []
+        self.error: Exception | None = None  # set to make every delivery fail with it
 
     def send(self, notification: Notification) -> None:
+        if self.error is not None:
+            raise self.error
         self.sent.append(notification)
 
 

@@ -6,6 +6,7 @@ import json
 import pytest
 from django.core.management import CommandError, call_command
 
+from notifications.client import NotificationError
 from notifications.domain import NotificationKind
 from tests.sample import BRIEF_SAMPLE
 
@@ -38,7 +39,10 @@ def test_the_brief_sample_sends_exactly_two_notifications(source, request, trans
         (NotificationKind.START_TRAINING_REMINDER, "foo2", None),
         (NotificationKind.TRAINING_DOSE_CONGRATULATION, "foo1", 36),
     ]
-    assert "Events: 5 read, 5 processed (0 ignored as unknown types), 0 rejected." in out
+    assert (
+        "Events: 5 read, 5 processed (0 of unknown types ignored), 0 duplicates skipped, "
+        "0 rejected." in out
+    )
     assert "Notifications: 2 sent, 0 failed" in out
     assert out.rstrip().endswith("Processed 5 out of 5 events.")
     assert err == ""
@@ -58,7 +62,7 @@ def test_pending_reminders_fire_at_the_end_of_the_input(tmp_path, transport):
     out, _ = replay(str(path))
 
     assert [n.kind for n in transport.sent] == [NotificationKind.START_TRAINING_REMINDER]
-    assert "(1 reminders fired at the end of the input)" in out
+    assert "reminders fired at the end of the input: 1." in out
 
 
 def test_no_drain_leaves_pending_reminders_unsent(tmp_path, transport):
@@ -90,6 +94,8 @@ def test_invalid_events_are_reported_with_position_and_reason_and_do_not_stop_it
         json.dumps({"type": "app_launch", "user_id": "u"}),
         json.dumps({**BRIEF_SAMPLE[0], "type": "profile_viewed"}),
         json.dumps(BRIEF_SAMPLE[1]),
+        "[" * 5000 + "]" * 5000,
+        json.dumps(BRIEF_SAMPLE[1]),
     ]
     path = tmp_path / "mixed.jsonl"
     path.write_text("\n".join(lines))
@@ -100,8 +106,12 @@ def test_invalid_events_are_reported_with_position_and_reason_and_do_not_stop_it
     assert "Not JSON" in err
     assert "event 3 rejected" in err
     assert "device_id" in err
-    assert "Events: 5 read, 3 processed (1 ignored as unknown types), 2 rejected." in out
-    assert "Processed 3 out of 5 events." in out
+    assert "event 6 rejected" in err
+    assert (
+        "Events: 7 read, 3 processed (1 of unknown types ignored), 1 duplicates skipped, "
+        "3 rejected." in out
+    )
+    assert "Processed 3 out of 7 events." in out
 
 
 def test_a_missing_file_is_a_command_error(tmp_path):
@@ -116,3 +126,13 @@ def test_a_broken_json_array_is_a_command_error(tmp_path, text):
 
     with pytest.raises(CommandError, match="not a valid JSON array"):
         replay(str(path))
+
+
+def test_undelivered_notifications_make_the_command_fail_after_the_summary(sample_array, transport):
+    transport.error = NotificationError("answered 400", retryable=False)
+    out = io.StringIO()
+
+    with pytest.raises(CommandError, match="2 notifications could not be delivered"):
+        call_command("replay_events", str(sample_array), stdout=out, stderr=io.StringIO())
+
+    assert "Notifications: 0 sent, 2 failed" in out.getvalue()

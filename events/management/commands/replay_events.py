@@ -8,14 +8,16 @@ from collections.abc import Iterator
 from contextlib import AbstractContextManager, ExitStack, nullcontext
 from typing import Any, TextIO
 
+import orjson
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
-from events.serializers import IncomingEventSerializer
-from events.services import drain_reminders, record_event
+from events.ingestion import REJECTED, ingest
+from events.services import Outcome, drain_reminders
 from notifications.console import ConsoleTransport
 from notifications.services import get_outbox
 
-REJECTED = "rejected"
+#: Outcomes reported on standard error, with the event's position.
+_REPORTED = {REJECTED, Outcome.CONFLICT}
 
 
 class Command(BaseCommand):
@@ -55,31 +57,35 @@ class Command(BaseCommand):
         return tally
 
     def _process(self, position: int, item: Any) -> str:
-        if isinstance(item, json.JSONDecodeError):
-            return self._reject(position, {"non_field_errors": [f"Not JSON: {item}"]})
-        serializer = IncomingEventSerializer(data=item)
-        if not serializer.is_valid():
-            return self._reject(position, serializer.errors)
-        return record_event(serializer.validated_data).outcome.value
+        if isinstance(item, orjson.JSONDecodeError):
+            self._report(position, REJECTED, {"non_field_errors": [f"Not JSON: {item}"]})
+            return REJECTED
+        ingested = ingest(item)
+        if ingested.status in _REPORTED:
+            self._report(position, ingested.status, ingested.as_body())
+        return ingested.status
 
-    def _reject(self, position: int, errors: Any) -> str:
-        self.stderr.write(f"event {position} rejected: {json.dumps(errors)}")
-        return REJECTED
+    def _report(self, position: int, status: str, details: Any) -> None:
+        self.stderr.write(f"event {position} {status}: {json.dumps(details, default=str)}")
 
     def _summarise(self, tally: Counter[str], deliveries: dict[str, int], *, dry_run: bool) -> None:
-        processed = tally["accepted"] + tally["ignored"]
+        processed = tally[Outcome.ACCEPTED] + tally[Outcome.IGNORED]
         self.stdout.write(
             f"Events: {tally['read']} read, {processed} processed "
-            f"({tally['ignored']} ignored as unknown types), {tally[REJECTED]} rejected."
+            f"({tally[Outcome.IGNORED]} of unknown types ignored), "
+            f"{tally[Outcome.DUPLICATE]} duplicates skipped, "
+            f"{tally[REJECTED] + tally[Outcome.CONFLICT]} rejected."
         )
         self.stdout.write(
             f"Notifications: {deliveries['sent']} {'printed' if dry_run else 'sent'}, "
-            f"{deliveries['failed']} failed "
-            f"({tally['drained']} reminders fired at the end of the input)."
+            f"{deliveries['failed']} failed; reminders fired at the end of the input: "
+            f"{tally['drained']}."
         )
         self.stdout.write(
             self.style.SUCCESS(f"Processed {processed} out of {tally['read']} events.")
         )
+        if deliveries["failed"]:
+            raise CommandError(f"{deliveries['failed']} notifications could not be delivered.")
 
 
 def _open(path: str, stdin: TextIO | None) -> AbstractContextManager[TextIO]:
@@ -104,14 +110,14 @@ def _read_items(source: TextIO) -> Iterator[tuple[int, Any]]:
 
 def _load_array(text: str) -> list[Any]:
     try:
-        items: list[Any] = json.loads(text)
-    except json.JSONDecodeError as exc:
+        items: list[Any] = orjson.loads(text)
+    except orjson.JSONDecodeError as exc:
         raise CommandError(f"The input is not a valid JSON array: {exc}") from exc
     return items
 
 
 def _load_line(line: str) -> Any:
     try:
-        return json.loads(line)
-    except json.JSONDecodeError as exc:
+        return orjson.loads(line)
+    except orjson.JSONDecodeError as exc:
         return exc
