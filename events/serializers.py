@@ -321,7 +321,7 @@ class EventRepresentationSerializer(serializers.Serializer[Any]):
     device_id = serializers.CharField()
     occurred_at = serializers.DateTimeField()
     training_program_id = serializers.CharField(required=False)
-    training_program_title = serializers.CharField(required=False, allow_null=True)
+    training_program_title = serializers.CharField(required=False)  # null when untitled
     raw_type = serializers.CharField(required=False)
 
 
