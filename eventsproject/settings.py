@@ -118,6 +118,10 @@ EVENTS_BATCH_MAX_EVENTS = int(_env_number("EVENTS_BATCH_MAX_EVENTS", 500))
 EVENTS_SEEN_IDS_LIMIT = int(_env_number("EVENTS_SEEN_IDS_LIMIT", 100_000))
 #: ...and none older (in event time) than this many hours behind the clock.
 EVENTS_SEEN_IDS_MAX_AGE_HOURS = _env_number("EVENTS_SEEN_IDS_MAX_AGE_HOURS", 24)
+#: The idle ticker: how often it moves the clock while no events arrive, and how
+#: far behind wall time it keeps the clock so that slightly late events still count.
+EVENTS_TICK_SECONDS = _env_number("EVENTS_TICK_SECONDS", 1)
+EVENTS_TICK_LATENESS_SECONDS = _env_number("EVENTS_TICK_LATENESS_SECONDS", 5)
 #: Per-device limit on POST /v1/event (DRF rate syntax); empty disables it.
 EVENTS_THROTTLE_RATE = os.environ.get("EVENTS_THROTTLE_RATE", "30/s") or None
 #: Per-client limit on POST /v1/events batches; empty disables it.
@@ -131,8 +135,19 @@ EVENTS_API_TOKENS = _env_list("EVENTS_API_TOKENS", [])
 NOTIFY_URL = os.environ.get("NOTIFY_URL", "http://127.0.0.1:8001/v1/notify")
 NOTIFY_CONNECT_TIMEOUT = _env_number("NOTIFY_CONNECT_TIMEOUT", 2.0)
 NOTIFY_READ_TIMEOUT = _env_number("NOTIFY_READ_TIMEOUT", 5.0)
-NOTIFY_RETRIES = int(_env_number("NOTIFY_RETRIES", 3))
-NOTIFY_BACKOFF_FACTOR = _env_number("NOTIFY_BACKOFF_FACTOR", 0.5)
+#: Retries of connection errors, timeouts, 408, 429 and 5xx: exponential backoff
+#: with full jitter (waits up to BASE * 2^(n-1), capped at MAX, at least Retry-After),
+#: within MAX_ATTEMPTS attempts and RETRY_BUDGET seconds from the first attempt.
+NOTIFY_MAX_ATTEMPTS = int(_env_number("NOTIFY_MAX_ATTEMPTS", 6))
+NOTIFY_BACKOFF_BASE_SECONDS = _env_number("NOTIFY_BACKOFF_BASE_SECONDS", 0.5)
+NOTIFY_BACKOFF_MAX_SECONDS = _env_number("NOTIFY_BACKOFF_MAX_SECONDS", 30)
+NOTIFY_RETRY_BUDGET_SECONDS = _env_number("NOTIFY_RETRY_BUDGET_SECONDS", 300)
+#: The circuit breaker opens after this many retryable failures in a row and lets
+#: one attempt through after the cool-down.
+NOTIFY_BREAKER_FAILURES = int(_env_number("NOTIFY_BREAKER_FAILURES", 5))
+NOTIFY_BREAKER_COOLDOWN_SECONDS = _env_number("NOTIFY_BREAKER_COOLDOWN_SECONDS", 30)
+#: On shutdown, how long pending notifications may still be delivered.
+NOTIFY_SHUTDOWN_GRACE_SECONDS = _env_number("NOTIFY_SHUTDOWN_GRACE_SECONDS", 10)
 #: How many sent notifications the browsable API keeps.
 NOTIFICATIONS_RECENT_LIMIT = int(_env_number("NOTIFICATIONS_RECENT_LIMIT", 1000))
 

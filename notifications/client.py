@@ -1,9 +1,11 @@
-"""The HTTP client of the notify service's `POST /v1/notify`.
+"""The HTTP client of the notify service's `POST /v1/notify`: one attempt per call.
 
-One `requests.Session` with urllib3's `Retry` mounted: connection errors, 408,
-429 and 5xx are retried with exponential backoff (honouring `Retry-After`);
-other answers are final. Every attempt carries the notification id as the
-`Idempotency-Key`, so retries are safe. Settings are read at call time.
+A `requests.Session` (one per thread) with connect and read timeouts always
+set. Every attempt carries the notification id as the `Idempotency-Key`.
+Retrying is not done here but by the outbox, which schedules attempts
+without blocking its worker and knows the budget and the circuit breaker:
+the client only says whether a failure is worth retrying, and when the
+server asked to be retried (`Retry-After`). Settings are read at call time.
 """
 
 import logging
@@ -11,7 +13,7 @@ import threading
 
 import requests
 from django.conf import settings
-from requests.adapters import HTTPAdapter
+from urllib3.exceptions import InvalidHeader
 from urllib3.util.retry import Retry
 
 from notifications.domain import Notification
@@ -22,11 +24,14 @@ RETRYABLE_STATUSES = frozenset({408, 429, 500, 502, 503, 504})
 
 
 class NotificationError(Exception):
-    """A notification could not be delivered; `retryable` says if trying later may help."""
+    """A delivery attempt failed; `retryable` says if trying later may help."""
 
-    def __init__(self, message: str, *, retryable: bool) -> None:
+    def __init__(
+        self, message: str, *, retryable: bool, retry_after: float | None = None
+    ) -> None:
         super().__init__(message)
         self.retryable = retryable
+        self.retry_after = retry_after
 
 
 class NotifyClient:
@@ -48,31 +53,24 @@ class NotifyClient:
             raise NotificationError(
                 f"POST {url} answered {response.status_code}",
                 retryable=response.status_code in RETRYABLE_STATUSES,
+                retry_after=_retry_after(response),
             )
-        logger.info(
-            "notification %s delivered to %s (%s)",
-            notification.notification_id,
-            url,
-            response.status_code,
-        )
 
     def _session(self) -> requests.Session:
         # requests.Session is not documented as thread-safe: one per thread.
         session: requests.Session | None = getattr(self._local, "session", None)
         if session is None:
             session = requests.Session()
-            session.mount("http://", HTTPAdapter(max_retries=_retry_policy()))
-            session.mount("https://", HTTPAdapter(max_retries=_retry_policy()))
             self._local.session = session
         return session
 
 
-def _retry_policy() -> Retry:
-    return Retry(
-        total=settings.NOTIFY_RETRIES,
-        backoff_factor=settings.NOTIFY_BACKOFF_FACTOR,
-        status_forcelist=RETRYABLE_STATUSES,
-        allowed_methods=frozenset({"POST"}),
-        respect_retry_after_header=True,
-        raise_on_status=False,
-    )
+def _retry_after(response: requests.Response) -> float | None:
+    """Seconds the server asked us to wait (`Retry-After` as seconds or an HTTP date)."""
+    header = response.headers.get("Retry-After")
+    if header is None:
+        return None
+    try:
+        return Retry().parse_retry_after(header)
+    except InvalidHeader:
+        return None

@@ -2,24 +2,39 @@
 
 `publish` only records the notification and wakes the delivery worker, so the
 request that caused it never waits for the notify service. A notification id
-is published once: publishing it again is a no-op. Sent notifications are
-kept up to `history_limit` for the browsable API; pending and failed ones are
+is published once: publishing it again is a no-op.
+
+The worker delivers what is due, one attempt at a time. A retryable failure
+(connection error, timeout, 408, 429, 5xx) is scheduled again by the
+`RetryPolicy` — exponential backoff with full jitter, at least `Retry-After` —
+without blocking other notifications; past the policy's budget, or on any other
+4xx, the notification is `failed` (a dead letter, which `resend` revives with
+the same id). A circuit breaker stops attempts while the notify service keeps
+failing and lets one through after its cool-down.
+
+Sent notifications are kept up to `history_limit`; pending and failed ones are
 never dropped.
 """
 
+import heapq
+import itertools
 import logging
-import queue
 import threading
+import time
 from collections import deque
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from enum import StrEnum
 from typing import Protocol
 
+import pybreaker
+
+from notifications import metrics
 from notifications.client import NotificationError
 from notifications.domain import Notification
+from notifications.retry import RetryPolicy
 
 logger = logging.getLogger(__name__)
 
@@ -43,44 +58,71 @@ class OutboxEntry:
     status: DeliveryStatus = DeliveryStatus.PENDING
     attempts: int = 0
     last_error: str = ""
+    next_attempt_at: datetime | None = None
 
 
 def _utc_now() -> datetime:
     return datetime.now(UTC)
 
 
+def _is_final(error: Exception) -> bool:
+    return isinstance(error, NotificationError) and not error.retryable
+
+
+def circuit_breaker(failures: int = 5, cooldown_seconds: float = 30) -> pybreaker.CircuitBreaker:
+    """Opens after `failures` retryable failures in a row; one trial after the cool-down."""
+    return pybreaker.CircuitBreaker(
+        fail_max=failures,
+        reset_timeout=cooldown_seconds,
+        exclude=[_is_final],  # a 400 says nothing about the service's health
+        throw_new_error_on_trip=False,
+    )
+
+
 class Outbox:
     def __init__(
         self,
         transport: Transport,
+        *,
+        policy: RetryPolicy | None = None,
+        breaker: pybreaker.CircuitBreaker | None = None,
         history_limit: int = 1000,
         wall_clock: Callable[[], datetime] = _utc_now,
     ) -> None:
         self._transport = transport
+        self._policy = policy or RetryPolicy()
+        self.breaker = breaker or circuit_breaker()
         self._history_limit = history_limit
         self._wall_clock = wall_clock
         self._lock = threading.Lock()
-        self._settled = threading.Condition(self._lock)
+        self._changed = threading.Condition(self._lock)
         self._entries: dict[str, OutboxEntry] = {}
         self._sent_order: deque[str] = deque()
-        self._unsettled = 0
-        self._queue: queue.SimpleQueue[str] = queue.SimpleQueue()
+        self._due: list[tuple[float, int, str]] = []  # (monotonic due time, order, id)
+        self._order = itertools.count()
+        self._budget_started: dict[str, float] = {}
+        self._closed = False
         self._worker: threading.Thread | None = None
 
+    # --- what the service and the API call ------------------------------------
+
     def publish(self, notification: Notification) -> OutboxEntry:
+        notification_id = notification.notification_id
         with self._lock:
-            known = self._entries.get(notification.notification_id)
+            known = self._entries.get(notification_id)
             if known is not None:
                 return known
             now = self._wall_clock()
             entry = OutboxEntry(notification, created_at=now, updated_at=now)
-            self._entries[notification.notification_id] = entry
-            self._enqueue(notification.notification_id)
+            self._entries[notification_id] = entry
+            self._schedule(notification_id, delay=0.0, fresh_budget=True)
+        metrics.NOTIFICATIONS.labels(notification.kind, "queued").inc()
         logger.info(
-            "notification %s queued: %s for user %s",
-            notification.notification_id,
+            "notification %s queued: %s for user %s because of %s",
+            notification_id,
             notification.kind,
             notification.user_id,
+            ",".join(event.event_id for event in notification.reason.events),
         )
         return entry
 
@@ -92,8 +134,9 @@ class Outbox:
                 return entry
             entry.status = DeliveryStatus.PENDING
             entry.updated_at = self._wall_clock()
-            self._enqueue(notification_id)
-            return entry
+            self._schedule(notification_id, delay=0.0, fresh_budget=True)
+        logger.info("notification %s queued again by request", notification_id)
+        return entry
 
     def get(self, notification_id: str) -> OutboxEntry | None:
         with self._lock:
@@ -112,10 +155,34 @@ class Outbox:
                 counts[entry.status] += 1
             return {status.value: number for status, number in counts.items()}
 
+    @property
+    def worker_alive(self) -> bool:
+        return self._worker is not None and self._worker.is_alive()
+
+    def start(self) -> None:
+        with self._lock:
+            self._ensure_worker()
+
     def flush(self, timeout: float | None = None) -> bool:
-        """Wait until every queued notification is sent or failed; False on timeout."""
-        with self._settled:
-            return self._settled.wait_for(lambda: self._unsettled == 0, timeout)
+        """Wait until nothing is pending (sent or failed); False on timeout."""
+        with self._changed:
+            return self._changed.wait_for(lambda: not self._budget_started, timeout)
+
+    def close(self, timeout: float) -> list[str]:
+        """Take no new work, deliver what is pending for up to `timeout` seconds.
+
+        Returns the ids still undelivered, each also logged.
+        """
+        with self._lock:
+            self._closed = True
+        self.flush(timeout)
+        with self._changed:
+            undelivered = list(self._budget_started)
+            self._due.clear()
+            self._changed.notify_all()
+        for notification_id in undelivered:
+            logger.error("notification %s undelivered at shutdown", notification_id)
+        return undelivered
 
     @contextmanager
     def use_transport(self, transport: Transport) -> Iterator[None]:
@@ -127,10 +194,25 @@ class Outbox:
             self.flush()
             self._transport = previous
 
-    def _enqueue(self, notification_id: str) -> None:
-        self._unsettled += 1
-        self._queue.put(notification_id)
-        if self._worker is None or not self._worker.is_alive():
+    # --- the worker -------------------------------------------------------------
+
+    def _schedule(self, notification_id: str, delay: float, fresh_budget: bool = False) -> None:
+        """Under the lock: deliver `notification_id` in `delay` seconds."""
+        if self._closed and fresh_budget:
+            logger.error("notification %s not delivered: shutting down", notification_id)
+            return
+        now = time.monotonic()
+        if fresh_budget:
+            self._budget_started[notification_id] = now
+        heapq.heappush(self._due, (now + delay, next(self._order), notification_id))
+        self._entries[notification_id].next_attempt_at = self._wall_clock() + timedelta(
+            seconds=delay
+        )
+        self._ensure_worker()
+        self._changed.notify_all()
+
+    def _ensure_worker(self) -> None:
+        if not self.worker_alive:
             self._worker = threading.Thread(
                 target=self._deliver_forever, daemon=True, name="outbox"
             )
@@ -138,32 +220,87 @@ class Outbox:
 
     def _deliver_forever(self) -> None:
         while True:
-            self._deliver(self._queue.get())
+            self._deliver(self._next_due())
+
+    def _next_due(self) -> str:
+        with self._changed:
+            while True:
+                wait = self._due[0][0] - time.monotonic() if self._due else None
+                if wait is not None and wait <= 0:
+                    return heapq.heappop(self._due)[2]
+                self._changed.wait(wait)
 
     def _deliver(self, notification_id: str) -> None:
         entry = self.get(notification_id)
-        assert entry is not None, "queued ids are never evicted"
-        error = self._attempt(entry.notification)
-        with self._lock:
-            entry.attempts += 1
-            entry.updated_at = self._wall_clock()
-            entry.status = DeliveryStatus.FAILED if error else DeliveryStatus.SENT
-            entry.last_error = error
-            if not error:
-                self._remember_sent(notification_id)
-            self._unsettled -= 1
-            self._settled.notify_all()
-
-    def _attempt(self, notification: Notification) -> str:
+        assert entry is not None, "scheduled ids are never evicted"
         try:
-            self._transport.send(notification)
-        except NotificationError as exc:
-            logger.warning("notification %s failed: %s", notification.notification_id, exc)
-            return str(exc)
+            self.breaker.call(self._transport.send, entry.notification)
+        except pybreaker.CircuitBreakerError:
+            self._postpone(notification_id)
         except Exception as exc:  # a broken transport must not stop the worker
-            logger.exception("notification %s crashed its transport", notification.notification_id)
-            return f"unexpected error: {exc!r}"
-        return ""
+            self._attempt_failed(entry, exc)
+        else:
+            self._sent(entry)
+        metrics.BREAKER_STATE.state(self.breaker.current_state)
+
+    def _postpone(self, notification_id: str) -> None:
+        logger.info("notification %s waits: the circuit breaker is open", notification_id)
+        with self._lock:
+            self._schedule(notification_id, delay=self.breaker.reset_timeout)
+
+    def _sent(self, entry: OutboxEntry) -> None:
+        notification_id = entry.notification.notification_id
+        with self._lock:
+            self._record_attempt(entry, DeliveryStatus.SENT, "")
+            started = self._budget_started.pop(notification_id)
+            self._remember_sent(notification_id)
+            self._changed.notify_all()
+        metrics.DELIVERY_LATENCY.observe(time.monotonic() - started)
+        metrics.NOTIFICATIONS.labels(entry.notification.kind, "sent").inc()
+        metrics.DELIVERY_ATTEMPTS.labels("sent").inc()
+        logger.info("notification %s sent (attempt %s)", notification_id, entry.attempts)
+
+    def _attempt_failed(self, entry: OutboxEntry, error: Exception) -> None:
+        notification_id = entry.notification.notification_id
+        with self._lock:
+            delay = self._retry_delay(entry, error)
+            status = DeliveryStatus.FAILED if delay is None else DeliveryStatus.PENDING
+            self._record_attempt(entry, status, str(error))
+            if delay is None:
+                self._budget_started.pop(notification_id)
+                self._changed.notify_all()
+            else:
+                self._schedule(notification_id, delay)
+        metrics.DELIVERY_ATTEMPTS.labels("failed").inc()
+        if delay is None:
+            metrics.NOTIFICATIONS.labels(entry.notification.kind, "failed").inc()
+            logger.error(
+                "notification %s failed for good after %s attempts: %s",
+                notification_id,
+                entry.attempts,
+                error,
+            )
+        else:
+            logger.warning(
+                "notification %s attempt %s failed (%s); next in %.2fs",
+                notification_id,
+                entry.attempts,
+                error,
+                delay,
+            )
+
+    def _retry_delay(self, entry: OutboxEntry, error: Exception) -> float | None:
+        if not isinstance(error, NotificationError) or not error.retryable:
+            return None
+        elapsed = time.monotonic() - self._budget_started[entry.notification.notification_id]
+        return self._policy.next_delay(entry.attempts + 1, elapsed, error.retry_after)
+
+    def _record_attempt(self, entry: OutboxEntry, status: DeliveryStatus, error: str) -> None:
+        entry.attempts += 1
+        entry.status = status
+        entry.last_error = error
+        entry.updated_at = self._wall_clock()
+        entry.next_attempt_at = None
 
     def _remember_sent(self, notification_id: str) -> None:
         self._sent_order.append(notification_id)

@@ -18,8 +18,6 @@ NOTIFY_URL = "http://notify.test/v1/notify"
 @pytest.fixture(autouse=True)
 def notify_settings(settings):
     settings.NOTIFY_URL = NOTIFY_URL
-    settings.NOTIFY_BACKOFF_FACTOR = 0
-    settings.NOTIFY_RETRIES = 2
     settings.NOTIFY_CONNECT_TIMEOUT = 1.5
     settings.NOTIFY_READ_TIMEOUT = 4.0
     return settings
@@ -70,43 +68,63 @@ def test_reads_the_url_at_call_time(notification, notify_settings):
     assert len(responses.calls) == 1
 
 
-@responses.activate(registry=responses.registries.OrderedRegistry)
-def test_retries_a_503_then_succeeds(notification):
-    responses.post(NOTIFY_URL, status=503)
-    responses.post(NOTIFY_URL, status=200)
-
-    NotifyClient().send(notification)
-
-    assert len(responses.calls) == 2
-
-
 @responses.activate
-def test_gives_up_after_the_retries_with_a_retryable_error(notification):
-    responses.post(NOTIFY_URL, status=503)
+def test_makes_one_attempt_per_call_and_leaves_retrying_to_the_outbox(notification):
+    responses.post(NOTIFY_URL, status=503, headers={"Retry-After": "7"})
 
     with pytest.raises(NotificationError) as raised:
         NotifyClient().send(notification)
 
     assert raised.value.retryable
-    assert len(responses.calls) == 3
-
-
-@responses.activate
-def test_does_not_retry_a_400(notification):
-    responses.post(NOTIFY_URL, status=400)
-
-    with pytest.raises(NotificationError, match="400") as raised:
-        NotifyClient().send(notification)
-
-    assert not raised.value.retryable
+    assert raised.value.retry_after == 7
     assert len(responses.calls) == 1
 
 
+@pytest.mark.parametrize("status", [408, 429, 500, 502, 503, 504])
 @responses.activate
-def test_a_connection_error_is_chained_into_a_notification_error(notification):
-    responses.post(NOTIFY_URL, body=requests.ConnectionError("refused"))
+def test_timeouts_throttling_and_server_errors_are_retryable(notification, status):
+    responses.post(NOTIFY_URL, status=status)
 
     with pytest.raises(NotificationError) as raised:
         NotifyClient().send(notification)
 
-    assert isinstance(raised.value.__cause__, requests.ConnectionError)
+    assert raised.value.retryable
+
+
+@pytest.mark.parametrize("status", [400, 401, 404, 409, 422])
+@responses.activate
+def test_other_client_errors_are_final(notification, status):
+    responses.post(NOTIFY_URL, status=status)
+
+    with pytest.raises(NotificationError, match=str(status)) as raised:
+        NotifyClient().send(notification)
+
+    assert not raised.value.retryable
+
+
+@pytest.mark.parametrize(
+    ("header", "expected"),
+    [("12", 12), ("not a date", None), ("Wed, 21 Oct 2015 07:28:00 GMT", 0)],
+)
+@responses.activate
+def test_retry_after_is_read_as_seconds_or_a_date(notification, header, expected):
+    responses.post(NOTIFY_URL, status=429, headers={"Retry-After": header})
+
+    with pytest.raises(NotificationError) as raised:
+        NotifyClient().send(notification)
+
+    assert raised.value.retry_after == expected
+
+
+@pytest.mark.parametrize(
+    "error", [requests.ConnectionError("refused"), requests.ReadTimeout("slow")]
+)
+@responses.activate
+def test_connection_errors_and_timeouts_are_chained_and_retryable(notification, error):
+    responses.post(NOTIFY_URL, body=error)
+
+    with pytest.raises(NotificationError) as raised:
+        NotifyClient().send(notification)
+
+    assert raised.value.retryable
+    assert raised.value.__cause__ is error

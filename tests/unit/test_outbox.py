@@ -2,12 +2,14 @@
 
 import io
 import json
+import time
 
 from events.decisions import Reminder
 from events.rules import remind_to_start
 from notifications.client import NotificationError
 from notifications.console import ConsoleTransport
-from notifications.outbox import DeliveryStatus, Outbox
+from notifications.outbox import DeliveryStatus, Outbox, circuit_breaker
+from notifications.retry import RetryPolicy
 from tests.factories import at, launched
 
 
@@ -52,6 +54,119 @@ def test_publishing_the_same_id_twice_delivers_once():
     assert len(transport.sent) == 1
 
 
+FAST = RetryPolicy(max_attempts=3, base_delay=0.001, max_delay=0.01, max_total=5)
+
+
+def retryable(message="answered 503"):
+    return NotificationError(message, retryable=True)
+
+
+def test_a_retryable_failure_is_tried_again_until_it_is_sent():
+    transport = FlakyTransport(retryable(), retryable())
+    outbox = Outbox(transport, policy=FAST)
+    notification = reminder_for("u1")
+
+    outbox.publish(notification)
+
+    assert outbox.flush(timeout=5)
+    entry = outbox.get(notification.notification_id)
+    assert (entry.status, entry.attempts, entry.last_error) == (DeliveryStatus.SENT, 3, "")
+    assert transport.sent == [notification]
+
+
+def test_past_its_attempts_a_notification_is_failed_with_the_last_error():
+    transport = FlakyTransport(retryable("one"), retryable("two"), retryable("three"))
+    outbox = Outbox(transport, policy=FAST)
+
+    entry = outbox.publish(reminder_for("u1"))
+
+    assert outbox.flush(timeout=5)
+    assert (entry.status, entry.attempts, entry.last_error) == (DeliveryStatus.FAILED, 3, "three")
+    assert transport.sent == []
+
+
+def test_a_final_answer_is_not_retried():
+    transport = FlakyTransport(NotificationError("answered 400", retryable=False))
+    outbox = Outbox(transport, policy=FAST)
+
+    entry = outbox.publish(reminder_for("u1"))
+
+    assert outbox.flush(timeout=5)
+    assert (entry.status, entry.attempts) == (DeliveryStatus.FAILED, 1)
+
+
+def test_a_waiting_retry_does_not_hold_up_other_notifications():
+    slow_retry = RetryPolicy(max_attempts=2, base_delay=60, max_delay=60, max_total=120)
+    transport = FlakyTransport(NotificationError("busy", retryable=True, retry_after=30))
+    outbox = Outbox(transport, policy=slow_retry)
+
+    waiting = outbox.publish(reminder_for("u1"))
+    outbox.publish(reminder_for("u2"))
+
+    assert not outbox.flush(timeout=0.5)
+    assert [n.user_id for n in transport.sent] == ["u2"]
+    assert waiting.status is DeliveryStatus.PENDING
+    assert waiting.next_attempt_at is not None
+
+
+def test_the_breaker_opens_on_repeated_failures_and_closes_after_its_cool_down():
+    transport = FlakyTransport(*[retryable() for _ in range(2)])
+    breaker = circuit_breaker(failures=2, cooldown_seconds=0.3)
+    policy = RetryPolicy(max_attempts=10, base_delay=0.001, max_delay=0.001, max_total=10)
+    outbox = Outbox(transport, policy=policy, breaker=breaker)
+
+    outbox.publish(reminder_for("u1"))
+    outbox.publish(reminder_for("u2"))
+    deadline = time.monotonic() + 2
+    while breaker.current_state != "open" and time.monotonic() < deadline:
+        time.sleep(0.01)
+    assert breaker.current_state == "open"
+    assert transport.sent == []
+
+    assert outbox.flush(timeout=5)
+    assert breaker.current_state == "closed"
+    assert sorted(n.user_id for n in transport.sent) == ["u1", "u2"]
+    assert [e.attempts for e in outbox.entries()] in ([1, 3], [3, 1], [2, 2])
+
+
+def test_a_final_answer_does_not_count_against_the_breaker():
+    final = [NotificationError("answered 400", retryable=False) for _ in range(5)]
+    breaker = circuit_breaker(failures=2, cooldown_seconds=60)
+    outbox = Outbox(FlakyTransport(*final), policy=FAST, breaker=breaker)
+
+    for user in "abcde":
+        outbox.publish(reminder_for(user))
+
+    assert outbox.flush(timeout=5)
+    assert breaker.current_state == "closed"
+
+
+def test_closing_delivers_what_it_can_in_time_and_reports_the_rest():
+    stuck = RetryPolicy(max_attempts=5, base_delay=60, max_delay=60, max_total=600)
+    transport = FlakyTransport(NotificationError("down", retryable=True, retry_after=60))
+    outbox = Outbox(transport, policy=stuck)
+    stuck_one = reminder_for("u1")
+    outbox.publish(stuck_one)
+    outbox.publish(reminder_for("u2"))
+
+    undelivered = outbox.close(timeout=0.5)
+
+    assert undelivered == [stuck_one.notification_id]
+    assert [n.user_id for n in transport.sent] == ["u2"]
+
+
+def test_after_closing_new_notifications_are_kept_but_not_delivered():
+    transport = FlakyTransport()
+    outbox = Outbox(transport)
+    outbox.close(timeout=1)
+
+    entry = outbox.publish(reminder_for("u1"))
+
+    assert entry.status is DeliveryStatus.PENDING
+    assert outbox.flush(timeout=0.2)
+    assert transport.sent == []
+
+
 def test_a_failed_delivery_is_kept_with_its_error_and_can_be_resent():
     transport = FlakyTransport(NotificationError("answered 400", retryable=False))
     outbox = Outbox(transport)
@@ -91,7 +206,7 @@ def test_a_crashing_transport_fails_the_notification_but_not_the_worker():
 
 
 def test_history_keeps_the_newest_sent_and_every_failed_notification():
-    transport = FlakyTransport(NotificationError("down", retryable=True))
+    transport = FlakyTransport(NotificationError("gone", retryable=False))
     outbox = Outbox(transport, history_limit=3)
 
     for minute in range(6):
