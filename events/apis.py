@@ -6,7 +6,6 @@ from django.conf import settings
 from rest_framework import status
 from rest_framework.exceptions import ValidationError
 from rest_framework.generics import ListAPIView
-from rest_framework.permissions import AllowAny
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.throttling import BaseThrottle
@@ -20,7 +19,6 @@ from events.serializers import EventRepresentationSerializer, UserStateSerialize
 from events.services import get_repository
 from events.throttles import BatchRateThrottle, DeviceRateThrottle
 from eventsproject.pagination import Pagination
-from notifications.services import get_outbox
 
 SAMPLE_EVENT = {
     "user_id": "foo1",
@@ -102,23 +100,3 @@ class UserStateApi(APIView):
             "pending_reminder": state.pending_reminder,
         }
         return Response(UserStateSerializer(view).data)
-
-
-class HealthApi(APIView):
-    """Liveness and a summary of the in-memory state."""
-
-    authentication_classes = []
-    permission_classes = [AllowAny]
-
-    @schema.describe_health
-    def get(self, request: Request) -> Response:
-        repository = get_repository()
-        return Response(
-            {
-                "status": "ok",
-                "clock": repository.clock.isoformat() if repository.clock else None,
-                "events": repository.event_counts(),
-                "state": repository.stats(),
-                "notifications": get_outbox().counts(),
-            }
-        )

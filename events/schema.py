@@ -117,5 +117,3 @@ describe_user_state = extend_schema(
     summary="A user's open sessions and pending reminder",
     responses={200: UserStateSerializer, **ERRORS},
 )
-
-describe_health = extend_schema(summary="Liveness and state summary", responses=OpenApiTypes.OBJECT)

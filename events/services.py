@@ -11,11 +11,13 @@ import logging
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import datetime
 from enum import StrEnum
 from typing import Any, cast
 
 from django.apps import apps
 
+from events import metrics
 from events.apps import EventsConfig
 from events.decisions import (
     ArmReminder,
@@ -29,6 +31,7 @@ from events.domain import Event, UnknownEvent
 from events.repository import Arrival, EventRepository
 from events.rules import decide, remind_to_start
 from events.signals import event_recorded
+from events.ticker import IdleTicker
 from notifications import services as notifications
 
 logger = logging.getLogger(__name__)
@@ -50,19 +53,30 @@ class RecordResult:
     reason: str = ""
 
 
+def _config() -> EventsConfig:
+    return cast(EventsConfig, apps.get_app_config("events"))
+
+
 def get_repository() -> EventRepository:
-    return cast(EventsConfig, apps.get_app_config("events")).repository
+    return _config().repository
+
+
+def get_ticker() -> IdleTicker:
+    return _config().ticker
 
 
 def record_event(event: Event) -> RecordResult:
     with _processing:
         arrival = get_repository().check_in(event)
         if arrival is not Arrival.NEW:
+            metrics.EVENTS.labels(event.event_type, arrival).inc()
             return _refused(arrival, event)
-        fire_due_reminders(event)
+        _fire_due_reminders(event.occurred_at)
         get_repository().remember_event(event)
         event_recorded.send(sender=type(event), event=event)
+    get_ticker().saw_event(event.occurred_at)
     result = _result_of(event)
+    metrics.EVENTS.labels(event.event_type, result.outcome).inc()
     logger.info(
         "event %s %s: %s for user %s",
         event.event_id,
@@ -79,9 +93,21 @@ def apply_rules(event: Event) -> None:
         _CARRY_OUT[type(decision)](repository, decision)
 
 
-def fire_due_reminders(event: Event) -> None:
-    """Before `event` applies, every reminder due strictly before it fires."""
-    for reminder in get_repository().advance_clock(event.occurred_at):
+def advance_clock(to: datetime) -> None:
+    """Move the clock without an event (the idle ticker); reminders due before `to` fire."""
+    with _processing:
+        _fire_due_reminders(to)
+
+
+def _fire_due_reminders(clock: datetime) -> None:
+    """Before an event at `clock` applies, every reminder due strictly before it fires."""
+    for reminder in get_repository().advance_clock(clock):
+        logger.info(
+            "reminder for user %s due %s fires (launch %s)",
+            reminder.user_id,
+            reminder.deadline.isoformat(),
+            reminder.launch.event_id,
+        )
         notifications.publish(remind_to_start(reminder))
 
 

@@ -1,8 +1,9 @@
 from django.urls import path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
-from events.apis import EventCollectionApi, EventIngestApi, HealthApi, UserStateApi
+from events.apis import EventCollectionApi, EventIngestApi, UserStateApi
 from eventsproject import schema  # noqa: F401  (registers the auth scheme for the docs)
+from eventsproject.apis import HealthApi, metrics_view
 from notifications.apis import NotificationDetailApi, NotificationListApi, NotificationResendApi
 
 urlpatterns = [
@@ -21,6 +22,7 @@ urlpatterns = [
         name="notification-resend",
     ),
     path("v1/health", HealthApi.as_view(), name="health"),
+    path("metrics", metrics_view, name="metrics"),
     path("v1/schema", SpectacularAPIView.as_view(), name="schema"),
     path("v1/docs", SpectacularSwaggerView.as_view(url_name="schema"), name="docs"),
 ]

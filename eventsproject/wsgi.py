@@ -1,4 +1,4 @@
-"""WSGI entry point for the events processor."""
+"""WSGI entry point of the events processor, for runserver and gunicorn."""
 
 import os
 
@@ -7,3 +7,7 @@ from django.core.wsgi import get_wsgi_application
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "eventsproject.settings")
 
 application = get_wsgi_application()
+
+from eventsproject import serving  # noqa: E402  (needs the apps loaded above)
+
+serving.start()

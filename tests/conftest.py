@@ -3,7 +3,9 @@
 import pytest
 from django.apps import apps
 
+from events import services
 from events.repository import InMemoryEventRepository
+from events.ticker import IdleTicker
 from notifications.domain import Notification
 from notifications.outbox import Outbox
 
@@ -32,6 +34,14 @@ def no_throttling(settings):
 def repository(monkeypatch) -> InMemoryEventRepository:
     fresh = InMemoryEventRepository(recent_limit=50)
     monkeypatch.setattr(apps.get_app_config("events"), "repository", fresh)
+    return fresh
+
+
+@pytest.fixture(autouse=True)
+def ticker(monkeypatch) -> IdleTicker:
+    """A ticker that is never started: tests call `tick` themselves."""
+    fresh = IdleTicker(services.advance_clock)
+    monkeypatch.setattr(apps.get_app_config("events"), "ticker", fresh)
     return fresh
 
 

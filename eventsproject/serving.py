@@ -1,0 +1,70 @@
+"""The background work of a serving process, started from `eventsproject.wsgi`.
+
+Only a process that serves HTTP (runserver, gunicorn) imports the WSGI module,
+so management commands and tests never start these threads. On interpreter
+exit — and on SIGTERM where no server installed its own handler — the ticker
+stops and the outbox delivers what is pending within
+`NOTIFY_SHUTDOWN_GRACE_SECONDS`, logging by id what it could not.
+"""
+
+import atexit
+import logging
+import signal
+import threading
+from types import FrameType
+from typing import Any
+
+from django.conf import settings
+
+from events.services import get_repository, get_ticker
+from notifications.services import get_outbox
+
+logger = logging.getLogger(__name__)
+
+_started = threading.Event()
+
+
+def start() -> None:
+    if _started.is_set():
+        return
+    _started.set()
+    get_ticker().start()
+    get_outbox().start()
+    atexit.register(stop)
+    _exit_on_sigterm()
+    logger.info("serving: idle ticker and notification dispatcher started")
+
+
+def stop() -> None:
+    get_ticker().stop()
+    undelivered = get_outbox().close(timeout=settings.NOTIFY_SHUTDOWN_GRACE_SECONDS)
+    logger.info("serving stopped; %s notifications undelivered", len(undelivered))
+
+
+def health_report() -> dict[str, Any]:
+    """`ok` unless a background thread of this serving process has died."""
+    repository = get_repository()
+    threads = {"ticker": get_ticker().alive, "dispatcher": get_outbox().worker_alive}
+    broken = _started.is_set() and not all(threads.values())
+    return {
+        "status": "degraded" if broken else "ok",
+        "serving": _started.is_set(),
+        "threads": {name: "alive" if alive else "stopped" for name, alive in threads.items()},
+        "clock": repository.clock.isoformat() if repository.clock else None,
+        "events": repository.event_counts(),
+        "state": repository.stats(),
+        "notifications": get_outbox().counts(),
+        "circuit_breaker": get_outbox().breaker.current_state,
+    }
+
+
+def _exit_on_sigterm() -> None:
+    # gunicorn installs its own graceful handler (its worker then exits normally and
+    # atexit runs); the development server leaves SIGTERM fatal, which skips atexit.
+    on_main_thread = threading.current_thread() is threading.main_thread()
+    if on_main_thread and signal.getsignal(signal.SIGTERM) is signal.SIG_DFL:
+        signal.signal(signal.SIGTERM, _raise_system_exit)
+
+
+def _raise_system_exit(signum: int, frame: FrameType | None) -> None:
+    raise SystemExit(0)
