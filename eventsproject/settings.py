@@ -148,6 +148,8 @@ NOTIFY_BREAKER_FAILURES = int(_env_number("NOTIFY_BREAKER_FAILURES", 5))
 NOTIFY_BREAKER_COOLDOWN_SECONDS = _env_number("NOTIFY_BREAKER_COOLDOWN_SECONDS", 30)
 #: On shutdown, how long pending notifications may still be delivered.
 NOTIFY_SHUTDOWN_GRACE_SECONDS = _env_number("NOTIFY_SHUTDOWN_GRACE_SECONDS", 10)
+#: Where `manage.py resend_notifications` finds the running service.
+EVENTS_API_URL = os.environ.get("EVENTS_API_URL", "http://127.0.0.1:8000")
 #: How many sent notifications the browsable API keeps.
 NOTIFICATIONS_RECENT_LIMIT = int(_env_number("NOTIFICATIONS_RECENT_LIMIT", 1000))
 

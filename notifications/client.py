@@ -26,9 +26,7 @@ RETRYABLE_STATUSES = frozenset({408, 429, 500, 502, 503, 504})
 class NotificationError(Exception):
     """A delivery attempt failed; `retryable` says if trying later may help."""
 
-    def __init__(
-        self, message: str, *, retryable: bool, retry_after: float | None = None
-    ) -> None:
+    def __init__(self, message: str, *, retryable: bool, retry_after: float | None = None) -> None:
         super().__init__(message)
         self.retryable = retryable
         self.retry_after = retry_after

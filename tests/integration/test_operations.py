@@ -1,0 +1,177 @@
+"""Operations: health, metrics, notification detail and re-sending, serving and gunicorn."""
+
+import io
+from types import SimpleNamespace
+
+import pytest
+import responses
+from django.core.management import CommandError, call_command
+from rest_framework.test import APIClient
+
+from eventsproject import gunicorn, serving
+from notifications.client import NotificationError
+from tests.sample import BRIEF_SAMPLE
+
+
+@pytest.fixture
+def client() -> APIClient:
+    return APIClient()
+
+
+def post_sample(client):
+    for event in BRIEF_SAMPLE:
+        client.post("/v1/event", event, format="json")
+
+
+def test_health_is_ok_outside_a_serving_process(client):
+    response = client.get("/v1/health")
+
+    assert response.status_code == 200
+    assert response.json()["serving"] is False
+
+
+def test_health_is_503_when_a_serving_process_lost_a_thread(client, monkeypatch):
+    monkeypatch.setattr(serving, "_started", SimpleNamespace(is_set=lambda: True))
+
+    response = client.get("/v1/health")
+
+    assert response.status_code == 503
+    assert response.json()["status"] == "degraded"
+    assert response.json()["threads"] == {"ticker": "stopped", "dispatcher": "stopped"}
+
+
+def test_health_reports_threads_alive_once_started(client, ticker, outbox, monkeypatch):
+    monkeypatch.setattr(serving, "_started", SimpleNamespace(is_set=lambda: True))
+    ticker.start()
+    outbox.start()
+    try:
+        body = client.get("/v1/health").json()
+    finally:
+        ticker.stop()
+
+    assert body["status"] == "ok"
+    assert body["threads"] == {"ticker": "alive", "dispatcher": "alive"}
+
+
+def test_metrics_count_events_and_notifications(client, delivered):
+    post_sample(client)
+    delivered()
+
+    text = client.get("/metrics").content.decode()
+
+    assert 'events_total{outcome="accepted",type="app_launched"}' in text
+    assert 'notifications_total{kind="training_dose_congratulation",status="sent"}' in text
+    assert 'notification_outbox_depth{status="sent"} 2.0' in text
+    assert "notification_delivery_seconds_bucket" in text
+    assert 'notify_circuit_breaker_state{notify_circuit_breaker_state="closed"} 1.0' in text
+
+
+def test_a_notification_shows_why_it_was_sent(client, delivered):
+    post_sample(client)
+    [reminder, congratulation] = delivered()
+
+    detail = client.get(f"/v1/notifications/{congratulation.notification_id}").json()
+
+    assert detail["reason"]["rule"] == "congratulate_training_dose"
+    assert [e["type"] for e in detail["reason"]["events"]] == [
+        "training_program_started",
+        "training_program_finished",
+    ]
+    assert detail["reason"]["figures"] == {"trained_seconds": 2178, "threshold_minutes": 30}
+    assert detail["status"] == "sent"
+
+
+def test_an_unknown_notification_is_404(client):
+    assert client.get("/v1/notifications/nope").status_code == 404
+    assert client.post("/v1/notifications/nope/resend").status_code == 404
+
+
+def test_a_failed_notification_is_resent_with_its_id_and_a_sent_one_is_not(
+    client, transport, delivered
+):
+    transport.error = NotificationError("answered 400", retryable=False)
+    post_sample(client)
+    delivered()
+    failed = client.get("/v1/notifications", {"status": "failed"}).json()["results"]
+    assert len(failed) == 2
+
+    transport.error = None
+    first_id = failed[0]["notification_id"]
+    assert client.post(f"/v1/notifications/{first_id}/resend").status_code == 202
+
+    assert [n.notification_id for n in delivered()] == [first_id]
+    assert client.post(f"/v1/notifications/{first_id}/resend").status_code == 409
+
+
+def test_an_unknown_status_filter_is_400(client):
+    assert client.get("/v1/notifications", {"status": "lost"}).status_code == 400
+
+
+def test_stopping_closes_the_outbox_and_the_ticker(ticker, outbox, transport):
+    ticker.start()
+    serving.stop()
+
+    assert not ticker.alive
+    assert outbox.close(timeout=0) == []
+
+
+@pytest.mark.parametrize("workers", [2, 4])
+def test_gunicorn_refuses_more_than_one_worker(workers):
+    server = SimpleNamespace(cfg=SimpleNamespace(workers=workers))
+
+    with pytest.raises(SystemExit, match="state in memory"):
+        gunicorn.on_starting(server)
+
+
+def test_gunicorn_starts_with_one_worker():
+    gunicorn.on_starting(SimpleNamespace(cfg=SimpleNamespace(workers=1)))
+
+
+API = "http://service.test"
+
+
+def resend(*args):
+    out, err = io.StringIO(), io.StringIO()
+    call_command("resend_notifications", *args, "--api-url", API, stdout=out, stderr=err)
+    return out.getvalue(), err.getvalue()
+
+
+@responses.activate
+def test_the_resend_command_resends_every_failed_notification_through_the_api():
+    responses.get(
+        f"{API}/v1/notifications",
+        json={"results": [{"notification_id": "n1"}, {"notification_id": "n2"}], "next": None},
+    )
+    responses.post(f"{API}/v1/notifications/n1/resend", status=202, json={})
+    responses.post(f"{API}/v1/notifications/n2/resend", status=409, json={"detail": "sent"})
+
+    out, err = resend("--all-failed")
+
+    assert "n1: queued again" in out
+    assert "n2: 409 sent" in err
+    assert "Re-sent 1 out of 2 notifications." in out
+
+
+@responses.activate
+def test_the_resend_command_sends_the_token_when_given():
+    responses.post(
+        f"{API}/v1/notifications/n1/resend",
+        status=202,
+        json={},
+        match=[responses.matchers.header_matcher({"Authorization": "Bearer t0k"})],
+    )
+
+    out, _ = resend("n1", "--token", "t0k")
+
+    assert "Re-sent 1 out of 1" in out
+
+
+def test_the_resend_command_needs_ids_or_all_failed():
+    with pytest.raises(CommandError, match="--all-failed"):
+        resend()
+
+
+@responses.activate
+def test_the_resend_command_says_when_the_service_is_unreachable():
+    with pytest.raises(CommandError, match="Cannot reach the service"):
+        resend("n1")
