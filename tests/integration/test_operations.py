@@ -68,7 +68,7 @@ def test_metrics_count_events_and_notifications(client, delivered):
 
 def test_a_notification_shows_why_it_was_sent(client, delivered):
     post_sample(client)
-    [reminder, congratulation] = delivered()
+    [_reminder, congratulation] = delivered()
 
     detail = client.get(f"/v1/notifications/{congratulation.notification_id}").json()
 
