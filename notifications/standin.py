@@ -39,7 +39,8 @@ class NotifyStandIn:
         on_receive: Callable[[Received], None] | None = None,
     ) -> None:
         self.answer = Answer()
-        self.received: list[Received] = []
+        self.received: list[Received] = []  # notifications it accepted (answered 2xx)
+        self.attempts: list[Received] = []  # every request, whatever it answered
         self._on_receive = on_receive
         self._lock = threading.Lock()
         self._server = ThreadingHTTPServer((host, port), _Handler)
@@ -65,21 +66,29 @@ class NotifyStandIn:
         self._server.server_close()
 
     def wait_for(self, count: int, timeout: float = 10.0) -> list[Received]:
-        """Wait until at least `count` notifications arrived; return them all."""
+        """Wait until at least `count` notifications were accepted; return them all."""
+        return self._wait(self.received, count, timeout)
+
+    def wait_for_attempts(self, count: int, timeout: float = 10.0) -> list[Received]:
+        """Wait until at least `count` requests arrived, whatever they were answered."""
+        return self._wait(self.attempts, count, timeout)
+
+    def _wait(self, seen: list[Received], count: int, timeout: float) -> list[Received]:
         deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline and len(self.received) < count:
+        while time.monotonic() < deadline and len(seen) < count:
             time.sleep(0.02)
         with self._lock:
-            return list(self.received)
+            return list(seen)
 
     def record(self, payload: dict[str, Any], idempotency_key: str | None) -> Answer:
         received = Received(payload, idempotency_key, time.monotonic())
         answer = self.answer
-        if answer.status < 300:
-            with self._lock:
+        with self._lock:
+            self.attempts.append(received)
+            if answer.status < 300:
                 self.received.append(received)
-            if self._on_receive:
-                self._on_receive(received)
+        if answer.status < 300 and self._on_receive:
+            self._on_receive(received)
         return answer
 
 

@@ -4,6 +4,7 @@ import os
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 from pathlib import Path
 
@@ -30,36 +31,75 @@ def standin():
 
 @pytest.fixture
 def server_env(standin) -> dict[str, str]:
+    """Fast retries and a quick breaker, so failure scenarios play out in seconds."""
     env = {key: value for key, value in os.environ.items() if not key.startswith("DJANGO_")}
-    env.update(NOTIFY_URL=standin.url, NOTIFY_BACKOFF_FACTOR="0.05")
+    env.update(
+        NOTIFY_URL=standin.url,
+        NOTIFY_BACKOFF_BASE_SECONDS="0.05",
+        NOTIFY_BACKOFF_MAX_SECONDS="0.2",
+        NOTIFY_MAX_ATTEMPTS="100",
+        NOTIFY_RETRY_BUDGET_SECONDS="60",
+        NOTIFY_BREAKER_FAILURES="3",
+        NOTIFY_BREAKER_COOLDOWN_SECONDS="0.5",
+        NOTIFY_SHUTDOWN_GRACE_SECONDS="3",
+        EVENTS_THROTTLE_RATE="",
+    )
     return env
 
 
+RUNSERVER = [sys.executable, "manage.py", "runserver", "--noreload"]
+GUNICORN = [sys.executable, "-m", "gunicorn", "-c", "python:eventsproject.gunicorn"]
+
+
+class Server:
+    """A real server process on a free loopback port."""
+
+    def __init__(self, command: list[str], env: dict[str, str]) -> None:
+        port = free_port()
+        address = f"127.0.0.1:{port}"
+        args = [*command, address] if command is RUNSERVER else [*command, "-b", address]
+        if command is GUNICORN:
+            args.append("eventsproject.wsgi")
+        self.url = f"http://{address}"
+        # A file, not a pipe: a chatty server must never block on a full pipe.
+        self.log = tempfile.TemporaryFile()  # noqa: SIM115  (closed by the fixture's end)
+        self.process = subprocess.Popen(
+            args, cwd=PROJECT_ROOT, env=env, stdout=self.log, stderr=subprocess.STDOUT
+        )
+        wait_until_up(self.url, self.process, self.log)
+
+    def stop(self) -> str:
+        """SIGTERM, wait for a graceful exit, and return everything it logged."""
+        self.process.terminate()
+        self.process.wait(timeout=30)
+        return self.output()
+
+    def output(self) -> str:
+        self.log.seek(0)
+        return self.log.read().decode()
+
+
 @pytest.fixture
-def server(server_env):
-    """`manage.py runserver` on a free loopback port; yields its base URL."""
-    port = free_port()
-    process = subprocess.Popen(
-        [sys.executable, "manage.py", "runserver", "--noreload", f"127.0.0.1:{port}"],
-        cwd=PROJECT_ROOT,
-        env=server_env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
-    )
-    base_url = f"http://127.0.0.1:{port}"
-    try:
-        wait_until_up(base_url, process)
-        yield base_url
-    finally:
-        process.terminate()
-        process.wait(timeout=10)
+def server_process(server_env):
+    running = Server(RUNSERVER, server_env)
+    yield running
+    if running.process.poll() is None:
+        running.stop()
+    running.log.close()
 
 
-def wait_until_up(base_url: str, process: subprocess.Popen, timeout: float = 20.0) -> None:
+@pytest.fixture
+def server(server_process) -> str:
+    """The base URL of `manage.py runserver` on a free loopback port."""
+    return server_process.url
+
+
+def wait_until_up(base_url: str, process: subprocess.Popen, log, timeout: float = 20.0) -> None:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if process.poll() is not None:
-            raise RuntimeError(f"server exited: {process.stderr.read().decode()}")
+            log.seek(0)
+            raise RuntimeError(f"server exited: {log.read().decode()}")
         try:
             requests.get(f"{base_url}/v1/event", timeout=1)
             return
