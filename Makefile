@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 PORT ?= 8000
 NOTIFY_PORT ?= 8001
 
-.PHONY: run test lint clean
+.PHONY: run serve test lint clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -24,6 +24,10 @@ run: $(VENV)/.runtime
 	$(BIN)/python manage.py notify_standin --port $(NOTIFY_PORT) & standin=$$!; \
 	NOTIFY_URL=http://127.0.0.1:$(NOTIFY_PORT)/v1/notify DEBUG=$${DEBUG:-true} \
 		$(BIN)/python manage.py runserver 127.0.0.1:$(PORT)
+
+## serve: the production command (gunicorn, one process with threads) on 127.0.0.1:$(PORT)
+serve: $(VENV)/.runtime
+	$(BIN)/gunicorn -c python:eventsproject.gunicorn -b 127.0.0.1:$(PORT) eventsproject.wsgi
 
 ## lint: ruff and mypy
 lint: $(VENV)/.dev

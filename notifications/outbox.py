@@ -102,6 +102,7 @@ class Outbox:
         self._order = itertools.count()
         self._budget_started: dict[str, float] = {}
         self._closed = False
+        self._stopped = False
         self._worker: threading.Thread | None = None
 
     # --- what the service and the API call ------------------------------------
@@ -179,7 +180,10 @@ class Outbox:
         with self._changed:
             undelivered = list(self._budget_started)
             self._due.clear()
+            self._stopped = True
             self._changed.notify_all()
+        if self._worker is not None:
+            self._worker.join(timeout=1)
         for notification_id in undelivered:
             logger.error("notification %s undelivered at shutdown", notification_id)
         return undelivered
@@ -212,23 +216,24 @@ class Outbox:
         self._changed.notify_all()
 
     def _ensure_worker(self) -> None:
-        if not self.worker_alive:
+        if not self.worker_alive and not self._stopped:
             self._worker = threading.Thread(
                 target=self._deliver_forever, daemon=True, name="outbox"
             )
             self._worker.start()
 
     def _deliver_forever(self) -> None:
-        while True:
-            self._deliver(self._next_due())
+        while (notification_id := self._next_due()) is not None:
+            self._deliver(notification_id)
 
-    def _next_due(self) -> str:
+    def _next_due(self) -> str | None:
         with self._changed:
-            while True:
+            while not self._stopped:
                 wait = self._due[0][0] - time.monotonic() if self._due else None
                 if wait is not None and wait <= 0:
                     return heapq.heappop(self._due)[2]
                 self._changed.wait(wait)
+            return None
 
     def _deliver(self, notification_id: str) -> None:
         entry = self.get(notification_id)

@@ -1,0 +1,460 @@
+"""Property tests: generated event streams through `ingest`, checked against a reference model.
+
+Hypothesis writes streams of several users' events, each event in either wire
+format (the brief's or v2), with unknown types and exact re-posts mixed in. Each
+user's events are spaced by gaps from a list that holds both rules' boundaries
+(10:00 and 10:01 for the reminder, 30:00 and 30:01 for the training dose), and
+the users' timelines are merged in timestamp order. A few hand-written streams
+at those boundaries run as explicit examples of every property.
+
+`ReferenceModel` restates README's rules as plainly as possible, reading the
+wire events itself: it shares no code with `events.rules` or the serializers.
+
+Each example runs against fresh state, a new repository and a new outbox
+patched onto the apps, as the conftest fixtures do once per test. Streams span
+less than a day of event time, because the repository forgets event ids older
+than 24 hours of event time and the model does not.
+"""
+
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from itertools import count
+from typing import Any, NamedTuple
+from uuid import UUID
+
+import pytest
+from django.apps import apps
+from hypothesis import HealthCheck, example, given, settings
+from hypothesis import strategies as st
+
+from events.ingestion import ingest
+from events.repository import InMemoryEventRepository
+from notifications.domain import Notification, NotificationKind
+from notifications.outbox import Outbox
+from tests.conftest import RecordingTransport
+
+WireEvent = dict[str, Any]
+
+CONGRATULATION = NotificationKind.TRAINING_DOSE_CONGRATULATION
+REMINDER = NotificationKind.START_TRAINING_REMINDER
+
+VALID_STATUSES = {"accepted", "ignored", "duplicate"}
+
+PROPERTY_SETTINGS = settings(
+    max_examples=50,
+    deadline=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture],
+)
+
+
+# --- The wire formats, as the tests know them ------------------------------------
+
+BRIEF, V2 = "brief", "v2"
+LAUNCH, START, CANCEL, FINISH, UNKNOWN = "launch", "start", "cancel", "finish", "unknown"
+TRAINING_KINDS = {START, CANCEL, FINISH}
+
+WIRE_TYPES = {
+    BRIEF: {
+        LAUNCH: "app_launch",
+        START: "training_program_started",
+        CANCEL: "training_program_cancelled",
+        FINISH: "training_program_finished",
+    },
+    V2: {
+        LAUNCH: "app_launched",
+        START: "training_program_started",
+        CANCEL: "training_program_cancelled",
+        FINISH: "training_program_finished",
+    },
+}
+KIND_OF_WIRE_TYPE = {
+    wire_format: {wire_type: kind for kind, wire_type in names.items()}
+    for wire_format, names in WIRE_TYPES.items()
+}
+UNKNOWN_TYPES = ("profile_viewed", "settings_opened")
+
+PROGRAMS = ("p1", "p2")
+# A title is fixed per program: two brief events that differ only in their title
+# would share a content-derived id and be refused as a conflict.
+PROGRAM_TITLES = {"p1": "Morning yoga"}
+
+BRIEF_TIME_FORMAT = "%Y-%m-%d %H:%M:%S"
+V2_TIME_FORMAT = "%Y-%m-%dT%H:%M:%S"
+
+
+# --- Strategies -----------------------------------------------------------------
+
+#: Seconds between a user's consecutive events; the rules' boundaries are listed twice,
+#: so that they come up more often.
+GAPS = (0, 1, 59, 60, 300, 1200, 2700) + 2 * (599, 600, 601, 1799, 1800, 1801)
+#: Starts and finishes weigh most, so that sessions longer than the dose are common.
+KIND_MIX = (START, FINISH, LAUNCH, START, FINISH, LAUNCH, CANCEL, UNKNOWN)
+MAX_EVENTS = 60
+MAX_SPAN = timedelta(hours=20)
+EARLIEST_START = datetime(2020, 1, 1)
+LATEST_START = datetime.now(UTC).replace(tzinfo=None) - timedelta(days=2)
+
+
+@dataclass(frozen=True)
+class PlannedEvent:
+    """One event of a stream before it has a time and an id."""
+
+    gap: int
+    user_id: str
+    device: str
+    kind: str
+    wire_format: str
+    unknown_type: str  # the wire type when `kind` is UNKNOWN
+    program: str
+    utc_suffix: str  # v2 only
+
+    @property
+    def device_id(self) -> str:
+        return f"{self.user_id}-{self.device}"
+
+    @property
+    def wire_type(self) -> str:
+        return WIRE_TYPES[self.wire_format].get(self.kind, self.unknown_type)
+
+
+def user_ids() -> st.SearchStrategy[tuple[str, ...]]:
+    return st.integers(1, 6).map(lambda users: tuple(f"user{n}" for n in range(1, users + 1)))
+
+
+def start_times() -> st.SearchStrategy[datetime]:
+    return st.datetimes(EARLIEST_START, LATEST_START).map(
+        lambda moment: moment.replace(microsecond=0, tzinfo=UTC)
+    )
+
+
+def planned_events(users: Sequence[str]) -> st.SearchStrategy[PlannedEvent]:
+    return st.builds(
+        PlannedEvent,
+        gap=st.sampled_from(GAPS),
+        user_id=st.sampled_from(users),
+        device=st.sampled_from(("phone", "tablet")),
+        kind=st.sampled_from(KIND_MIX),
+        wire_format=st.sampled_from((BRIEF, V2)),
+        unknown_type=st.sampled_from(UNKNOWN_TYPES),
+        program=st.sampled_from(PROGRAMS),
+        utc_suffix=st.sampled_from(("Z", "+00:00")),
+    )
+
+
+@st.composite
+def ordered_streams(draw: st.DrawFn) -> list[WireEvent]:
+    """Several users' events in non-decreasing timestamp order, each in either format."""
+    size = draw(st.integers(0, MAX_EVENTS))
+    plans = draw(st.lists(planned_events(draw(user_ids())), min_size=size, max_size=size))
+    event_ids = draw(
+        st.lists(st.uuids(version=4), min_size=len(plans), max_size=len(plans), unique=True)
+    )
+    start = draw(start_times())
+    moments = per_user_timeline(start, plans)
+    timed = sorted(zip(moments, range(len(plans)), plans, event_ids, strict=True))
+    return [
+        to_wire(plan, moment, event_id)
+        for moment, _, plan, event_id in timed
+        if moment - start < MAX_SPAN
+    ]
+
+
+@st.composite
+def streams_with_reposts(draw: st.DrawFn) -> list[WireEvent]:
+    """An ordered stream in which some events are posted again unchanged, right after or later.
+
+    A later re-post is older than the clock, but as a duplicate it must not move it.
+    """
+    stream = draw(ordered_streams())
+    if not stream:
+        return stream
+    last = len(stream) - 1
+    reposts = draw(
+        st.lists(
+            st.tuples(st.integers(0, last), st.sampled_from((0, 0, 1, 5, 20))),
+            max_size=len(stream) // 4,
+        )
+    )
+    postings = [(position, 0, position) for position in range(len(stream))]
+    postings += [
+        (min(source + delay, last), 1 + order, source)
+        for order, (source, delay) in enumerate(reposts)
+    ]
+    return [stream[source] for _, _, source in sorted(postings)]
+
+
+def per_user_timeline(start: datetime, plans: Sequence[PlannedEvent]) -> list[datetime]:
+    """Each event comes `gap` seconds after the previous event of the same user."""
+    latest: dict[str, datetime] = {}
+    moments = []
+    for plan in plans:
+        latest[plan.user_id] = latest.get(plan.user_id, start) + timedelta(seconds=plan.gap)
+        moments.append(latest[plan.user_id])
+    return moments
+
+
+def to_wire(plan: PlannedEvent, moment: datetime, event_id: UUID) -> WireEvent:
+    if plan.wire_format == BRIEF:
+        return brief_event(plan, moment)
+    return v2_event(plan, moment, event_id)
+
+
+def brief_event(plan: PlannedEvent, moment: datetime) -> WireEvent:
+    data: WireEvent = {
+        "user_id": plan.user_id,
+        "device_id": plan.device_id,
+        "type": plan.wire_type,
+        "time_stamp": moment.strftime(BRIEF_TIME_FORMAT),
+    }
+    if plan.kind in TRAINING_KINDS:
+        data["training_program_id"] = plan.program
+        if plan.program in PROGRAM_TITLES:
+            data["training_program_title"] = PROGRAM_TITLES[plan.program]
+    return data
+
+
+def v2_event(plan: PlannedEvent, moment: datetime, event_id: UUID) -> WireEvent:
+    data: WireEvent = {
+        "schema_version": 2,
+        "event_id": str(event_id),
+        "type": plan.wire_type,
+        "occurred_at": moment.strftime(V2_TIME_FORMAT) + plan.utc_suffix,
+        "user_id": plan.user_id,
+        "device_id": plan.device_id,
+    }
+    if plan.kind in TRAINING_KINDS:
+        program: WireEvent = {"id": plan.program}
+        if plan.program in PROGRAM_TITLES:
+            program["title"] = PROGRAM_TITLES[plan.program]
+        data["training_program"] = program
+    return data
+
+
+# --- Streams at the boundaries, always run as explicit examples --------------------
+
+SCRIPT_START = datetime(2021, 2, 28, 16, 0, tzinfo=UTC)
+
+
+def scripted(*steps: tuple[int, str, str]) -> list[WireEvent]:
+    """A stream of (seconds after the start, user, kind) steps, alternating formats, on p1."""
+    return [
+        to_wire(
+            PlannedEvent(
+                gap=0,
+                user_id=user_id,
+                device="phone",
+                kind=kind,
+                wire_format=(BRIEF, V2)[n % 2],
+                unknown_type=UNKNOWN_TYPES[0],
+                program=PROGRAMS[0],
+                utc_suffix="Z",
+            ),
+            SCRIPT_START + timedelta(seconds=seconds),
+            UUID(int=n, version=4),
+        )
+        for n, (seconds, user_id, kind) in enumerate(steps)
+    ]
+
+
+BOUNDARY_STREAMS = (
+    scripted((0, "a", START), (1800, "a", FINISH)),  # exactly 30:00 sends nothing
+    scripted((0, "a", START), (1801, "a", FINISH)),  # 30:01 sends 30 minutes
+    scripted((0, "a", LAUNCH), (600, "a", START), (1200, "b", UNKNOWN)),  # 10:00 still counts
+    scripted((0, "a", LAUNCH), (600, "b", UNKNOWN), (601, "a", START)),  # 10:01 is too late
+)
+
+
+def with_boundary_examples(test: Callable[..., None]) -> Callable[..., None]:
+    for stream in BOUNDARY_STREAMS:
+        test = example(stream)(test)
+    return test
+
+
+# --- The reference model ----------------------------------------------------------
+
+TRAINING_DOSE = timedelta(minutes=30)
+REMINDER_DELAY = timedelta(minutes=10)
+
+
+class Sent(NamedTuple):
+    """A notification, as much of it as the properties compare."""
+
+    kind: str
+    user_id: str
+    device_id: str
+    minutes: int | None
+    triggered_at: datetime
+
+
+@dataclass(frozen=True)
+class ModelEvent:
+    identity: object  # what makes two postings the same event
+    kind: str
+    user_id: str
+    device_id: str
+    moment: datetime
+    program: str
+
+
+@dataclass(frozen=True)
+class PendingReminder:
+    user_id: str
+    device_id: str
+    deadline: datetime
+    armed: int  # breaks ties between equal deadlines: the first armed fires first
+
+
+def read_wire(data: WireEvent) -> ModelEvent:
+    if "schema_version" in data:
+        wire_format, moment_text, identity = V2, data["occurred_at"], data["event_id"]
+        program = data.get("training_program", {}).get("id", "")
+    else:
+        wire_format, moment_text = BRIEF, data["time_stamp"]
+        program = data.get("training_program_id", "")
+        # The brief's events carry no id: the same content is the same event.
+        identity = (data["user_id"], data["device_id"], data["type"], program, moment_text)
+    return ModelEvent(
+        identity=identity,
+        kind=KIND_OF_WIRE_TYPE[wire_format].get(data["type"], UNKNOWN),
+        user_id=data["user_id"],
+        device_id=data["device_id"],
+        moment=datetime.fromisoformat(moment_text).replace(tzinfo=UTC),  # all times are UTC
+        program=program,
+    )
+
+
+@dataclass
+class ReferenceModel:
+    """README's rules, restated over the wire events."""
+
+    sent: list[Sent] = field(default_factory=list)
+    sessions: dict[tuple[str, str], datetime] = field(default_factory=dict)
+    reminders: dict[str, PendingReminder] = field(default_factory=dict)
+    seen: set[object] = field(default_factory=set)
+    arming: Iterator[int] = field(default_factory=count)
+
+    def post(self, data: WireEvent) -> str:
+        """Apply one posted event; return the status the service should answer."""
+        event = read_wire(data)
+        if event.identity in self.seen:
+            return "duplicate"
+        self.seen.add(event.identity)
+        self.fire_reminders_due_before(event.moment)
+        handler = {
+            LAUNCH: self.launch,
+            START: self.start,
+            CANCEL: self.cancel,
+            FINISH: self.finish,
+        }.get(event.kind)
+        if handler is None:
+            return "ignored"
+        handler(event)
+        return "accepted"
+
+    def fire_reminders_due_before(self, moment: datetime) -> None:
+        due = [reminder for reminder in self.reminders.values() if reminder.deadline < moment]
+        for reminder in sorted(due, key=lambda reminder: (reminder.deadline, reminder.armed)):
+            del self.reminders[reminder.user_id]
+            self.sent.append(
+                Sent(REMINDER, reminder.user_id, reminder.device_id, None, reminder.deadline)
+            )
+
+    def launch(self, event: ModelEvent) -> None:
+        if event.user_id not in self.reminders:
+            deadline = event.moment + REMINDER_DELAY
+            reminder = PendingReminder(event.user_id, event.device_id, deadline, next(self.arming))
+            self.reminders[event.user_id] = reminder
+
+    def start(self, event: ModelEvent) -> None:
+        reminder = self.reminders.get(event.user_id)
+        if reminder is not None and event.moment <= reminder.deadline:
+            del self.reminders[event.user_id]
+        self.sessions[(event.user_id, event.program)] = event.moment
+
+    def cancel(self, event: ModelEvent) -> None:
+        self.sessions.pop((event.user_id, event.program), None)
+
+    def finish(self, event: ModelEvent) -> None:
+        started = self.sessions.pop((event.user_id, event.program), None)
+        if started is None or event.moment - started <= TRAINING_DOSE:
+            return
+        minutes = (event.moment - started) // timedelta(minutes=1)
+        self.sent.append(
+            Sent(CONGRATULATION, event.user_id, event.device_id, minutes, event.moment)
+        )
+
+
+# --- Running the service on fresh state ---------------------------------------------
+
+
+@dataclass(frozen=True)
+class ServiceRun:
+    statuses: list[str]
+    delivered: list[Notification]
+
+
+def run_service(stream: Sequence[WireEvent]) -> ServiceRun:
+    """Ingest every event into fresh state and wait until the outbox has delivered."""
+    transport = RecordingTransport()
+    outbox = Outbox(transport)
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(apps.get_app_config("events"), "repository", InMemoryEventRepository())
+        patch.setattr(apps.get_app_config("notifications"), "outbox", outbox)
+        statuses = [ingest(data).status for data in stream]
+        assert outbox.flush(timeout=5), "the outbox did not settle"
+    outbox.close(timeout=0)  # stops its worker thread
+    return ServiceRun(statuses, list(transport.sent))
+
+
+def summary(notifications: Sequence[Notification]) -> list[Sent]:
+    return [Sent(n.kind, n.user_id, n.device_id, n.minutes, n.triggered_at) for n in notifications]
+
+
+def notification_ids(run: ServiceRun) -> list[str]:
+    return [notification.notification_id for notification in run.delivered]
+
+
+# --- Properties ---------------------------------------------------------------------
+
+
+@PROPERTY_SETTINGS
+@given(streams_with_reposts())
+@with_boundary_examples
+def test_every_event_of_a_valid_stream_is_accepted_ignored_or_a_duplicate(stream):
+    statuses = run_service(stream).statuses
+
+    assert set(statuses) <= VALID_STATUSES
+
+
+@PROPERTY_SETTINGS
+@given(streams_with_reposts())
+@with_boundary_examples
+def test_posting_every_event_twice_sends_what_posting_it_once_sends(stream):
+    once = run_service(stream)
+    twice = run_service([data for data in stream for _ in range(2)])
+
+    assert notification_ids(twice) == notification_ids(once)
+    assert twice.statuses[1::2] == ["duplicate"] * len(stream)
+
+
+@PROPERTY_SETTINGS
+@given(streams_with_reposts())
+@with_boundary_examples
+def test_the_notifications_sent_are_those_the_reference_model_predicts(stream):
+    # Neither side drains: reminders still pending when the stream ends are not sent.
+    model = ReferenceModel()
+    for data in stream:
+        model.post(data)
+
+    assert summary(run_service(stream).delivered) == model.sent
+
+
+@PROPERTY_SETTINGS
+@given(streams_with_reposts())
+@with_boundary_examples
+def test_each_status_is_the_one_the_reference_model_predicts(stream):
+    model = ReferenceModel()
+    expected = [model.post(data) for data in stream]
+
+    assert run_service(stream).statuses == expected
