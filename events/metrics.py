@@ -1,5 +1,13 @@
 """Prometheus metrics of event ingestion."""
 
+from functools import cache
+
 from prometheus_client import Counter
 
 EVENTS = Counter("events_total", "Events by type and outcome.", ["type", "outcome"])
+
+
+@cache
+def events_counter(event_type: str, outcome: str) -> Counter:
+    """The counter child of one label pair (looking a child up is a lock and a dict)."""
+    return EVENTS.labels(event_type, outcome)

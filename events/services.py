@@ -13,6 +13,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
+from functools import cache
 from typing import Any, cast
 
 from django.apps import apps
@@ -53,6 +54,7 @@ class RecordResult:
     reason: str = ""
 
 
+@cache
 def _config() -> EventsConfig:
     return cast(EventsConfig, apps.get_app_config("events"))
 
@@ -69,14 +71,14 @@ def record_event(event: Event) -> RecordResult:
     with _processing:
         arrival = get_repository().check_in(event)
         if arrival is not Arrival.NEW:
-            metrics.EVENTS.labels(event.event_type, arrival).inc()
+            metrics.events_counter(event.event_type, arrival).inc()
             return _refused(arrival, event)
         _fire_due_reminders(event.occurred_at)
         get_repository().remember_event(event)
         event_recorded.send(sender=type(event), event=event)
     get_ticker().saw_event(event.occurred_at)
     result = _result_of(event)
-    metrics.EVENTS.labels(event.event_type, result.outcome).inc()
+    metrics.events_counter(event.event_type, result.outcome).inc()
     logger.info(
         "event %s %s: %s for user %s",
         event.event_id,

@@ -12,7 +12,6 @@ workers = 1
 worker_class = "gthread"
 threads = 8
 graceful_timeout = 30
-accesslog = "-"
 
 
 def on_starting(server: Any) -> None:

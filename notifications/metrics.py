@@ -1,5 +1,7 @@
 """Prometheus metrics of notification delivery."""
 
+from functools import cache
+
 from prometheus_client import Counter, Enum, Gauge, Histogram
 
 NOTIFICATIONS = Counter(
@@ -19,3 +21,13 @@ BREAKER_STATE = Enum(
     "State of the circuit breaker in front of /v1/notify.",
     states=["closed", "open", "half-open"],
 )
+
+
+@cache
+def notifications_counter(kind: str, status: str) -> Counter:
+    return NOTIFICATIONS.labels(kind, status)
+
+
+@cache
+def attempts_counter(outcome: str) -> Counter:
+    return DELIVERY_ATTEMPTS.labels(outcome)

@@ -69,6 +69,14 @@ def _is_final(error: Exception) -> bool:
     return isinstance(error, NotificationError) and not error.retryable
 
 
+class _BreakerStateMetric(pybreaker.CircuitBreakerListener):
+    def state_change(
+        self, cb: pybreaker.CircuitBreaker, old_state: object, new_state: object
+    ) -> None:
+        metrics.BREAKER_STATE.state(cb.current_state)
+        logger.warning("circuit breaker in front of /v1/notify is now %s", cb.current_state)
+
+
 def circuit_breaker(failures: int = 5, cooldown_seconds: float = 30) -> pybreaker.CircuitBreaker:
     """Opens after `failures` retryable failures in a row; one trial after the cool-down."""
     return pybreaker.CircuitBreaker(
@@ -76,6 +84,7 @@ def circuit_breaker(failures: int = 5, cooldown_seconds: float = 30) -> pybreake
         reset_timeout=cooldown_seconds,
         exclude=[_is_final],  # a 400 says nothing about the service's health
         throw_new_error_on_trip=False,
+        listeners=[_BreakerStateMetric()],
     )
 
 
@@ -103,6 +112,7 @@ class Outbox:
         self._budget_started: dict[str, float] = {}
         self._closed = False
         self._stopped = False
+        self._worker_waiting = False
         self._worker: threading.Thread | None = None
 
     # --- what the service and the API call ------------------------------------
@@ -117,7 +127,7 @@ class Outbox:
             entry = OutboxEntry(notification, created_at=now, updated_at=now)
             self._entries[notification_id] = entry
             self._schedule(notification_id, delay=0.0, fresh_budget=True)
-        metrics.NOTIFICATIONS.labels(notification.kind, "queued").inc()
+        metrics.notifications_counter(notification.kind, "queued").inc()
         logger.info(
             "notification %s queued: %s for user %s because of %s",
             notification_id,
@@ -213,7 +223,8 @@ class Outbox:
             seconds=delay
         )
         self._ensure_worker()
-        self._changed.notify_all()
+        if self._worker_waiting:  # a busy worker finds the new entry by itself
+            self._changed.notify_all()
 
     def _ensure_worker(self) -> None:
         if not self.worker_alive and not self._stopped:
@@ -232,7 +243,9 @@ class Outbox:
                 wait = self._due[0][0] - time.monotonic() if self._due else None
                 if wait is not None and wait <= 0:
                     return heapq.heappop(self._due)[2]
+                self._worker_waiting = True
                 self._changed.wait(wait)
+                self._worker_waiting = False
             return None
 
     def _deliver(self, notification_id: str) -> None:
@@ -246,7 +259,6 @@ class Outbox:
             self._attempt_failed(entry, exc)
         else:
             self._sent(entry)
-        metrics.BREAKER_STATE.state(self.breaker.current_state)
 
     def _postpone(self, notification_id: str) -> None:
         logger.info("notification %s waits: the circuit breaker is open", notification_id)
@@ -259,10 +271,10 @@ class Outbox:
             self._record_attempt(entry, DeliveryStatus.SENT, "")
             started = self._budget_started.pop(notification_id)
             self._remember_sent(notification_id)
-            self._changed.notify_all()
+            self._notify_if_settled()
         metrics.DELIVERY_LATENCY.observe(time.monotonic() - started)
-        metrics.NOTIFICATIONS.labels(entry.notification.kind, "sent").inc()
-        metrics.DELIVERY_ATTEMPTS.labels("sent").inc()
+        metrics.notifications_counter(entry.notification.kind, "sent").inc()
+        metrics.attempts_counter("sent").inc()
         logger.info("notification %s sent (attempt %s)", notification_id, entry.attempts)
 
     def _attempt_failed(self, entry: OutboxEntry, error: Exception) -> None:
@@ -273,12 +285,12 @@ class Outbox:
             self._record_attempt(entry, status, str(error))
             if delay is None:
                 self._budget_started.pop(notification_id)
-                self._changed.notify_all()
+                self._notify_if_settled()
             else:
                 self._schedule(notification_id, delay)
-        metrics.DELIVERY_ATTEMPTS.labels("failed").inc()
+        metrics.attempts_counter("failed").inc()
         if delay is None:
-            metrics.NOTIFICATIONS.labels(entry.notification.kind, "failed").inc()
+            metrics.notifications_counter(entry.notification.kind, "failed").inc()
             logger.error(
                 "notification %s failed for good after %s attempts: %s",
                 notification_id,
@@ -293,6 +305,11 @@ class Outbox:
                 error,
                 delay,
             )
+
+    def _notify_if_settled(self) -> None:
+        """Under the lock: wake whoever waits in `flush` once nothing is pending."""
+        if not self._budget_started:
+            self._changed.notify_all()
 
     def _retry_delay(self, entry: OutboxEntry, error: Exception) -> float | None:
         if not isinstance(error, NotificationError) or not error.retryable:

@@ -1,0 +1,72 @@
+"""Replay throughput in process: the full pipeline beside two ceilings, in one run."""
+
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+import orjson
+from django.apps import apps
+
+from events.ingestion import _INCOMING, ingest
+from events.repository import InMemoryEventRepository
+from notifications.domain import Notification
+from notifications.outbox import Outbox
+
+
+class CountingTransport:
+    """The delivery backend of the benchmark: counts instead of calling HTTP."""
+
+    def __init__(self) -> None:
+        self.count = 0
+
+    def send(self, notification: Notification) -> None:
+        self.count += 1
+
+
+@dataclass(frozen=True)
+class Timing:
+    events: int
+    seconds: float
+
+    @property
+    def per_second(self) -> float:
+        return self.events / self.seconds
+
+
+def fresh_state() -> CountingTransport:
+    """Empty repository and outbox, as a new process would have."""
+    transport = CountingTransport()
+    events_config: Any = apps.get_app_config("events")
+    events_config.repository = InMemoryEventRepository()
+    notifications_config: Any = apps.get_app_config("notifications")
+    notifications_config.outbox = Outbox(transport)
+    return transport
+
+
+def timed(lines: list[bytes], per_line: Callable[[bytes], Any]) -> Timing:
+    started = time.perf_counter()
+    for line in lines:
+        per_line(line)
+    return Timing(len(lines), time.perf_counter() - started)
+
+
+def json_only(lines: list[bytes]) -> Timing:
+    return timed(lines, orjson.loads)
+
+
+def parse_only(lines: list[bytes]) -> Timing:
+    return timed(lines, lambda line: _INCOMING.run_validation(orjson.loads(line)))
+
+
+def full_pipeline(lines: list[bytes]) -> tuple[Timing, int]:
+    """Parse, record, signal, rules and outbox delivery; timed until the outbox is empty."""
+    transport = fresh_state()
+    outbox: Outbox = apps.get_app_config("notifications").outbox  # type: ignore[attr-defined]
+    started = time.perf_counter()
+    for line in lines:
+        ingest(orjson.loads(line))
+    outbox.flush()
+    elapsed = time.perf_counter() - started
+    outbox.close(timeout=0)
+    return Timing(len(lines), elapsed), transport.count

@@ -1,0 +1,153 @@
+"""Writes RESULTS.md from the figures of one run, with each target met or not."""
+
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+ANALYSIS = Path(__file__).resolve().parent / "analysis.md"
+
+Figures = dict[str, Any]
+
+#: (target, how to show the measured figure, whether it is met) — issue 5's targets.
+TARGETS: list[tuple[str, Callable[[Figures], str], Callable[[Figures], bool]]] = [
+    (
+        "Replay ≥ 20,000 events/s",
+        lambda r: f"{r['replay']['full_per_second']:,.0f}/s",
+        lambda r: r["replay"]["full_per_second"] >= 20_000,
+    ),
+    (
+        "Replay ≥ 70% of parse-only",
+        lambda r: f"{r['replay']['full_share_of_parse']:.0%}",
+        lambda r: r["replay"]["full_share_of_parse"] >= 0.70,
+    ),
+    (
+        "HTTP single event ≥ 85% of the bare DRF view",
+        lambda r: f"{r['http']['service_share_of_bare']:.0%}",
+        lambda r: r["http"]["service_share_of_bare"] >= 0.85,
+    ),
+    (
+        "HTTP batches ≥ 10,000 events/s",
+        lambda r: f"{r['http']['batch_events_per_second']:,.0f}/s",
+        lambda r: r["http"]["batch_events_per_second"] >= 10_000,
+    ),
+    (
+        "p99 with a 1 s notify ≤ 1.2 x p99 with a 1 ms notify",
+        lambda r: f"{r['http']['slow_over_fast_p99']:.2f} x",
+        lambda r: r["http"]["slow_over_fast_p99"] <= 1.2,
+    ),
+    (
+        "≤ 1 KB of state per active user",
+        lambda r: f"{r['memory']['active_bytes_per_user']:,.0f} B",
+        lambda r: r["memory"]["active_bytes_per_user"] <= 1024,
+    ),
+    (
+        "back to the baseline after the sessions close (≤ 5% of the active state left)",
+        lambda r: f"{r['memory']['after_close_share']:.1%} left",
+        lambda r: r["memory"]["after_close_share"] <= 0.05,
+    ),
+    (
+        "1M events take about 10 x the time of 100k (≤ 12)",
+        lambda r: f"{r['replay']['scaling']:.1f}",
+        lambda r: r["replay"]["scaling"] <= 12,
+    ),
+]
+
+
+def write_report(results: Figures, path: Path) -> None:
+    sections = [_header(results), _targets(results), _replay(results["replay"])]
+    sections += [_http(results["http"]), _memory(results["memory"])]
+    if ANALYSIS.exists():
+        sections.append(ANALYSIS.read_text().rstrip())
+    path.write_text("\n\n".join(sections) + "\n")
+
+
+def _header(results: Figures) -> str:
+    machine = results["machine"]
+    return (
+        "# Benchmark results\n\n"
+        f"Run {results['started']} to {results['finished']} by `make bench` "
+        "(`python -m benchmarks.run`); the raw figures are in `results.json`.\n"
+        f"Machine: {machine['cpus']} CPUs, {machine['processor']}, {machine['platform']}, "
+        f"Python {machine['python']}. The machine is shared and noisy: read figures as +-15%."
+    )
+
+
+def _targets(results: Figures) -> str:
+    rows = [
+        f"| {name} | {shown(results)} | {'yes' if met(results) else '**no**'} |"
+        for name, shown, met in TARGETS
+    ]
+    return "\n".join(["## Targets", "", "| target | measured | met |", "|---|---|---|", *rows])
+
+
+def _replay(replay: Figures) -> str:
+    small, large = replay["events_small"], replay["events_large"]
+    return "\n".join(
+        [
+            "## Replay, in process",
+            "",
+            f"Workload: `benchmarks/workload.py`, {small:,} and {large:,} events, one user per "
+            "20 events, half in each format, about 3% of unknown types.",
+            "",
+            "| measure | events/s |",
+            "|---|---|",
+            f"| `orjson.loads` alone (ceiling) | {replay['json_per_second']:,.0f} |",
+            "| parse alone: `orjson.loads` and the real serializers (ceiling) | "
+            f"{replay['parse_per_second']:,.0f} |",
+            f"| full pipeline, {small:,} events | {replay['full_per_second']:,.0f} |",
+            f"| full pipeline, {large:,} events | {replay['full_large_per_second']:,.0f} |",
+            "",
+            "Full pipeline: parse, `record_event` (idempotency check, clock, signal, rules) and "
+            "the outbox delivering to a counting backend, timed until the outbox is empty "
+            f"({replay['notifications_small']:,} and {replay['notifications_large']:,} "
+            f"notifications). Scaling: {replay['seconds_large']:.1f} s / "
+            f"{replay['seconds_small']:.2f} s = **{replay['scaling']:.1f}** "
+            "for 10 times the events.",
+        ]
+    )
+
+
+def _http(http: Figures) -> str:
+    return "\n".join(
+        [
+            "## HTTP: the production command (gunicorn, 1 process, 8 threads), 8 connections",
+            "",
+            "| server | requests/s | p50 ms | p99 ms | errors |",
+            "|---|---|---|---|---|",
+            _http_row("`POST /v1/event`, notify answers in 1 ms", http["service"]),
+            _http_row("bare DRF view, same serializers and command", http["bare_drf"]),
+            _http_row("`POST /v1/event`, notify answers in 1 s", http["slow_notify"]),
+            "",
+            "Batches of 100 events through `POST /v1/events` (4 connections): "
+            f"**{http['batch_events_per_second']:,.0f} events/s** ({http['batch_errors']} errors).",
+        ]
+    )
+
+
+def _http_row(name: str, figures: Figures) -> str:
+    return (
+        f"| {name} | {figures['per_second']:,.0f} | {figures['p50_ms']:.1f} | "
+        f"{figures['p99_ms']:.1f} | {figures['errors']} |"
+    )
+
+
+def _memory(memory: Figures) -> str:
+    return "\n".join(
+        [
+            "## Memory",
+            "",
+            f"{memory['users']:,} users, half with an open training session and half with a "
+            "pending reminder, measured with `tracemalloc` (Python objects) and as resident "
+            "memory.",
+            "",
+            "| measure | value |",
+            "|---|---|",
+            f"| state per active user | {memory['active_bytes_per_user']:,.0f} bytes |",
+            "| left once every session closed and every reminder fired | "
+            f"{memory['after_close_bytes'] / 1024:,.0f} KiB ({memory['after_close_share']:.1%}) |",
+            "| memory of seen event ids (bounded by `EVENTS_SEEN_IDS_LIMIT`) | "
+            f"{memory['ids_bytes_per_event']:,.0f} bytes per id |",
+            "| resident memory with the users active / after | "
+            f"{memory['rss_active_mb']:,.0f} MiB / {memory['rss_after_mb']:,.0f} MiB |",
+        ]
+    )

@@ -1,0 +1,157 @@
+"""`make bench`: every figure of issue 5 in one run, written to RESULTS.md and results.json.
+
+Usage: python -m benchmarks.run [--quick]   (--quick: small sizes, to try the harness)
+"""
+
+import argparse
+import json
+import os
+import platform
+import time
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import orjson
+
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "eventsproject.settings")
+os.environ.setdefault("LOG_LEVEL", "WARNING")
+
+import django
+
+django.setup()
+
+from benchmarks import http_load, memory, replay, workload  # noqa: E402
+from benchmarks.report import write_report  # noqa: E402
+
+HERE = Path(__file__).resolve().parent
+SIZES = {"quick": (10_000, 30_000, 5_000), "full": (100_000, 1_000_000, 100_000)}
+USERS_PER_EVENT = 1 / 20
+
+
+def main() -> None:
+    args = _arguments()
+    small, large, memory_users = SIZES["quick" if args.quick else "full"]
+    seconds = 3 if args.quick else 10
+    results: dict[str, Any] = {"machine": _machine(), "started": _now()}
+    results["replay"] = _replay_section(small, large)
+    results["http"] = _http_section(seconds)
+    results["memory"] = _memory_section(memory_users)
+    results["finished"] = _now()
+    (HERE / "results.json").write_text(json.dumps(results, indent=2) + "\n")
+    write_report(results, HERE / "RESULTS.md")
+    print((HERE / "RESULTS.md").read_text())
+
+
+def _arguments() -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--quick", action="store_true", help="small sizes, to try the harness")
+    return parser.parse_args()
+
+
+def _lines(count: int) -> list[bytes]:
+    return [orjson.dumps(event) for event in workload.events(count, int(count * USERS_PER_EVENT))]
+
+
+def _replay_section(small: int, large: int) -> dict[str, Any]:
+    _progress(f"replay: generating {small:,} and {large:,} events")
+    small_lines, large_lines = _lines(small), _lines(large)
+    _progress("replay: json.loads, parse only, full pipeline")
+    json_only = replay.json_only(small_lines)
+    parse_only = replay.parse_only(small_lines)
+    full_small, notified_small = replay.full_pipeline(small_lines)
+    _progress(f"replay: full pipeline on {large:,} events")
+    full_large, notified_large = replay.full_pipeline(large_lines)
+    return {
+        "events_small": small,
+        "events_large": large,
+        "json_per_second": json_only.per_second,
+        "parse_per_second": parse_only.per_second,
+        "full_per_second": full_small.per_second,
+        "full_large_per_second": full_large.per_second,
+        "full_share_of_parse": full_small.per_second / parse_only.per_second,
+        "notifications_small": notified_small,
+        "notifications_large": notified_large,
+        "seconds_small": full_small.seconds,
+        "seconds_large": full_large.seconds,
+        "scaling": full_large.seconds / full_small.seconds,
+    }
+
+
+def _bodies(count: int) -> list[bytes]:
+    return [orjson.dumps(event) for event in workload.events(count, max(1000, count // 20))]
+
+
+def _batches(count: int, size: int = 100) -> list[bytes]:
+    events = [json.loads(body) for body in _bodies(count)]
+    return [orjson.dumps(events[n : n + size]) for n in range(0, count, size)]
+
+
+def _single(settings_module: str, delay: float, seconds: float) -> dict[str, float]:
+    with (
+        http_load.notify_standin(delay) as standin,
+        http_load.production_server(standin.url, settings_module) as port,
+    ):
+        http_load.load(port, "/v1/event", _bodies(2000), 8, seconds)  # warm-up
+        result = http_load.load(port, "/v1/event", _bodies(200_000), 8, seconds)
+    return _figures(result)
+
+
+def _figures(result: Any) -> dict[str, float]:
+    return {
+        "requests": result.requests,
+        "errors": result.errors,
+        "per_second": result.per_second,
+        "p50_ms": result.percentile(0.50) * 1000,
+        "p99_ms": result.percentile(0.99) * 1000,
+    }
+
+
+def _http_section(seconds: float) -> dict[str, Any]:
+    _progress("http: single events, service vs bare DRF view")
+    service = _single("eventsproject.settings", 0.001, seconds)
+    bare = _single("benchmarks.bare_settings", 0.001, seconds)
+    _progress("http: single events with a notify service answering in 1 s")
+    slow_notify = _single("eventsproject.settings", 1.0, seconds)
+    _progress("http: batches of 100")
+    with (
+        http_load.notify_standin(0.001) as standin,
+        http_load.production_server(standin.url, "eventsproject.settings") as port,
+    ):
+        batches = http_load.load(port, "/v1/events", _batches(300_000), 4, seconds)
+    return {
+        "service": service,
+        "bare_drf": bare,
+        "service_share_of_bare": service["per_second"] / bare["per_second"],
+        "slow_notify": slow_notify,
+        "slow_over_fast_p99": slow_notify["p99_ms"] / service["p99_ms"],
+        "batch_events_per_second": batches.per_second * 100,
+        "batch_errors": batches.errors,
+    }
+
+
+def _memory_section(users: int) -> dict[str, Any]:
+    _progress(f"memory: {users:,} active users")
+    result = memory.measure(users)
+    return result.__dict__
+
+
+def _machine() -> dict[str, Any]:
+    return {
+        "python": platform.python_version(),
+        "platform": platform.platform(),
+        "processor": platform.processor() or platform.machine(),
+        "cpus": os.cpu_count(),
+    }
+
+
+def _now() -> str:
+    return datetime.now(UTC).isoformat(timespec="seconds")
+
+
+def _progress(message: str) -> None:
+    print(f"[{time.strftime('%H:%M:%S')}] {message}", flush=True)
+
+
+if __name__ == "__main__":
+    main()
