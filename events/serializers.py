@@ -19,6 +19,7 @@ from typing import Any, ClassVar
 
 from django.utils import timezone
 from rest_framework import serializers
+from rest_framework.fields import SkipField
 from rest_framework.settings import api_settings
 
 from events.domain import (
@@ -322,6 +323,15 @@ class IncomingEventSerializer(serializers.Serializer[Event]):
         )
 
 
+class PresentOnlyCharField(serializers.CharField):
+    """Left out for events without the attribute; null where an event has it unset."""
+
+    def get_attribute(self, instance: Any) -> Any:
+        if not hasattr(instance, self.source):
+            raise SkipField
+        return super().get_attribute(instance)
+
+
 class EventRepresentationSerializer(serializers.Serializer[Any]):
     """A domain event as the API shows it back."""
 
@@ -330,9 +340,9 @@ class EventRepresentationSerializer(serializers.Serializer[Any]):
     user_id = serializers.CharField()
     device_id = serializers.CharField()
     occurred_at = serializers.DateTimeField(default_timezone=UTC)
-    training_program_id = serializers.CharField(required=False)
-    training_program_title = serializers.CharField(required=False)  # null when untitled
-    raw_type = serializers.CharField(required=False)
+    training_program_id = PresentOnlyCharField(required=False)
+    training_program_title = PresentOnlyCharField(required=False, allow_null=True)
+    raw_type = PresentOnlyCharField(required=False)
 
 
 class OpenSessionSerializer(serializers.Serializer[Any]):
