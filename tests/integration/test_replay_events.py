@@ -6,6 +6,7 @@ import json
 import pytest
 from django.core.management import CommandError, call_command
 
+from events.management.commands.replay_events import Progress
 from notifications.client import NotificationError
 from notifications.domain import NotificationKind
 from tests.sample import BRIEF_SAMPLE
@@ -136,3 +137,26 @@ def test_undelivered_notifications_make_the_command_fail_after_the_summary(sampl
         call_command("replay_events", str(sample_array), stdout=out, stderr=io.StringIO())
 
     assert "Notifications: 0 sent, 2 failed" in out.getvalue()
+
+
+class Terminal(io.StringIO):
+    def isatty(self) -> bool:
+        return True
+
+
+def test_on_a_terminal_it_shows_progress(sample_lines, monkeypatch):
+    monkeypatch.setattr(Progress, "interval", 0)
+    terminal = Terminal()
+
+    call_command("replay_events", str(sample_lines), stdout=terminal, stderr=io.StringIO())
+
+    assert "\r5 events, " in terminal.getvalue()
+    assert "events/s" in terminal.getvalue()
+
+
+def test_off_a_terminal_it_shows_no_progress(sample_lines, monkeypatch):
+    monkeypatch.setattr(Progress, "interval", 0)
+
+    out, _ = replay(str(sample_lines))
+
+    assert "events/s" not in out

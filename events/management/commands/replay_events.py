@@ -3,13 +3,14 @@
 import itertools
 import json
 import sys
+import time
 from collections import Counter
 from collections.abc import Iterator
 from contextlib import AbstractContextManager, ExitStack, nullcontext
 from typing import Any, TextIO
 
 import orjson
-from django.core.management.base import BaseCommand, CommandError, CommandParser
+from django.core.management.base import BaseCommand, CommandError, CommandParser, OutputWrapper
 
 from events.ingestion import REJECTED, ingest
 from events.services import Outcome, drain_reminders
@@ -51,9 +52,12 @@ class Command(BaseCommand):
 
     def _replay(self, source: TextIO) -> Counter[str]:
         tally: Counter[str] = Counter()
+        progress = Progress(self.stdout)
         for position, item in _read_items(source):
             tally["read"] += 1
             tally[self._process(position, item)] += 1
+            progress.update(position)
+        progress.finish()
         return tally
 
     def _process(self, position: int, item: Any) -> str:
@@ -86,6 +90,31 @@ class Command(BaseCommand):
         )
         if deliveries["failed"]:
             raise CommandError(f"{deliveries['failed']} notifications could not be delivered.")
+
+
+class Progress:
+    """Events done and events per second, on a terminal only, at most twice a second."""
+
+    interval = 0.5
+
+    def __init__(self, stdout: OutputWrapper) -> None:
+        self._stdout = stdout
+        self._enabled = stdout.isatty()
+        self._started = self._shown_at = time.monotonic()
+        self._shown = False
+
+    def update(self, done: int) -> None:
+        now = time.monotonic()
+        if not self._enabled or now - self._shown_at < self.interval:
+            return
+        rate = done / (now - self._started)
+        self._stdout.write(f"\r{done:,} events, {rate:,.0f} events/s", ending="")
+        self._stdout.flush()
+        self._shown_at, self._shown = now, True
+
+    def finish(self) -> None:
+        if self._shown:
+            self._stdout.write("")
 
 
 def _open(path: str, stdin: TextIO | None) -> AbstractContextManager[TextIO]:
