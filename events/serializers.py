@@ -327,7 +327,7 @@ class PresentOnlyCharField(serializers.CharField):
     """Left out for events without the attribute; null where an event has it unset."""
 
     def get_attribute(self, instance: Any) -> Any:
-        if not hasattr(instance, self.field_name):
+        if not hasattr(instance, str(self.field_name)):
             raise SkipField
         return super().get_attribute(instance)
 
