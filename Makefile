@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 PORT ?= 8000
 NOTIFY_PORT ?= 8001
 
-.PHONY: run serve test lint clean
+.PHONY: run serve test lint bench clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -38,6 +38,10 @@ lint: $(VENV)/.dev
 ## test: lint, then the whole test suite with coverage (fails under 95%)
 test: lint
 	$(BIN)/pytest --cov --cov-report=term
+
+## bench: throughput, latency and memory; writes benchmarks/RESULTS.md and results.json
+bench: $(VENV)/.dev
+	$(BIN)/python -m benchmarks.run
 
 clean:
 	rm -rf $(VENV) .coverage .pytest_cache .mypy_cache .ruff_cache

@@ -136,9 +136,10 @@ def _memory(memory: Figures) -> str:
         [
             "## Memory",
             "",
-            f"{memory['users']:,} users, half with an open training session and half with a "
-            "pending reminder, measured with `tracemalloc` (Python objects) and as resident "
-            "memory.",
+            f"Users, half with an open training session and half with a pending reminder. "
+            f"Python objects counted with `tracemalloc` on {memory['traced_users']:,} users "
+            f"(tracing is slow; the state is linear in users), resident memory on "
+            f"{memory['users']:,}.",
             "",
             "| measure | value |",
             "|---|---|",
@@ -147,7 +148,7 @@ def _memory(memory: Figures) -> str:
             f"{memory['after_close_bytes'] / 1024:,.0f} KiB ({memory['after_close_share']:.1%}) |",
             "| memory of seen event ids (bounded by `EVENTS_SEEN_IDS_LIMIT`) | "
             f"{memory['ids_bytes_per_event']:,.0f} bytes per id |",
-            "| resident memory with the users active / after | "
-            f"{memory['rss_active_mb']:,.0f} MiB / {memory['rss_after_mb']:,.0f} MiB |",
+            f"| resident memory added by {memory['users']:,} active users / left after they "
+            f"closed | {memory['rss_active_mb']:,.0f} MiB / {memory['rss_after_mb']:,.0f} MiB |",
         ]
     )

@@ -78,8 +78,9 @@ def _replay_section(small: int, large: int) -> dict[str, Any]:
     }
 
 
-def _bodies(count: int) -> list[bytes]:
-    return [orjson.dumps(event) for event in workload.events(count, max(1000, count // 20))]
+def _bodies(count: int, seed: int = 7) -> list[bytes]:
+    users = max(1000, count // 20)
+    return [orjson.dumps(event) for event in workload.events(count, users, seed)]
 
 
 def _batches(count: int, size: int = 100) -> list[bytes]:
@@ -92,7 +93,7 @@ def _single(settings_module: str, delay: float, seconds: float) -> dict[str, flo
         http_load.notify_standin(delay) as standin,
         http_load.production_server(standin.url, settings_module) as port,
     ):
-        http_load.load(port, "/v1/event", _bodies(2000), 8, seconds)  # warm-up
+        http_load.load(port, "/v1/event", _bodies(2000, seed=1), 8, seconds)  # warm-up
         result = http_load.load(port, "/v1/event", _bodies(200_000), 8, seconds)
     return _figures(result)
 

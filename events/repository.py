@@ -15,7 +15,7 @@ from datetime import datetime, timedelta
 from enum import StrEnum
 from itertools import count
 from types import MappingProxyType
-from typing import Protocol
+from typing import Any, Protocol
 
 from events.decisions import Reminder
 from events.domain import Event, TrainingProgramStarted
@@ -90,6 +90,7 @@ class InMemoryEventRepository:
         # Deadline order for firing; cancelled entries stay until popped and are skipped.
         self._deadlines: list[tuple[datetime, int, Reminder]] = []
         self._sequence = count()
+        self._removals = 0
         self._recent: deque[Event] = deque(maxlen=recent_limit)
         self._counts: Counter[str] = Counter()
 
@@ -135,8 +136,8 @@ class InMemoryEventRepository:
         with self._lock:
             user_sessions = self._sessions.get(user_id, {})
             user_sessions.pop(training_program_id, None)
-            if not user_sessions:
-                self._sessions.pop(user_id, None)
+            if not user_sessions and self._sessions.pop(user_id, None) is not None:
+                self._removed()
 
     def arm_reminder(self, reminder: Reminder) -> None:
         with self._lock:
@@ -145,7 +146,8 @@ class InMemoryEventRepository:
 
     def cancel_reminder(self, user_id: str) -> None:
         with self._lock:
-            self._reminders.pop(user_id, None)
+            if self._reminders.pop(user_id, None) is not None:
+                self._removed()
 
     def remember_event(self, event: Event) -> None:
         with self._lock:
@@ -169,6 +171,16 @@ class InMemoryEventRepository:
                 "remembered_event_ids": len(self._seen),
             }
 
+    def _removed(self) -> None:
+        """CPython never shrinks a dict's table on deletion: once there were more
+        removals than entries left, rebuild the tables so that memory follows the
+        number of active users back down (amortised O(1))."""
+        self._removals += 1
+        if self._removals > len(self._sessions) + len(self._reminders) + 1024:
+            _compact(self._sessions)
+            _compact(self._reminders)
+            self._removals = 0
+
     def _forget_old_ids(self) -> None:
         # Ids arrive roughly in event-time order, so the oldest sit at the front.
         if len(self._seen) > self._seen_limit:
@@ -183,5 +195,12 @@ class InMemoryEventRepository:
             _, _, reminder = heapq.heappop(self._deadlines)
             if self._reminders.get(reminder.user_id) is reminder:
                 del self._reminders[reminder.user_id]
+                self._removed()
                 due.append(reminder)
         return due
+
+
+def _compact(table: dict[str, Any]) -> None:
+    live = dict(table)  # a copy gets a table sized for what is left
+    table.clear()
+    table.update(live)

@@ -107,6 +107,7 @@ class Outbox:
         self._changed = threading.Condition(self._lock)
         self._entries: dict[str, OutboxEntry] = {}
         self._sent_order: deque[str] = deque()
+        self._evicted = 0
         self._due: list[tuple[float, int, str]] = []  # (monotonic due time, order, id)
         self._order = itertools.count()
         self._budget_started: dict[str, float] = {}
@@ -328,3 +329,9 @@ class Outbox:
         self._sent_order.append(notification_id)
         while len(self._entries) > self._history_limit and self._sent_order:
             del self._entries[self._sent_order.popleft()]
+            self._evicted += 1
+        if self._evicted > len(self._entries) + 1024:
+            # CPython never shrinks a dict's table: rebuild it after a burst has drained.
+            self._entries = dict(self._entries)
+            self._budget_started = dict(self._budget_started)
+            self._evicted = 0

@@ -5,7 +5,9 @@ status, an optional delay and an optional `Retry-After`. It is not the real
 notify service and is never used by the running processor itself.
 """
 
+import contextlib
 import json
+import socket
 import threading
 import time
 from collections.abc import Callable
@@ -43,6 +45,7 @@ class NotifyStandIn:
         self.attempts: list[Received] = []  # every request, whatever it answered
         self._on_receive = on_receive
         self._lock = threading.Lock()
+        self._connections: set[socket.socket] = set()
         self._server = ThreadingHTTPServer((host, port), _Handler)
         self._server.daemon_threads = True
         self._server.standin = self  # type: ignore[attr-defined]
@@ -62,8 +65,18 @@ class NotifyStandIn:
         self._server.serve_forever()
 
     def stop(self) -> None:
+        """Stop listening and drop open keep-alive connections: the service is gone."""
         self._server.shutdown()
         self._server.server_close()
+        with self._lock:
+            connections, self._connections = self._connections, set()
+        for connection in connections:
+            with contextlib.suppress(OSError):
+                connection.shutdown(socket.SHUT_RDWR)
+
+    def track(self, connection: socket.socket, open_: bool) -> None:
+        with self._lock:
+            (self._connections.add if open_ else self._connections.discard)(connection)
 
     def wait_for(self, count: int, timeout: float = 10.0) -> list[Received]:
         """Wait until at least `count` notifications were accepted; return them all."""
@@ -93,6 +106,19 @@ class NotifyStandIn:
 
 
 class _Handler(BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"  # keep-alive, as a real notify service would offer
+
+    def setup(self) -> None:
+        super().setup()
+        self._standin().track(self.connection, open_=True)
+
+    def finish(self) -> None:
+        self._standin().track(self.connection, open_=False)
+        super().finish()
+
+    def _standin(self) -> NotifyStandIn:
+        return self.server.standin  # type: ignore[attr-defined,no-any-return]
+
     def do_POST(self) -> None:
         if self.path != NOTIFY_PATH:
             self._answer(Answer(status=HTTPStatus.NOT_FOUND))
@@ -103,8 +129,7 @@ class _Handler(BaseHTTPRequestHandler):
         except ValueError:
             self._answer(Answer(status=HTTPStatus.BAD_REQUEST))
             return
-        standin: NotifyStandIn = self.server.standin  # type: ignore[attr-defined]
-        answer = standin.record(payload, self.headers.get("Idempotency-Key"))
+        answer = self._standin().record(payload, self.headers.get("Idempotency-Key"))
         time.sleep(answer.delay_seconds)
         self._answer(answer)
 
