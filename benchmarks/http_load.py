@@ -10,10 +10,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-import requests
-
 from benchmarks import loadgen
-from notifications.standin import Answer, NotifyStandIn
 
 PROJECT_ROOT = Path(__file__).resolve().parents[1]
 PRODUCTION_COMMAND = [sys.executable, "-m", "gunicorn", "-c", "python:eventsproject.gunicorn"]
@@ -26,13 +23,22 @@ def free_port() -> int:
 
 
 @contextmanager
-def notify_standin(delay_seconds: float) -> Iterator[NotifyStandIn]:
-    standin = NotifyStandIn().start()
-    standin.answer = Answer(delay_seconds=delay_seconds)
+def notify_standin(delay_seconds: float) -> Iterator[str]:
+    """The notify stand-in in a process of its own (not sharing the load generator's GIL)."""
+    port = free_port()
+    command = [sys.executable, "manage.py", "notify_standin", "--quiet", "--port", str(port)]
+    process = subprocess.Popen(
+        [*command, "--delay", str(delay_seconds)],
+        cwd=PROJECT_ROOT,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
     try:
-        yield standin
+        _wait_for_port(port, process)
+        yield f"http://127.0.0.1:{port}/v1/notify"
     finally:
-        standin.stop()
+        process.terminate()
+        process.wait(timeout=30)
 
 
 @contextmanager
@@ -57,7 +63,7 @@ def production_server(notify_url: str, settings_module: str) -> Iterator[int]:
             stderr=subprocess.STDOUT,
         )
         try:
-            _wait_until_up(port, process)
+            _wait_for_port(port, process)
             yield port
         finally:
             process.terminate()
@@ -70,14 +76,13 @@ def load(
     return loadgen.run("127.0.0.1", port, path, bodies, connections, seconds)
 
 
-def _wait_until_up(port: int, process: subprocess.Popen[bytes], timeout: float = 30) -> None:
+def _wait_for_port(port: int, process: subprocess.Popen[bytes], timeout: float = 30) -> None:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if process.poll() is not None:
-            raise RuntimeError("the server exited while starting")
-        try:
-            requests.get(f"http://127.0.0.1:{port}/v1/health", timeout=1)
-            return
-        except requests.ConnectionError:
-            time.sleep(0.1)
-    raise RuntimeError(f"the server did not answer on port {port}")
+            raise RuntimeError(f"{process.args!r} exited while starting")
+        with socket.socket() as probe:
+            if probe.connect_ex(("127.0.0.1", port)) == 0:
+                return
+        time.sleep(0.1)
+    raise RuntimeError(f"nothing answered on port {port}")

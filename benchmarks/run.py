@@ -90,8 +90,8 @@ def _batches(count: int, size: int = 100) -> list[bytes]:
 
 def _single(settings_module: str, delay: float, seconds: float) -> dict[str, float]:
     with (
-        http_load.notify_standin(delay) as standin,
-        http_load.production_server(standin.url, settings_module) as port,
+        http_load.notify_standin(delay) as notify_url,
+        http_load.production_server(notify_url, settings_module) as port,
     ):
         http_load.load(port, "/v1/event", _bodies(2000, seed=1), 8, seconds)  # warm-up
         result = http_load.load(port, "/v1/event", _bodies(200_000), 8, seconds)
@@ -116,8 +116,8 @@ def _http_section(seconds: float) -> dict[str, Any]:
     slow_notify = _single("eventsproject.settings", 1.0, seconds)
     _progress("http: batches of 100")
     with (
-        http_load.notify_standin(0.001) as standin,
-        http_load.production_server(standin.url, "eventsproject.settings") as port,
+        http_load.notify_standin(0.001) as notify_url,
+        http_load.production_server(notify_url, "eventsproject.settings") as port,
     ):
         batches = http_load.load(port, "/v1/events", _batches(300_000), 4, seconds)
     return {

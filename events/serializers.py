@@ -82,6 +82,10 @@ class StrictCharField(serializers.CharField):
         self.max_length: int = max_length  # checked below; still in the OpenAPI schema
         self.validators = []
 
+    def run_validators(self, value: Any) -> None:
+        if self.validators:  # none by default: the checks are inline, below
+            super().run_validators(value)
+
     def to_internal_value(self, data: Any) -> str:
         if not isinstance(data, str):
             self.fail("not_a_string", input_type=json_type_name(data))
@@ -149,6 +153,12 @@ class EventSerializer(serializers.Serializer[Event]):
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self._event_fields = frozenset(field.name for field in fields(self.event_class))
+
+    def run_validators(self, value: Any) -> None:
+        # An event serializer has no object-level validators; skipping the call also
+        # skips DRF's walk over every field for read-only defaults, on every event.
+        if self.validators:
+            super().run_validators(value)
 
     def to_event(self, attrs: dict[str, Any]) -> Event:
         normalised = self.normalise(attrs)

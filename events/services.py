@@ -27,6 +27,7 @@ from events.decisions import (
     Decision,
     Notify,
     OpenSession,
+    Reminder,
 )
 from events.domain import Event, UnknownEvent
 from events.repository import Arrival, EventRepository
@@ -79,7 +80,7 @@ def record_event(event: Event) -> RecordResult:
     get_ticker().saw_event(event.occurred_at)
     result = _result_of(event)
     metrics.events_counter(event.event_type, result.outcome).inc()
-    logger.info(
+    logger.debug(
         "event %s %s: %s for user %s",
         event.event_id,
         result.outcome,
@@ -101,9 +102,21 @@ def advance_clock(to: datetime) -> None:
         _fire_due_reminders(to)
 
 
+def drain_reminders() -> int:
+    """The stream is over: fire every pending reminder now. Returns how many."""
+    with _processing:
+        reminders = get_repository().pop_all_reminders()
+        _fire(reminders)
+    return len(reminders)
+
+
 def _fire_due_reminders(clock: datetime) -> None:
     """Before an event at `clock` applies, every reminder due strictly before it fires."""
-    for reminder in get_repository().advance_clock(clock):
+    _fire(get_repository().advance_clock(clock))
+
+
+def _fire(reminders: list[Reminder]) -> None:
+    for reminder in reminders:
         logger.info(
             "reminder for user %s due %s fires (launch %s)",
             reminder.user_id,
@@ -111,15 +124,6 @@ def _fire_due_reminders(clock: datetime) -> None:
             reminder.launch.event_id,
         )
         notifications.publish(remind_to_start(reminder))
-
-
-def drain_reminders() -> int:
-    """The stream is over: fire every pending reminder now. Returns how many."""
-    with _processing:
-        reminders = get_repository().pop_all_reminders()
-        for reminder in reminders:
-            notifications.publish(remind_to_start(reminder))
-    return len(reminders)
 
 
 def _refused(arrival: Arrival, event: Event) -> RecordResult:

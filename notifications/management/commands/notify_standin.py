@@ -5,7 +5,7 @@ from typing import Any
 
 from django.core.management.base import BaseCommand, CommandParser
 
-from notifications.standin import NotifyStandIn, Received
+from notifications.standin import Answer, NotifyStandIn, Received
 
 
 class Command(BaseCommand):
@@ -13,9 +13,15 @@ class Command(BaseCommand):
 
     def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument("--port", type=int, default=8001)
+        parser.add_argument(
+            "--delay", type=float, default=0.0, help="seconds to wait before each answer"
+        )
+        parser.add_argument("--quiet", action="store_true", help="print nothing per notification")
 
     def handle(self, *args: Any, **options: Any) -> None:
-        standin = NotifyStandIn(port=options["port"], on_receive=self._print)
+        on_receive = None if options["quiet"] else self._print
+        standin = NotifyStandIn(port=options["port"], on_receive=on_receive)
+        standin.answer = Answer(delay_seconds=options["delay"])
         self.stdout.write(f"Notify stand-in listening on {standin.url} (Ctrl-C stops it)")
         try:
             standin.serve_forever()
