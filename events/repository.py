@@ -44,6 +44,9 @@ class EventRepository(Protocol):
     @property
     def clock(self) -> datetime | None: ...
 
+    def forget(self, event_id: str) -> None:
+        """Forget a checked-in id whose processing failed, so that a retry is not a duplicate."""
+
     def advance_clock(self, to: datetime) -> list[Reminder]:
         """Move the clock forward (never back); pop reminders due strictly before it."""
 
@@ -107,6 +110,10 @@ class InMemoryEventRepository:
             self._seen[event.event_id] = (event.occurred_at, content)
             self._forget_old_ids()
             return Arrival.NEW
+
+    def forget(self, event_id: str) -> None:
+        with self._lock:
+            self._seen.pop(event_id, None)
 
     def advance_clock(self, to: datetime) -> list[Reminder]:
         with self._lock:

@@ -17,6 +17,7 @@ from functools import cache
 from typing import Any, cast
 
 from django.apps import apps
+from django.utils import timezone
 
 from events import metrics
 from events.apps import EventsConfig
@@ -70,13 +71,16 @@ def get_ticker() -> IdleTicker:
 
 def record_event(event: Event) -> RecordResult:
     with _processing:
-        arrival = get_repository().check_in(event)
+        repository = get_repository()
+        arrival = repository.check_in(event)
         if arrival is not Arrival.NEW:
             metrics.events_counter(event.event_type, arrival).inc()
             return _refused(arrival, event)
-        _fire_due_reminders(event.occurred_at)
-        get_repository().remember_event(event)
-        event_recorded.send(sender=type(event), event=event)
+        try:
+            _process(event)
+        except Exception:
+            repository.forget(event.event_id)  # so that a retry is processed, not a duplicate
+            raise
     get_ticker().saw_event(event.occurred_at)
     result = _result_of(event)
     metrics.events_counter(event.event_type, result.outcome).inc()
@@ -88,6 +92,13 @@ def record_event(event: Event) -> RecordResult:
         event.user_id,
     )
     return result
+
+
+def _process(event: Event) -> None:
+    # A device whose clock runs ahead must not move everyone's clock into the future.
+    _fire_due_reminders(min(event.occurred_at, timezone.now()))
+    get_repository().remember_event(event)
+    event_recorded.send(sender=type(event), event=event)
 
 
 def apply_rules(event: Event) -> None:

@@ -2,18 +2,19 @@
 
 Event time stays the clock of the rules. While the stream is idle the ticker
 sets it to: time of the latest event + wall time elapsed since it arrived -
-a lateness allowance. A launch followed by silence therefore gets its reminder
-about ten minutes later, while a burst of old events posted quickly (a replay
-over HTTP) moves the clock by only the seconds the burst took, so no reminder
-fires early. Only a serving process starts the thread (see eventsproject.serving);
-tests drive `tick` with a fake wall clock.
+a lateness allowance, and never past the server's own UTC time. A launch
+followed by silence therefore gets its reminder about ten minutes later, while
+a burst of old events posted quickly (a replay over HTTP) moves the clock by
+only the seconds the burst took, so no reminder fires early. Only a serving
+process starts the thread (see eventsproject.serving); tests drive `tick` with
+a fake wall clock.
 """
 
 import logging
 import threading
 import time
 from collections.abc import Callable
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 
 logger = logging.getLogger(__name__)
 
@@ -26,11 +27,13 @@ class IdleTicker:
         period: float = 1.0,
         lateness: timedelta = timedelta(0),
         wall_clock: Callable[[], float] = time.monotonic,
+        utc_now: Callable[[], datetime] = lambda: datetime.now(UTC),
     ) -> None:
         self._advance = advance
         self._period = period
         self._lateness = lateness
         self._wall_clock = wall_clock
+        self._utc_now = utc_now
         self._lock = threading.Lock()
         self._latest_event: datetime | None = None
         self._arrived_at = 0.0
@@ -49,7 +52,9 @@ class IdleTicker:
                 return
             idle = timedelta(seconds=self._wall_clock() - self._arrived_at)
             clock = self._latest_event + idle - self._lateness
-        self._advance(clock)
+        # Never past the server's own time: an event from a clock running ahead must
+        # not drag every user's reminders forward.
+        self._advance(min(clock, self._utc_now()))
 
     @property
     def alive(self) -> bool:

@@ -11,10 +11,15 @@ bind = "127.0.0.1:8000"
 workers = 1
 worker_class = "gthread"
 threads = 8
-graceful_timeout = 30
+# Long enough for requests under way plus the outbox's shutdown grace
+# (NOTIFY_SHUTDOWN_GRACE_SECONDS, 10 by default): the master kills the worker after it.
+graceful_timeout = 45
 
 
 def on_starting(server: Any) -> None:
+    if server.cfg.preload_app:
+        # The ticker and the outbox threads would start in the master and die in the fork.
+        raise SystemExit("Refusing --preload: the service's threads must start in its worker.")
     if server.cfg.workers != 1:
         raise SystemExit(
             f"Refusing to start with {server.cfg.workers} workers: the events processor keeps "

@@ -11,7 +11,7 @@ from rest_framework.views import APIView
 
 from eventsproject.pagination import Pagination
 from eventsproject.schema import ERROR, ERRORS
-from notifications.outbox import DeliveryStatus, OutboxEntry
+from notifications.outbox import DeliveryStatus, NotResendable, OutboxEntry, UnknownNotification
 from notifications.serializers import OutboxEntrySerializer
 from notifications.services import get_outbox
 
@@ -56,18 +56,18 @@ class NotificationResendApi(APIView):
 
     @extend_schema(request=None, responses={202: OutboxEntrySerializer, 409: ERROR, **ERRORS})
     def post(self, request: Request, notification_id: str) -> Response:
-        entry = _entry_or_404(notification_id)
-        if entry.status is not DeliveryStatus.FAILED:
-            raise NotResendable(
-                f"Only failed notifications are re-sent; this one is {entry.status}."
-            )
-        get_outbox().resend(notification_id)
+        try:
+            entry = get_outbox().resend(notification_id)
+        except UnknownNotification:
+            raise NotFound(f"No notification {notification_id}.") from None
+        except NotResendable as exc:
+            raise Conflict(str(exc)) from None
         return Response(OutboxEntrySerializer(entry).data, status=202)
 
 
-class NotResendable(APIException):
+class Conflict(APIException):
     status_code = 409
-    default_code = "not_resendable"
+    default_code = "conflict"
 
 
 def _entry_or_404(notification_id: str) -> OutboxEntry:

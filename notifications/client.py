@@ -59,6 +59,9 @@ class NotifyClient:
         session: requests.Session | None = getattr(self._local, "session", None)
         if session is None:
             session = requests.Session()
+            # NOTIFY_URL says where to go: no proxy or netrc from the environment, whose
+            # lookup on every request costs more CPU than the request itself.
+            session.trust_env = False
             self._local.session = session
         return session
 

@@ -4,7 +4,8 @@
 request that caused it never waits for the notify service. A notification id
 is published once: publishing it again is a no-op.
 
-The worker delivers what is due, one attempt at a time. A retryable failure
+A worker delivers what is due, one attempt at a time (pybreaker runs the calls
+it guards one at a time anyway). A retryable failure
 (connection error, timeout, 408, 429, 5xx) is scheduled again by the
 `RetryPolicy` — exponential backoff with full jitter, at least `Retry-After` —
 without blocking other notifications; past the policy's budget, or on any other
@@ -12,8 +13,9 @@ without blocking other notifications; past the policy's budget, or on any other
 the same id). A circuit breaker stops attempts while the notify service keeps
 failing and lets one through after its cool-down.
 
-Sent notifications are kept up to `history_limit`; pending and failed ones are
-never dropped.
+The newest `history_limit` sent notifications are kept; pending and failed ones
+are never dropped. After `close` nothing new is delivered: a notification
+published then is `failed` at once, with the reason.
 """
 
 import heapq
@@ -27,7 +29,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from enum import StrEnum
-from typing import Protocol
+from typing import Any, Protocol
 
 import pybreaker
 
@@ -70,11 +72,9 @@ def _is_final(error: Exception) -> bool:
 
 
 class _BreakerStateMetric(pybreaker.CircuitBreakerListener):
-    def state_change(
-        self, cb: pybreaker.CircuitBreaker, old_state: object, new_state: object
-    ) -> None:
-        metrics.BREAKER_STATE.state(cb.current_state)
-        logger.warning("circuit breaker in front of /v1/notify is now %s", cb.current_state)
+    def state_change(self, cb: pybreaker.CircuitBreaker, old_state: Any, new_state: Any) -> None:
+        metrics.BREAKER_STATE.state(new_state.name)  # cb still reports the old state here
+        logger.warning("circuit breaker in front of /v1/notify is now %s", new_state.name)
 
 
 def circuit_breaker(failures: int = 5, cooldown_seconds: float = 30) -> pybreaker.CircuitBreaker:
@@ -86,6 +86,22 @@ def circuit_breaker(failures: int = 5, cooldown_seconds: float = 30) -> pybreake
         throw_new_error_on_trip=False,
         listeners=[_BreakerStateMetric()],
     )
+
+
+class UnknownNotification(LookupError):
+    pass
+
+
+class NotResendable(ValueError):
+    """Only a failed notification is re-sent."""
+
+
+@dataclass(slots=True)
+class _Round:
+    """One round of delivery: from publishing (or re-sending) until sent or failed."""
+
+    started: float  # monotonic
+    attempts_before: int
 
 
 class Outbox:
@@ -110,7 +126,7 @@ class Outbox:
         self._evicted = 0
         self._due: list[tuple[float, int, str]] = []  # (monotonic due time, order, id)
         self._order = itertools.count()
-        self._budget_started: dict[str, float] = {}
+        self._pending: dict[str, _Round] = {}
         self._closed = False
         self._stopped = False
         self._worker_waiting = False
@@ -127,7 +143,7 @@ class Outbox:
             now = self._wall_clock()
             entry = OutboxEntry(notification, created_at=now, updated_at=now)
             self._entries[notification_id] = entry
-            self._schedule(notification_id, delay=0.0, fresh_budget=True)
+            self._start_round(entry)
         metrics.notifications_counter(notification.kind, "queued").inc()
         logger.info(
             "notification %s queued: %s for user %s because of %s",
@@ -138,15 +154,19 @@ class Outbox:
         )
         return entry
 
-    def resend(self, notification_id: str) -> OutboxEntry | None:
-        """Queue a failed notification again, with the same id; None if unknown."""
+    def resend(self, notification_id: str) -> OutboxEntry:
+        """Queue a failed notification again, with the same id and a fresh budget."""
         with self._lock:
             entry = self._entries.get(notification_id)
-            if entry is None or entry.status is not DeliveryStatus.FAILED:
-                return entry
+            if entry is None:
+                raise UnknownNotification(notification_id)
+            if entry.status is not DeliveryStatus.FAILED:
+                raise NotResendable(
+                    f"only failed notifications are re-sent; this one is {entry.status}"
+                )
             entry.status = DeliveryStatus.PENDING
             entry.updated_at = self._wall_clock()
-            self._schedule(notification_id, delay=0.0, fresh_budget=True)
+            self._start_round(entry)
         logger.info("notification %s queued again by request", notification_id)
         return entry
 
@@ -178,7 +198,7 @@ class Outbox:
     def flush(self, timeout: float | None = None) -> bool:
         """Wait until nothing is pending (sent or failed); False on timeout."""
         with self._changed:
-            return self._changed.wait_for(lambda: not self._budget_started, timeout)
+            return self._changed.wait_for(lambda: not self._pending, timeout)
 
     def close(self, timeout: float) -> list[str]:
         """Take no new work, deliver what is pending for up to `timeout` seconds.
@@ -189,12 +209,13 @@ class Outbox:
             self._closed = True
         self.flush(timeout)
         with self._changed:
-            undelivered = list(self._budget_started)
             self._due.clear()
             self._stopped = True
             self._changed.notify_all()
         if self._worker is not None:
-            self._worker.join(timeout=1)
+            self._worker.join(timeout=5)  # an attempt under way may still succeed
+        with self._lock:
+            undelivered = list(self._pending)
         for notification_id in undelivered:
             logger.error("notification %s undelivered at shutdown", notification_id)
         return undelivered
@@ -209,23 +230,24 @@ class Outbox:
             self.flush()
             self._transport = previous
 
-    # --- the worker -------------------------------------------------------------
+    # --- scheduling, under the lock --------------------------------------------
 
-    def _schedule(self, notification_id: str, delay: float, fresh_budget: bool = False) -> None:
-        """Under the lock: deliver `notification_id` in `delay` seconds."""
-        if self._closed and fresh_budget:
+    def _start_round(self, entry: OutboxEntry) -> None:
+        notification_id = entry.notification.notification_id
+        if self._closed:
+            self._record_attempt(entry, DeliveryStatus.FAILED, "not delivered: shutting down")
             logger.error("notification %s not delivered: shutting down", notification_id)
             return
-        now = time.monotonic()
-        if fresh_budget:
-            self._budget_started[notification_id] = now
-        heapq.heappush(self._due, (now + delay, next(self._order), notification_id))
-        self._entries[notification_id].next_attempt_at = self._wall_clock() + timedelta(
-            seconds=delay
-        )
+        self._pending[notification_id] = _Round(time.monotonic(), entry.attempts)
+        self._schedule(notification_id, delay=0.0)
+
+    def _schedule(self, notification_id: str, delay: float) -> None:
+        heapq.heappush(self._due, (time.monotonic() + delay, next(self._order), notification_id))
+        entry = self._entries[notification_id]
+        entry.next_attempt_at = self._wall_clock() + timedelta(seconds=delay)
         self._ensure_worker()
         if self._worker_waiting:  # a busy worker finds the new entry by itself
-            self._changed.notify_all()
+            self._changed.notify()
 
     def _ensure_worker(self) -> None:
         if not self.worker_alive and not self._stopped:
@@ -233,6 +255,15 @@ class Outbox:
                 target=self._deliver_forever, daemon=True, name="outbox"
             )
             self._worker.start()
+
+    def _finish_round(self, notification_id: str) -> float:
+        """End the round; wake whoever waits in `flush` once nothing is pending."""
+        started = self._pending.pop(notification_id).started
+        if not self._pending:
+            self._changed.notify_all()
+        return started
+
+    # --- the workers --------------------------------------------------------------
 
     def _deliver_forever(self) -> None:
         while (notification_id := self._next_due()) is not None:
@@ -255,24 +286,32 @@ class Outbox:
         try:
             self.breaker.call(self._transport.send, entry.notification)
         except pybreaker.CircuitBreakerError:
-            self._postpone(notification_id)
+            self._postpone(entry)
         except Exception as exc:  # a broken transport must not stop the worker
             self._attempt_failed(entry, exc)
         else:
             self._sent(entry)
 
-    def _postpone(self, notification_id: str) -> None:
-        logger.info("notification %s waits: the circuit breaker is open", notification_id)
+    def _postpone(self, entry: OutboxEntry) -> None:
+        """The breaker is open: wait for its cool-down without spending an attempt."""
+        notification_id = entry.notification.notification_id
+        cooldown = float(self.breaker.reset_timeout)
         with self._lock:
-            self._schedule(notification_id, delay=self.breaker.reset_timeout)
+            elapsed = time.monotonic() - self._pending[notification_id].started
+            if elapsed + cooldown <= self._policy.max_total:
+                self._schedule(notification_id, delay=cooldown)
+                return
+            entry.status, entry.last_error = DeliveryStatus.FAILED, "circuit breaker open"
+            entry.updated_at = self._wall_clock()
+            self._finish_round(notification_id)
+        self._failed_for_good(entry, "the circuit breaker stayed open past the retry budget")
 
     def _sent(self, entry: OutboxEntry) -> None:
         notification_id = entry.notification.notification_id
         with self._lock:
             self._record_attempt(entry, DeliveryStatus.SENT, "")
-            started = self._budget_started.pop(notification_id)
+            started = self._finish_round(notification_id)
             self._remember_sent(notification_id)
-            self._notify_if_settled()
         metrics.DELIVERY_LATENCY.observe(time.monotonic() - started)
         metrics.notifications_counter(entry.notification.kind, "sent").inc()
         metrics.attempts_counter("sent").inc()
@@ -285,38 +324,37 @@ class Outbox:
             status = DeliveryStatus.FAILED if delay is None else DeliveryStatus.PENDING
             self._record_attempt(entry, status, str(error))
             if delay is None:
-                self._budget_started.pop(notification_id)
-                self._notify_if_settled()
+                self._finish_round(notification_id)
             else:
                 self._schedule(notification_id, delay)
         metrics.attempts_counter("failed").inc()
         if delay is None:
-            metrics.notifications_counter(entry.notification.kind, "failed").inc()
-            logger.error(
-                "notification %s failed for good after %s attempts: %s",
-                notification_id,
-                entry.attempts,
-                error,
-            )
-        else:
-            logger.warning(
-                "notification %s attempt %s failed (%s); next in %.2fs",
-                notification_id,
-                entry.attempts,
-                error,
-                delay,
-            )
+            self._failed_for_good(entry, str(error))
+            return
+        logger.warning(
+            "notification %s attempt %s failed (%s); next in %.2fs",
+            notification_id,
+            entry.attempts,
+            error,
+            delay,
+        )
 
-    def _notify_if_settled(self) -> None:
-        """Under the lock: wake whoever waits in `flush` once nothing is pending."""
-        if not self._budget_started:
-            self._changed.notify_all()
+    def _failed_for_good(self, entry: OutboxEntry, why: str) -> None:
+        metrics.notifications_counter(entry.notification.kind, "failed").inc()
+        logger.error(
+            "notification %s failed after %s attempts: %s",
+            entry.notification.notification_id,
+            entry.attempts,
+            why,
+        )
 
     def _retry_delay(self, entry: OutboxEntry, error: Exception) -> float | None:
         if not isinstance(error, NotificationError) or not error.retryable:
             return None
-        elapsed = time.monotonic() - self._budget_started[entry.notification.notification_id]
-        return self._policy.next_delay(entry.attempts + 1, elapsed, error.retry_after)
+        delivery_round = self._pending[entry.notification.notification_id]
+        attempts = entry.attempts + 1 - delivery_round.attempts_before
+        elapsed = time.monotonic() - delivery_round.started
+        return self._policy.next_delay(attempts, elapsed, error.retry_after)
 
     def _record_attempt(self, entry: OutboxEntry, status: DeliveryStatus, error: str) -> None:
         entry.attempts += 1
@@ -327,11 +365,11 @@ class Outbox:
 
     def _remember_sent(self, notification_id: str) -> None:
         self._sent_order.append(notification_id)
-        while len(self._entries) > self._history_limit and self._sent_order:
+        while len(self._sent_order) > self._history_limit:
             del self._entries[self._sent_order.popleft()]
             self._evicted += 1
         if self._evicted > len(self._entries) + 1024:
             # CPython never shrinks a dict's table: rebuild it after a burst has drained.
             self._entries = dict(self._entries)
-            self._budget_started = dict(self._budget_started)
+            self._pending = dict(self._pending)
             self._evicted = 0

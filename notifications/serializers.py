@@ -13,6 +13,7 @@ class OutboxEntrySerializer(serializers.Serializer[Any]):
     last_error = serializers.CharField()
     created_at = serializers.DateTimeField()
     updated_at = serializers.DateTimeField()
+    next_attempt_at = serializers.DateTimeField(allow_null=True)
 
     def to_representation(self, instance: OutboxEntry) -> dict[str, Any]:
         return {**instance.notification.as_payload(), **super().to_representation(instance)}

@@ -107,6 +107,7 @@ class NotifyStandIn:
 
 class _Handler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"  # keep-alive, as a real notify service would offer
+    disable_nagle_algorithm = True  # headers and body go out in two writes
 
     def setup(self) -> None:
         super().setup()

@@ -2,7 +2,7 @@
 
 import threading
 import time
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from django.apps import apps
@@ -129,3 +129,15 @@ def test_a_failing_tick_does_not_stop_the_ticker(monkeypatch):
     real.stop()
 
     assert len(calls) >= 3
+
+
+def test_the_ticker_never_moves_the_clock_past_the_servers_time(monkeypatch, wall, repository):
+    server_now = datetime(2030, 1, 1, tzinfo=UTC)
+    capped = IdleTicker(services.advance_clock, wall_clock=wall, utc_now=lambda: server_now)
+    monkeypatch.setattr(apps.get_app_config("events"), "ticker", capped)
+    capped.saw_event(server_now + timedelta(minutes=50))
+
+    wall.advance(60)
+    capped.tick()
+
+    assert repository.clock == server_now

@@ -115,16 +115,23 @@ def test_stopping_closes_the_outbox_and_the_ticker(ticker, outbox, transport):
     assert outbox.close(timeout=0) == []
 
 
+def gunicorn_server(workers=1, preload_app=False):
+    return SimpleNamespace(cfg=SimpleNamespace(workers=workers, preload_app=preload_app))
+
+
 @pytest.mark.parametrize("workers", [2, 4])
 def test_gunicorn_refuses_more_than_one_worker(workers):
-    server = SimpleNamespace(cfg=SimpleNamespace(workers=workers))
-
     with pytest.raises(SystemExit, match="state in memory"):
-        gunicorn.on_starting(server)
+        gunicorn.on_starting(gunicorn_server(workers=workers))
+
+
+def test_gunicorn_refuses_preloading():
+    with pytest.raises(SystemExit, match="--preload"):
+        gunicorn.on_starting(gunicorn_server(preload_app=True))
 
 
 def test_gunicorn_starts_with_one_worker():
-    gunicorn.on_starting(SimpleNamespace(cfg=SimpleNamespace(workers=1)))
+    gunicorn.on_starting(gunicorn_server())
 
 
 API = "http://service.test"

@@ -1,7 +1,10 @@
 """Streams of events through `record_event`: the clock, the rules and the outbox together."""
 
+from datetime import UTC, datetime, timedelta
+
 import pytest
 
+from events.rules import EVENT_RULES
 from events.services import Outcome, drain_reminders, record_event
 from notifications.domain import NotificationKind
 from tests.factories import at, cancelled, finished, launched, started, unknown
@@ -153,3 +156,28 @@ def test_recent_events_are_a_bounded_window_newest_first(repository):
     recent = repository.recent_events()
     assert len(recent) == 50
     assert recent[0].occurred_at == at(59)
+
+
+def test_an_event_from_a_clock_running_ahead_does_not_move_everyones_clock(repository, delivered):
+    now = datetime.now(UTC)
+    record_event(launched("a", now - timedelta(minutes=1)))
+    record_event(unknown("skewed", now + timedelta(minutes=50)))
+
+    assert repository.clock <= datetime.now(UTC)
+    assert delivered() == []
+
+
+def test_an_event_whose_rules_fail_is_forgotten_so_that_a_retry_is_processed(repository):
+    event = started("a", at(0))
+
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setitem(EVENT_RULES, event.event_type, (_broken_rule,))
+        with pytest.raises(RuntimeError):
+            record_event(event)
+
+    assert record_event(event).outcome is Outcome.ACCEPTED
+    assert repository.user_state("a").open_sessions["p1"] == event
+
+
+def _broken_rule(event, state):
+    raise RuntimeError("a bug in a rule")

@@ -4,11 +4,19 @@ import io
 import json
 import time
 
+import pytest
+
 from events.decisions import Reminder
 from events.rules import remind_to_start
 from notifications.client import NotificationError
 from notifications.console import ConsoleTransport
-from notifications.outbox import DeliveryStatus, Outbox, circuit_breaker
+from notifications.outbox import (
+    DeliveryStatus,
+    NotResendable,
+    Outbox,
+    UnknownNotification,
+    circuit_breaker,
+)
 from notifications.retry import RetryPolicy
 from tests.factories import at, launched
 
@@ -155,14 +163,15 @@ def test_closing_delivers_what_it_can_in_time_and_reports_the_rest():
     assert [n.user_id for n in transport.sent] == ["u2"]
 
 
-def test_after_closing_new_notifications_are_kept_but_not_delivered():
+def test_after_closing_new_notifications_fail_at_once_with_the_reason():
     transport = FlakyTransport()
     outbox = Outbox(transport)
     outbox.close(timeout=1)
 
     entry = outbox.publish(reminder_for("u1"))
 
-    assert entry.status is DeliveryStatus.PENDING
+    assert entry.status is DeliveryStatus.FAILED
+    assert entry.last_error == "not delivered: shutting down"
     assert outbox.flush(timeout=0.2)
     assert transport.sent == []
 
@@ -184,14 +193,42 @@ def test_a_failed_delivery_is_kept_with_its_error_and_can_be_resent():
     assert outbox.counts() == {"pending": 0, "sent": 1, "failed": 0}
 
 
-def test_resending_an_unknown_or_sent_notification_changes_nothing():
+def test_resending_an_unknown_or_sent_notification_is_refused():
     outbox = Outbox(FlakyTransport())
     notification = reminder_for("u1")
     outbox.publish(notification)
     outbox.flush(timeout=5)
 
-    assert outbox.resend("no-such-id") is None
-    assert outbox.resend(notification.notification_id).status is DeliveryStatus.SENT
+    with pytest.raises(UnknownNotification):
+        outbox.resend("no-such-id")
+    with pytest.raises(NotResendable):
+        outbox.resend(notification.notification_id)
+    assert outbox.get(notification.notification_id).status is DeliveryStatus.SENT
+
+
+def test_a_resent_notification_gets_a_whole_new_set_of_attempts():
+    transport = FlakyTransport(*[retryable() for _ in range(5)])
+    patient = circuit_breaker(failures=100)
+    outbox = Outbox(transport, policy=FAST, breaker=patient)
+    entry = outbox.publish(reminder_for("u1"))
+    outbox.flush(timeout=5)
+    assert (entry.status, entry.attempts) == (DeliveryStatus.FAILED, 3)
+
+    outbox.resend(entry.notification.notification_id)
+
+    assert outbox.flush(timeout=5)
+    assert (entry.status, entry.attempts) == (DeliveryStatus.SENT, 6)
+
+
+def test_an_open_breaker_past_the_budget_fails_the_notification():
+    breaker = circuit_breaker(failures=1, cooldown_seconds=10)
+    tight = RetryPolicy(max_attempts=10, base_delay=0.001, max_delay=0.001, max_total=1)
+    outbox = Outbox(FlakyTransport(retryable()), policy=tight, breaker=breaker)
+
+    entry = outbox.publish(reminder_for("u1"))
+
+    assert outbox.flush(timeout=5)
+    assert (entry.status, entry.last_error) == (DeliveryStatus.FAILED, "circuit breaker open")
 
 
 def test_a_crashing_transport_fails_the_notification_but_not_the_worker():
@@ -214,7 +251,7 @@ def test_history_keeps_the_newest_sent_and_every_failed_notification():
         outbox.flush(timeout=5)
 
     statuses = [entry.status for entry in outbox.entries()]
-    assert statuses == [DeliveryStatus.SENT, DeliveryStatus.SENT, DeliveryStatus.FAILED]
+    assert statuses == [DeliveryStatus.SENT] * 3 + [DeliveryStatus.FAILED]
 
 
 def test_a_transport_can_be_swapped_for_a_while():
