@@ -63,11 +63,16 @@ def _post_all(
         if time.monotonic() > deadline:
             break
         started = time.perf_counter()
-        connection.request("POST", path, body, headers)
-        response = connection.getresponse()
-        response.read()
+        try:
+            connection.request("POST", path, body, headers)
+            response = connection.getresponse()
+            response.read()
+            failed = response.status >= 300
+        except (OSError, http.client.HTTPException):
+            connection.close()  # reconnects on the next request
+            failed = True
         latencies.append(time.perf_counter() - started)
         done += 1
-        errors += response.status >= 300
+        errors += failed
     connection.close()
     return done, errors, latencies

@@ -1,6 +1,6 @@
 """`make bench`: every figure of issue 5 in one run, written to RESULTS.md and results.json.
 
-Usage: python -m benchmarks.run [--quick]   (--quick: small sizes, to try the harness)
+Usage: python -m benchmarks.run [--quick | --report-only]
 """
 
 import argparse
@@ -31,21 +31,30 @@ USERS_PER_EVENT = 1 / 20
 
 def main() -> None:
     args = _arguments()
-    small, large, memory_users = SIZES["quick" if args.quick else "full"]
-    seconds = 3 if args.quick else 10
+    if not args.report_only:
+        results = _measure_everything(quick=args.quick)
+        (HERE / "results.json").write_text(json.dumps(results, indent=2) + "\n")
+    write_report(json.loads((HERE / "results.json").read_text()), HERE / "RESULTS.md")
+    print((HERE / "RESULTS.md").read_text())
+
+
+def _measure_everything(*, quick: bool) -> dict[str, Any]:
+    small, large, memory_users = SIZES["quick" if quick else "full"]
+    seconds = 3 if quick else 10
     results: dict[str, Any] = {"machine": _machine(), "started": _now()}
     results["replay"] = _replay_section(small, large)
     results["http"] = _http_section(seconds)
     results["memory"] = _memory_section(memory_users)
     results["finished"] = _now()
-    (HERE / "results.json").write_text(json.dumps(results, indent=2) + "\n")
-    write_report(results, HERE / "RESULTS.md")
-    print((HERE / "RESULTS.md").read_text())
+    return results
 
 
 def _arguments() -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--quick", action="store_true", help="small sizes, to try the harness")
+    parser.add_argument(
+        "--report-only", action="store_true", help="rewrite RESULTS.md from results.json"
+    )
     return parser.parse_args()
 
 

@@ -10,6 +10,7 @@ from typing import Any
 from rest_framework import status
 from rest_framework.exceptions import ValidationError
 
+from events.domain import Event
 from events.serializers import (
     EventFormat,
     EventRepresentationSerializer,
@@ -65,9 +66,15 @@ class Ingested:
         return body
 
 
+def parse(data: Any) -> Event:
+    """The domain event of one incoming event, or `ValidationError` with DRF's errors."""
+    event: Event = _INCOMING.run_validation(data)
+    return event
+
+
 def ingest(data: Any) -> Ingested:
     try:
-        event = _INCOMING.run_validation(data)
+        event = parse(data)
     except ValidationError as exc:
         return Ingested(errors=exc.detail)
     return Ingested(record_event(event), detect_format(data))
