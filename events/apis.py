@@ -20,15 +20,6 @@ from events.services import get_repository
 from events.throttles import BatchRateThrottle, DeviceRateThrottle
 from eventsproject.pagination import Pagination
 
-SAMPLE_EVENT = {
-    "user_id": "foo1",
-    "device_id": "bar1",
-    "type": "training_program_started",
-    "training_program_id": "2352",
-    "training_program_title": "7 Minutes of HIIT Training",
-    "time_stamp": "2021-02-28 16:23:25",
-}
-
 
 class EventIngestApi(APIView):
     """Post one event from the app, in the brief's format or v2. `GET` shows an example."""
@@ -38,7 +29,9 @@ class EventIngestApi(APIView):
 
     @schema.describe_event_example
     def get(self, request: Request) -> Response:
-        return Response({"detail": "POST one event as a JSON object.", "example": SAMPLE_EVENT})
+        return Response(
+            {"detail": "POST one event as a JSON object.", "example": schema.BRIEF_EXAMPLE}
+        )
 
     @schema.describe_event_ingest
     def post(self, request: Request) -> Response:

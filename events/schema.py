@@ -48,19 +48,18 @@ REJECTION = inline_serializer(
     {"status": serializers.ChoiceField([REJECTED]), "errors": serializers.DictField()},
 )
 
+#: An event in the brief's format, as the docs and `GET /v1/event` show it.
+BRIEF_EXAMPLE = {
+    "user_id": "foo1",
+    "device_id": "bar1",
+    "type": "training_program_started",
+    "training_program_id": "2352",
+    "training_program_title": "7 Minutes of HIIT Training",
+    "time_stamp": "2021-02-28 16:23:25",
+}
+
 EXAMPLES = [
-    OpenApiExample(
-        "brief format",
-        request_only=True,
-        value={
-            "user_id": "foo1",
-            "device_id": "bar1",
-            "type": "training_program_started",
-            "training_program_id": "2352",
-            "training_program_title": "7 Minutes of HIIT Training",
-            "time_stamp": "2021-02-28 16:23:25",
-        },
-    ),
+    OpenApiExample("brief format", request_only=True, value=BRIEF_EXAMPLE),
     OpenApiExample(
         "v2 format",
         request_only=True,
