@@ -31,11 +31,14 @@ USERS_PER_EVENT = 1 / 20
 
 def main() -> None:
     args = _arguments()
+    # A quick run only tries the harness: its figures never replace the real ones.
+    out = HERE / "out" if args.quick else HERE
+    out.mkdir(exist_ok=True)
     if not args.report_only:
         results = _measure_everything(quick=args.quick)
-        (HERE / "results.json").write_text(json.dumps(results, indent=2) + "\n")
-    write_report(json.loads((HERE / "results.json").read_text()), HERE / "RESULTS.md")
-    print((HERE / "RESULTS.md").read_text())
+        (out / "results.json").write_text(json.dumps(results, indent=2) + "\n")
+    write_report(json.loads((out / "results.json").read_text()), out / "RESULTS.md")
+    print((out / "RESULTS.md").read_text())
 
 
 def _measure_everything(*, quick: bool) -> dict[str, Any]:
@@ -51,7 +54,9 @@ def _measure_everything(*, quick: bool) -> dict[str, Any]:
 
 def _arguments() -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--quick", action="store_true", help="small sizes, to try the harness")
+    parser.add_argument(
+        "--quick", action="store_true", help="small sizes, to try the harness (into out/)"
+    )
     parser.add_argument(
         "--report-only", action="store_true", help="rewrite RESULTS.md from results.json"
     )

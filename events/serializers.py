@@ -113,7 +113,9 @@ class EventTimeField(serializers.DateTimeField):
 
     def __init__(self, *, require_offset: bool = False, **kwargs: Any) -> None:
         self.require_offset = require_offset
-        super().__init__(default_timezone=UTC, **kwargs)
+        # The brief's format is listed too, so that a bad value's error names it.
+        formats = [api_settings.DATETIME_INPUT_FORMATS[0], "%Y-%m-%d %H:%M:%S"]
+        super().__init__(default_timezone=UTC, input_formats=formats, **kwargs)
 
     def enforce_timezone(self, value: datetime) -> datetime:
         if self.require_offset and timezone.is_naive(value):

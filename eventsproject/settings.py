@@ -105,6 +105,14 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "COMPONENT_SPLIT_REQUEST": True,
+    # Each event serializer's `type` has one value; name their enums after it.
+    "ENUM_NAME_OVERRIDES": {
+        "AppLaunchTypeEnum": ["app_launch"],
+        "AppLaunchedTypeEnum": ["app_launched"],
+        "TrainingProgramStartedTypeEnum": ["training_program_started"],
+        "TrainingProgramCancelledTypeEnum": ["training_program_cancelled"],
+        "TrainingProgramFinishedTypeEnum": ["training_program_finished"],
+    },
 }
 
 # --- Events -----------------------------------------------------------------

@@ -1,7 +1,10 @@
 """The OpenAPI schema, and the API checked against it by schemathesis (bounded examples)."""
 
+import io
+
 import pytest
 import schemathesis
+from django.core.management import call_command
 from django.core.wsgi import get_wsgi_application
 from hypothesis import HealthCheck, settings
 from rest_framework.test import APIClient
@@ -48,6 +51,10 @@ def test_the_event_body_is_one_of_every_type_in_both_formats(client):
     names = {ref["$ref"].rsplit("/", 1)[-1] for ref in one_of}
     assert {"BriefAppLaunchRequest", "V2TrainingProgramFinishedRequest"} <= names
     assert len(names) == 8
+
+
+def test_the_schema_generates_and_validates_without_a_warning():
+    call_command("spectacular", "--validate", "--fail-on-warn", stdout=io.StringIO())
 
 
 def test_swagger_ui_is_served_without_any_cdn(client):
