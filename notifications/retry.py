@@ -1,4 +1,10 @@
-"""When to try a failed delivery again: exponential backoff with full jitter, in a budget."""
+"""When to try a failed delivery again: exponential backoff with full jitter, in a budget.
+
+urllib3's `Retry` was the first choice and is still what parses `Retry-After`
+(see notifications.client), but it cannot be the schedule: it sleeps in the
+calling thread between attempts (holding up every other notification), it has
+no full jitter (its jitter is added on top of the backoff) and no time budget.
+"""
 
 import random
 from dataclasses import dataclass
