@@ -12,7 +12,7 @@ from django.apps import apps
 from benchmarks.replay import CountingTransport
 from events.ingestion import ingest
 from events.repository import InMemoryEventRepository
-from events.services import advance_clock
+from events.services import drain_reminders
 from notifications.outbox import Outbox
 
 START = datetime(2021, 3, 1, tzinfo=UTC)
@@ -56,9 +56,12 @@ def measure(users: int) -> MemoryResult:
 
 def _measure(users: int, seen_limit: int, traced: bool) -> dict[str, int]:
     events_config: Any = apps.get_app_config("events")
-    # No windows of recent events and sent notifications: they are bounded (1,000 each by
-    # default, a fixed couple of MiB) and would blur what grows with users.
-    events_config.repository = InMemoryEventRepository(recent_limit=0, seen_limit=seen_limit)
+    # No windows of recent events and sent notifications, and no decision logs: they are
+    # bounded (1,000 events and notifications, EVENTS_DECISION_LOG_USERS logs) and would
+    # blur what grows with active users.
+    events_config.repository = InMemoryEventRepository(
+        recent_limit=0, seen_limit=seen_limit, users_with_history=0
+    )
     outbox = Outbox(CountingTransport(), history_limit=0)
     notifications_config: Any = apps.get_app_config("notifications")
     notifications_config.outbox = outbox
@@ -73,7 +76,7 @@ def _measure(users: int, seen_limit: int, traced: bool) -> dict[str, int]:
         gc.collect()
         active = _memory(traced) - base
         _ingest_all(_closing_events(users, day))
-        advance_clock(day + timedelta(days=1))  # the pending reminders fire
+        drain_reminders()  # the pending reminders are sent
         outbox.flush()
         gc.collect()
         after = _memory(traced) - base

@@ -3,6 +3,7 @@
 from typing import Any
 
 from django.conf import settings
+from django.utils import timezone
 from rest_framework import status
 from rest_framework.exceptions import ValidationError
 from rest_framework.generics import ListAPIView
@@ -12,13 +13,21 @@ from rest_framework.throttling import BaseThrottle
 from rest_framework.views import APIView
 
 from events import schema
+from events.decisions import DecisionRecord
 from events.domain import Event
-from events.ingestion import ingest
+from events.ingestion import ingest, ingest_batch
 from events.parsers import PayloadTooLarge
-from events.serializers import EventRepresentationSerializer, UserStateSerializer
+from events.serializers import (
+    BatchSerializer,
+    DecisionRecordSerializer,
+    EventRepresentationSerializer,
+    UserStateSerializer,
+)
 from events.services import get_repository
 from events.throttles import BatchRateThrottle, DeviceRateThrottle
 from eventsproject.pagination import Pagination
+
+_BATCH = BatchSerializer()
 
 
 class EventIngestApi(APIView):
@@ -35,7 +44,7 @@ class EventIngestApi(APIView):
 
     @schema.describe_event_ingest
     def post(self, request: Request) -> Response:
-        ingested = ingest(request.data)
+        ingested = ingest(request.data, received_at=timezone.now())
         if ingested.result is None:
             raise ValidationError(ingested.errors)
         return Response(ingested.as_body(), status=ingested.status_code)
@@ -67,9 +76,9 @@ class EventCollectionApi(ListAPIView):  # type: ignore[type-arg]  # a list, not 
 
     @schema.describe_event_batch
     def post(self, request: Request) -> Response:
-        events = request.data
-        if not isinstance(events, list):
-            raise ValidationError({"non_field_errors": ["Expected a JSON array of events."]})
+        received_at = timezone.now()
+        batch = _BATCH.run_validation(request.data)
+        events = batch["events"]
         if len(events) > settings.EVENTS_BATCH_MAX_EVENTS:
             raise PayloadTooLarge(
                 {
@@ -77,8 +86,12 @@ class EventCollectionApi(ListAPIView):  # type: ignore[type-arg]  # a list, not 
                     "max_bytes": settings.EVENTS_BATCH_MAX_BODY_BYTES,
                 }
             )
-        results = [ingest(event).as_body() for event in events]
-        return Response({"results": results}, status=status.HTTP_200_OK)
+        # The raw `sent_at` goes into each event, to be checked and read like its own.
+        sent_at = request.data.get("sent_at") if "sent_at" in batch else None
+        ingested = ingest_batch(events, sent_at=sent_at, received_at=received_at)
+        return Response(
+            {"results": [each.as_body() for each in ingested]}, status=status.HTTP_200_OK
+        )
 
 
 class UserStateApi(APIView):
@@ -93,3 +106,17 @@ class UserStateApi(APIView):
             "pending_reminder": state.pending_reminder,
         }
         return Response(UserStateSerializer(view).data)
+
+
+class UserDecisionListApi(ListAPIView):  # type: ignore[type-arg]  # a list, not a Model
+    """Why each of a user's notifications was or was not sent, newest first."""
+
+    serializer_class = DecisionRecordSerializer
+    pagination_class = Pagination
+
+    def get_queryset(self) -> list[DecisionRecord]:  # type: ignore[override]
+        return get_repository().decisions(self.kwargs["user_id"])
+
+    @schema.describe_user_decisions
+    def get(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+        return super().get(request, *args, **kwargs)

@@ -4,26 +4,33 @@ from django.apps import AppConfig
 from django.conf import settings
 
 from events.repository import EventRepository, InMemoryEventRepository
-from events.ticker import IdleTicker
+from events.rules import Thresholds
+from events.ticker import ReminderTicker
 
 
 class EventsConfig(AppConfig):
     name = "events"
     repository: EventRepository
-    ticker: IdleTicker
+    ticker: ReminderTicker
+    thresholds: Thresholds
 
     def ready(self) -> None:
         from events import receivers, services, signals
 
+        self.thresholds = Thresholds(
+            reminder_delay=timedelta(seconds=settings.EVENTS_REMINDER_DELAY_SECONDS),
+            training_dose=timedelta(seconds=settings.EVENTS_TRAINING_DOSE_SECONDS),
+            allowed_lateness=timedelta(seconds=settings.EVENTS_ALLOWED_LATENESS_SECONDS),
+        )
         self.repository = InMemoryEventRepository(
             recent_limit=settings.EVENTS_RECENT_LIMIT,
             seen_limit=settings.EVENTS_SEEN_IDS_LIMIT,
             seen_max_age=timedelta(hours=settings.EVENTS_SEEN_IDS_MAX_AGE_HOURS),
+            decisions_per_user=settings.EVENTS_DECISION_LOG_LIMIT,
+            users_with_history=settings.EVENTS_DECISION_LOG_USERS,
         )
         # Created everywhere, started only by a serving process (eventsproject.serving).
-        self.ticker = IdleTicker(
-            services.advance_clock,
-            period=settings.EVENTS_TICK_SECONDS,
-            lateness=timedelta(seconds=settings.EVENTS_TICK_LATENESS_SECONDS),
+        self.ticker = ReminderTicker(
+            services.send_due_reminders, period=settings.EVENTS_TICK_SECONDS
         )
         signals.event_recorded.connect(receivers.run_rules, dispatch_uid="events.run_rules")

@@ -3,11 +3,19 @@
 Events are frozen, behaviour-less dataclasses named in the past tense. Every
 event knows its `EventType`; an event whose type this service does not know
 becomes an `UnknownEvent`, never an error.
+
+An event carries three times (docs/time.md): `occurred_at` by the device's
+clock, `sent_at` by the device's clock when it sent the event (optional), and
+`received_at` by the server's clock (none in a replay, which has no wall
+clock). The rules judge it by `effective_at`: the receive time less the wait on
+the device when both are known (Segment's skew correction), else `occurred_at`.
+The device's and the server's stamps are not part of the event's identity: a
+retry sent later is still the same event.
 """
 
 import hashlib
-from dataclasses import dataclass
-from datetime import datetime
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
 from enum import StrEnum
 from typing import ClassVar
 
@@ -28,6 +36,30 @@ class Event:
     user_id: str
     device_id: str
     occurred_at: datetime
+    sent_at: datetime | None = field(default=None, compare=False, kw_only=True)
+    received_at: datetime | None = field(default=None, compare=False, kw_only=True)
+
+    @property
+    def waited(self) -> timedelta | None:
+        """How long the event waited on the device before it was sent, by the device's clock."""
+        return None if self.sent_at is None else self.sent_at - self.occurred_at
+
+    @property
+    def corrected_at(self) -> datetime | None:
+        """When it happened by the server's clock: received, less the wait on the device."""
+        if self.received_at is None or self.sent_at is None:
+            return None
+        return self.received_at - (self.sent_at - self.occurred_at)
+
+    @property
+    def effective_at(self) -> datetime:
+        """The time the rules judge the event by, on its user's own timeline."""
+        return self.corrected_at or self.occurred_at
+
+    @property
+    def arrival(self) -> datetime | None:
+        """When it reached the server, less the wait on the device (None in a replay)."""
+        return self.corrected_at or self.received_at
 
 
 @dataclass(frozen=True, slots=True)

@@ -1,10 +1,13 @@
 """From wire data to a recorded event: parse with the serializers, record with the service.
 
 The single-event API, the batch API and `replay_events` all ingest through
-`ingest`, so an event is treated the same whichever way it arrived.
+`ingest`, so an event is treated the same whichever way it arrived. The APIs
+stamp each event with the server's receive time; a replay has no wall clock.
 """
 
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, replace
+from datetime import datetime
 from typing import Any
 
 from rest_framework import status
@@ -72,9 +75,25 @@ def parse(data: Any) -> Event:
     return event
 
 
-def ingest(data: Any) -> Ingested:
+def ingest(data: Any, *, received_at: datetime | None = None) -> Ingested:
+    """Parse and record one event; `received_at` is the server's clock (none in a replay)."""
     try:
         event = parse(data)
     except ValidationError as exc:
         return Ingested(errors=exc.detail)
+    if received_at is not None:
+        event = replace(event, received_at=received_at)
     return Ingested(record_event(event), detect_format(data))
+
+
+def ingest_batch(
+    events: list[Any], *, sent_at: str | None = None, received_at: datetime | None = None
+) -> list[Ingested]:
+    """Each event in order; the batch's `sent_at` stands in for the events that have none."""
+    return [ingest(_with_sent_at(data, sent_at), received_at=received_at) for data in events]
+
+
+def _with_sent_at(data: Any, sent_at: str | None) -> Any:
+    if sent_at is None or not isinstance(data, Mapping) or "sent_at" in data:
+        return data
+    return {**data, "sent_at": sent_at}

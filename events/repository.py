@@ -1,15 +1,17 @@
 """Where per-user state lives: a narrow port and its thread-safe in-memory adapter.
 
-The state is only what the rules need — open training sessions and pending
-reminders — plus the event-time clock and a bounded window of recent events
-for the browsable API. Nothing grows with the number of events, only with the
-number of users who have something open.
+The state is what the rules need — open training sessions, the pending
+reminder and the last one sent — plus each user's decision log, the memory of
+seen event ids and a bounded window of recent events for the browsable API.
+Pending reminders with a wall-clock due time are also kept in due order, for
+the ticker. Everything is bounded: the decision log per user and in users, the
+seen ids in count and age, the recent events in count.
 """
 
 import heapq
 import threading
 from collections import Counter, OrderedDict, deque
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from enum import StrEnum
@@ -17,18 +19,10 @@ from itertools import count
 from types import MappingProxyType
 from typing import Any, Protocol
 
-from events.decisions import Reminder
+from events.decisions import DecisionRecord, Reminder, UserState
 from events.domain import Event, TrainingProgramStarted
 
 _NO_SESSIONS: Mapping[str, TrainingProgramStarted] = MappingProxyType({})
-
-
-@dataclass(frozen=True, slots=True)
-class UserState:
-    """A read-only snapshot of one user's state, handed to the rules."""
-
-    open_sessions: Mapping[str, TrainingProgramStarted]
-    pending_reminder: Reminder | None
 
 
 class Arrival(StrEnum):
@@ -41,17 +35,8 @@ class EventRepository(Protocol):
     def check_in(self, event: Event) -> Arrival:
         """Remember the event's id and say whether it was seen before, and with what."""
 
-    @property
-    def clock(self) -> datetime | None: ...
-
     def forget(self, event_id: str) -> None:
         """Forget a checked-in id whose processing failed, so that a retry is not a duplicate."""
-
-    def advance_clock(self, to: datetime) -> list[Reminder]:
-        """Move the clock forward (never back); pop reminders due strictly before it."""
-
-    def pop_all_reminders(self) -> list[Reminder]:
-        """Pop every pending reminder, in deadline order."""
 
     def user_state(self, user_id: str) -> UserState: ...
 
@@ -62,6 +47,22 @@ class EventRepository(Protocol):
     def arm_reminder(self, reminder: Reminder) -> None: ...
 
     def cancel_reminder(self, user_id: str) -> None: ...
+
+    def mark_reminder_sent(self, reminder: Reminder) -> None:
+        """The pending reminder is sent: it is now the user's last sent reminder."""
+
+    def forget_sent_reminder(self, user_id: str) -> None: ...
+
+    def due_reminders(self, now: datetime) -> list[Reminder]:
+        """Pending reminders whose wall-clock due time is at or before `now`, in due order."""
+
+    def pending_reminders(self) -> list[Reminder]:
+        """Every pending reminder, in deadline order."""
+
+    def record_decision(self, record: DecisionRecord) -> None: ...
+
+    def decisions(self, user_id: str) -> list[DecisionRecord]:
+        """The user's decision log, newest first."""
 
     def remember_event(self, event: Event) -> None: ...
 
@@ -74,32 +75,48 @@ class EventRepository(Protocol):
     def stats(self) -> dict[str, int]: ...
 
 
+@dataclass(slots=True)
+class _History:
+    """What is kept of a user after the fact: the decision log and the last reminder sent."""
+
+    decisions: deque[DecisionRecord]
+    last_sent_reminder: Reminder | None = None
+
+
+@dataclass(slots=True)
+class _Limits:
+    recent_events: int = 1000
+    seen_ids: int = 100_000
+    seen_max_age: timedelta = timedelta(hours=24)
+    decisions_per_user: int = 100
+    users_with_history: int = 100_000
+
+
 class InMemoryEventRepository:
-    """Thread-safe. The memory of seen ids is bounded by count and by event-time age."""
+    """Thread-safe. The memory of seen ids is bounded by count and by the age of receipt."""
 
     def __init__(
         self,
         recent_limit: int = 1000,
         seen_limit: int = 100_000,
         seen_max_age: timedelta = timedelta(hours=24),
+        decisions_per_user: int = 100,
+        users_with_history: int = 100_000,
     ) -> None:
+        self._limits = _Limits(
+            recent_limit, seen_limit, seen_max_age, decisions_per_user, users_with_history
+        )
         self._lock = threading.RLock()
-        self._seen: OrderedDict[str, tuple[datetime, int]] = OrderedDict()
-        self._seen_limit = seen_limit
-        self._seen_max_age = seen_max_age
-        self._clock: datetime | None = None
+        self._seen: OrderedDict[str, tuple[datetime | None, int]] = OrderedDict()
         self._sessions: dict[str, dict[str, TrainingProgramStarted]] = {}
         self._reminders: dict[str, Reminder] = {}
-        # Deadline order for firing; cancelled entries stay until popped and are skipped.
-        self._deadlines: list[tuple[datetime, int, Reminder]] = []
+        # Wall-clock due order for the ticker; cancelled entries stay until popped and are skipped.
+        self._due: list[tuple[datetime, int, Reminder]] = []
         self._sequence = count()
+        self._history: OrderedDict[str, _History] = OrderedDict()
         self._removals = 0
         self._recent: deque[Event] = deque(maxlen=recent_limit)
         self._counts: Counter[str] = Counter()
-
-    @property
-    def clock(self) -> datetime | None:
-        return self._clock
 
     def check_in(self, event: Event) -> Arrival:
         content = hash((event.event_type, event))
@@ -107,30 +124,22 @@ class InMemoryEventRepository:
             seen = self._seen.get(event.event_id)
             if seen is not None:
                 return Arrival.DUPLICATE if seen[1] == content else Arrival.CONFLICT
-            self._seen[event.event_id] = (event.occurred_at, content)
-            self._forget_old_ids()
+            self._seen[event.event_id] = (event.received_at, content)
+            self._forget_old_ids(event.received_at)
             return Arrival.NEW
 
     def forget(self, event_id: str) -> None:
         with self._lock:
             self._seen.pop(event_id, None)
 
-    def advance_clock(self, to: datetime) -> list[Reminder]:
-        with self._lock:
-            if self._clock is None or to > self._clock:
-                self._clock = to
-            return self._pop_reminders(lambda deadline: deadline < to)
-
-    def pop_all_reminders(self) -> list[Reminder]:
-        with self._lock:
-            return self._pop_reminders(lambda deadline: True)
-
     def user_state(self, user_id: str) -> UserState:
         with self._lock:
             sessions = self._sessions.get(user_id)
+            history = self._history.get(user_id)
             return UserState(
                 open_sessions=MappingProxyType(dict(sessions)) if sessions else _NO_SESSIONS,
                 pending_reminder=self._reminders.get(user_id),
+                last_sent_reminder=history.last_sent_reminder if history else None,
             )
 
     def open_session(self, started: TrainingProgramStarted) -> None:
@@ -149,12 +158,48 @@ class InMemoryEventRepository:
     def arm_reminder(self, reminder: Reminder) -> None:
         with self._lock:
             self._reminders[reminder.user_id] = reminder
-            heapq.heappush(self._deadlines, (reminder.deadline, next(self._sequence), reminder))
+            if reminder.due_at is not None:
+                heapq.heappush(self._due, (reminder.due_at, next(self._sequence), reminder))
 
     def cancel_reminder(self, user_id: str) -> None:
         with self._lock:
             if self._reminders.pop(user_id, None) is not None:
                 self._removed()
+
+    def mark_reminder_sent(self, reminder: Reminder) -> None:
+        with self._lock:
+            if self._reminders.get(reminder.user_id) == reminder:
+                del self._reminders[reminder.user_id]
+                self._removed()
+            self._history_of(reminder.user_id).last_sent_reminder = reminder
+
+    def forget_sent_reminder(self, user_id: str) -> None:
+        with self._lock:
+            history = self._history.get(user_id)
+            if history is not None:
+                history.last_sent_reminder = None
+
+    def due_reminders(self, now: datetime) -> list[Reminder]:
+        due = []
+        with self._lock:
+            while self._due and self._due[0][0] <= now:
+                _, _, reminder = heapq.heappop(self._due)
+                if self._reminders.get(reminder.user_id) == reminder:
+                    due.append(reminder)
+        return due
+
+    def pending_reminders(self) -> list[Reminder]:
+        with self._lock:
+            return sorted(self._reminders.values(), key=lambda reminder: reminder.deadline)
+
+    def record_decision(self, record: DecisionRecord) -> None:
+        with self._lock:
+            self._history_of(record.user_id).decisions.append(record)
+
+    def decisions(self, user_id: str) -> list[DecisionRecord]:
+        with self._lock:
+            history = self._history.get(user_id)
+            return list(reversed(history.decisions)) if history else []
 
     def remember_event(self, event: Event) -> None:
         with self._lock:
@@ -175,8 +220,21 @@ class InMemoryEventRepository:
                 "users_with_open_sessions": len(self._sessions),
                 "open_sessions": sum(len(sessions) for sessions in self._sessions.values()),
                 "pending_reminders": len(self._reminders),
+                "users_with_decisions": len(self._history),
                 "remembered_event_ids": len(self._seen),
             }
+
+    def _history_of(self, user_id: str) -> _History:
+        """The user's history, most recently used last; the least recent goes past the limit."""
+        history = self._history.get(user_id)
+        if history is not None:
+            self._history.move_to_end(user_id)
+            return history
+        history = _History(deque(maxlen=self._limits.decisions_per_user))
+        self._history[user_id] = history
+        if len(self._history) > self._limits.users_with_history:
+            self._history.popitem(last=False)
+        return history
 
     def _removed(self) -> None:
         """CPython never shrinks a dict's table on deletion: once there were more
@@ -188,23 +246,18 @@ class InMemoryEventRepository:
             _compact(self._reminders)
             self._removals = 0
 
-    def _forget_old_ids(self) -> None:
-        # Ids arrive roughly in event-time order, so the oldest sit at the front.
-        if len(self._seen) > self._seen_limit:
+    def _forget_old_ids(self, received_at: datetime | None) -> None:
+        # Ids arrive in the order they are received, so the oldest sit at the front.
+        if len(self._seen) > self._limits.seen_ids:
             self._seen.popitem(last=False)
-        horizon = self._clock - self._seen_max_age if self._clock else None
-        while horizon and self._seen and next(iter(self._seen.values()))[0] < horizon:
+        if received_at is None:
+            return  # a replay has no wall clock: only the count bounds the memory
+        horizon = received_at - self._limits.seen_max_age
+        while self._seen:
+            oldest, _ = next(iter(self._seen.values()))
+            if oldest is None or oldest >= horizon:
+                return
             self._seen.popitem(last=False)
-
-    def _pop_reminders(self, is_due: Callable[[datetime], bool]) -> list[Reminder]:
-        due = []
-        while self._deadlines and is_due(self._deadlines[0][0]):
-            _, _, reminder = heapq.heappop(self._deadlines)
-            if self._reminders.get(reminder.user_id) is reminder:
-                del self._reminders[reminder.user_id]
-                self._removed()
-                due.append(reminder)
-        return due
 
 
 def _compact(table: dict[str, Any]) -> None:

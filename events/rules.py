@@ -1,15 +1,21 @@
 """The rules: given an event and the user's state, decide what should happen.
 
-Rules decide, they don't do. Each one is a plain function of an event and a
-read-only `UserState` that returns decisions; it never reads a clock, never
-talks HTTP and never imports Django, so it is tested as plain Python.
+Rules decide, they don't do. Each one is a plain function of an event, a
+read-only `UserState` and the `Thresholds` in force that returns decisions; it
+never reads a clock, never talks HTTP and never imports Django, so it is
+tested as plain Python.
 
-`EVENT_RULES` is the strategy map: adding a rule is one function plus one
-entry. Every rule of an event sees the same state, taken before any of them.
+Each user is judged on their own timeline (docs/time.md), by the events'
+`effective_at`. Before the rules of any event of a user run,
+`send_overdue_reminder` sends that user's pending reminder if the event comes
+after its deadline. `EVENT_RULES` is the strategy map: adding a rule is one
+function plus one entry. Every rule of an event sees the same state, taken
+before any of them.
 """
 
 from collections.abc import Callable, Sequence
-from datetime import timedelta
+from dataclasses import dataclass
+from datetime import datetime, timedelta
 from typing import Any
 
 from events.decisions import (
@@ -17,9 +23,16 @@ from events.decisions import (
     CancelReminder,
     CloseSession,
     Decision,
+    DecisionRecord,
+    Explain,
+    ForgetSentReminder,
     Notify,
     OpenSession,
     Reminder,
+    SendReminder,
+    Trigger,
+    UserState,
+    Verdict,
 )
 from events.domain import (
     AppLaunched,
@@ -29,8 +42,8 @@ from events.domain import (
     TrainingProgramFinished,
     TrainingProgramStarted,
 )
-from events.repository import UserState
 from notifications.domain import (
+    Cause,
     Notification,
     NotificationKind,
     Reason,
@@ -38,54 +51,143 @@ from notifications.domain import (
     notification_id,
 )
 
-TRAINING_DOSE = timedelta(minutes=30)
-REMINDER_DELAY = timedelta(minutes=10)
+MINUTE = timedelta(minutes=1)
+
+
+@dataclass(frozen=True, slots=True)
+class Thresholds:
+    """The figures the rules compare with, from settings (EVENTS_*_SECONDS)."""
+
+    reminder_delay: timedelta = timedelta(minutes=10)
+    training_dose: timedelta = timedelta(minutes=30)
+    allowed_lateness: timedelta = timedelta(seconds=30)
+
 
 # Each rule takes the event type it is mapped to; Any lets one map hold them all.
-Rule = Callable[[Any, UserState], Sequence[Decision]]
+Rule = Callable[[Any, UserState, Thresholds], Sequence[Decision]]
 
 
-def open_training_session(event: TrainingProgramStarted, state: UserState) -> list[Decision]:
+def open_training_session(
+    event: TrainingProgramStarted, state: UserState, thresholds: Thresholds
+) -> list[Decision]:
     """A start opens the session; starting the same program again restarts it."""
     return [OpenSession(event)]
 
 
-def close_training_session(event: TrainingProgramEvent, state: UserState) -> list[Decision]:
+def close_training_session(
+    event: TrainingProgramEvent, state: UserState, thresholds: Thresholds
+) -> list[Decision]:
     if event.training_program_id not in state.open_sessions:
         return []
     return [CloseSession(event.session_key)]
 
 
-def congratulate_training_dose(event: TrainingProgramFinished, state: UserState) -> list[Decision]:
+def congratulate_training_dose(
+    event: TrainingProgramFinished, state: UserState, thresholds: Thresholds
+) -> list[Decision]:
     """A finished session longer than the daily dose (strictly) earns a congratulation."""
     started = state.open_sessions.get(event.training_program_id)
     if started is None:
-        return []
-    trained = event.occurred_at - started.occurred_at
-    if trained <= TRAINING_DOSE:
-        return []
-    return [Notify(_congratulation(started, event, trained))]
+        return [_explain(Verdict.NO_OPEN_SESSION, congratulate_training_dose, event)]
+    trained = event.effective_at - started.effective_at
+    figures = {
+        "trained_seconds": int(trained.total_seconds()),
+        "threshold_minutes": thresholds.training_dose // MINUTE,
+    }
+    if trained <= thresholds.training_dose:
+        return [
+            _explain(Verdict.TOO_SHORT, congratulate_training_dose, started, event, figures=figures)
+        ]
+    notification = _congratulation(started, event, trained, figures)
+    explanation = _explain(
+        Verdict.CONGRATULATED,
+        congratulate_training_dose,
+        started,
+        event,
+        notification_id=notification.notification_id,
+        figures={**figures, "minutes": notification.minutes},
+    )
+    return [Notify(notification), explanation]
 
 
-def arm_start_reminder(event: AppLaunched, state: UserState) -> list[Decision]:
-    """A launch arms one reminder; later launches merge into the pending one."""
-    if state.pending_reminder is not None:
-        return []
-    return [ArmReminder(Reminder(launch=event, deadline=event.occurred_at + REMINDER_DELAY))]
+def arm_start_reminder(
+    event: AppLaunched, state: UserState, thresholds: Thresholds
+) -> list[Decision]:
+    """A launch arms one reminder; later launches merge into it; a stale launch arms none."""
+    waited = event.waited
+    if waited is not None and waited > thresholds.reminder_delay:
+        figures = {"waited_seconds": int(waited.total_seconds())}
+        return [_explain(Verdict.SKIPPED_STALE, arm_start_reminder, event, figures=figures)]
+    pending = state.pending_reminder
+    if pending is not None:
+        return [
+            _explain(Verdict.MERGED, arm_start_reminder, pending.launch, event, reminder=pending)
+        ]
+    return [ArmReminder(_reminder_of(event, thresholds))]
 
 
-def cancel_start_reminder(event: TrainingProgramStarted, state: UserState) -> list[Decision]:
+def cancel_start_reminder(
+    event: TrainingProgramStarted, state: UserState, thresholds: Thresholds
+) -> list[Decision]:
     """Starting a program at or before the deadline means no reminder is needed."""
     reminder = state.pending_reminder
-    if reminder is None or event.occurred_at > reminder.deadline:
+    if reminder is None or event.effective_at > reminder.deadline:
         return []
-    return [CancelReminder(event.user_id)]
+    return [
+        CancelReminder(event.user_id),
+        _explain(
+            Verdict.CANCELLED, cancel_start_reminder, reminder.launch, event, reminder=reminder
+        ),
+    ]
 
 
-def remind_to_start(reminder: Reminder) -> Notification:
-    """The notification of a reminder whose deadline the clock has passed."""
+def flag_late_start(
+    event: TrainingProgramStarted, state: UserState, thresholds: Thresholds
+) -> list[Decision]:
+    """A start inside the window of a reminder already sent: that one was a false positive."""
+    sent = state.last_sent_reminder
+    if sent is None or not sent.launch.effective_at <= event.effective_at <= sent.deadline:
+        return []
+    return [
+        ForgetSentReminder(event.user_id),
+        _explain(Verdict.LATE_START_AFTER_SENT, flag_late_start, sent.launch, event, reminder=sent),
+    ]
+
+
+def send_overdue_reminder(event: Event, state: UserState, thresholds: Thresholds) -> list[Decision]:
+    """On the user's own timeline, an event past the deadline shows no start came in time."""
+    reminder = state.pending_reminder
+    if reminder is None or event.effective_at <= reminder.deadline:
+        return []
+    return send_reminder(reminder, Trigger.OWN_EVENT, by=event, decided_at=event.received_at)
+
+
+def send_reminder(
+    reminder: Reminder,
+    trigger: Trigger,
+    *,
+    by: Event | None = None,
+    decided_at: datetime | None = None,
+) -> list[Decision]:
+    """Send a pending reminder: its notification and the record of why."""
+    notification = remind_to_start(reminder, trigger, by)
+    explanation = _explain(
+        Verdict.SENT,
+        remind_to_start,
+        *((reminder.launch,) if by is None else (reminder.launch, by)),
+        trigger=trigger,
+        reminder=reminder,
+        decided_at=decided_at,
+        notification_id=notification.notification_id,
+    )
+    return [SendReminder(reminder), Notify(notification), explanation]
+
+
+def remind_to_start(reminder: Reminder, trigger: Trigger, by: Event | None = None) -> Notification:
+    """The notification of a reminder that is sent, by `trigger` (and the event `by`)."""
     launch = reminder.launch
     rule = remind_to_start.__name__
+    causes = (launch,) if by is None else (launch, by)
     return Notification(
         notification_id=notification_id(rule, launch.event_id),
         kind=NotificationKind.START_TRAINING_REMINDER,
@@ -98,16 +200,30 @@ def remind_to_start(reminder: Reminder) -> Notification:
             events=(_trigger(launch),),
             figures={
                 "deadline": reminder.deadline.isoformat(),
-                "delay_minutes": REMINDER_DELAY // timedelta(minutes=1),
+                "delay_minutes": (reminder.deadline - launch.effective_at) // MINUTE,
             },
         ),
+        decision=Cause(Verdict.SENT, tuple(event.event_id for event in causes), trigger),
+    )
+
+
+def _reminder_of(launch: AppLaunched, thresholds: Thresholds) -> Reminder:
+    arrival = launch.arrival
+    silence = thresholds.reminder_delay + thresholds.allowed_lateness
+    return Reminder(
+        launch=launch,
+        deadline=launch.effective_at + thresholds.reminder_delay,
+        due_at=None if arrival is None else arrival + silence,
     )
 
 
 def _congratulation(
-    started: TrainingProgramStarted, finished: TrainingProgramFinished, trained: timedelta
+    started: TrainingProgramStarted,
+    finished: TrainingProgramFinished,
+    trained: timedelta,
+    figures: dict[str, int],
 ) -> Notification:
-    minutes = trained // timedelta(minutes=1)
+    minutes = trained // MINUTE
     rule = congratulate_training_dose.__name__
     return Notification(
         notification_id=notification_id(rule, started.event_id, finished.event_id),
@@ -115,17 +231,21 @@ def _congratulation(
         user_id=finished.user_id,
         device_id=finished.device_id,
         message=f"Great job! You trained for {minutes} minutes: today's training dose is done.",
-        triggered_at=finished.occurred_at,
+        triggered_at=finished.effective_at,
         minutes=minutes,
         reason=Reason(
-            rule=rule,
-            events=(_trigger(started), _trigger(finished)),
-            figures={
-                "trained_seconds": int(trained.total_seconds()),
-                "threshold_minutes": TRAINING_DOSE // timedelta(minutes=1),
-            },
+            rule=rule, events=(_trigger(started), _trigger(finished)), figures=dict(figures)
         ),
+        decision=Cause(Verdict.CONGRATULATED, (started.event_id, finished.event_id)),
     )
+
+
+def _explain(
+    outcome: Verdict, rule: Callable[..., object], *events: Event, **details: Any
+) -> Explain:
+    """The record of an outcome; decided when the last of its events was received, by default."""
+    details.setdefault("decided_at", events[-1].received_at)
+    return Explain(DecisionRecord(outcome, rule.__name__, events, **details))
 
 
 def _trigger(event: Event) -> TriggerEvent:
@@ -134,13 +254,21 @@ def _trigger(event: Event) -> TriggerEvent:
 
 EVENT_RULES: dict[EventType, tuple[Rule, ...]] = {
     EventType.APP_LAUNCHED: (arm_start_reminder,),
-    EventType.TRAINING_PROGRAM_STARTED: (cancel_start_reminder, open_training_session),
+    EventType.TRAINING_PROGRAM_STARTED: (
+        cancel_start_reminder,
+        flag_late_start,
+        open_training_session,
+    ),
     EventType.TRAINING_PROGRAM_CANCELLED: (close_training_session,),
     EventType.TRAINING_PROGRAM_FINISHED: (congratulate_training_dose, close_training_session),
     EventType.UNKNOWN: (),
 }
 
 
-def decide(event: Event, state: UserState) -> list[Decision]:
+def decide(event: Event, state: UserState, thresholds: Thresholds) -> list[Decision]:
     """Every decision the rules of this event's type take, in map order."""
-    return [decision for rule in EVENT_RULES[event.event_type] for decision in rule(event, state)]
+    return [
+        decision
+        for rule in EVENT_RULES[event.event_type]
+        for decision in rule(event, state, thresholds)
+    ]

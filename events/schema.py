@@ -15,6 +15,8 @@ from events.domain import EventType
 from events.ingestion import REJECTED, STATUS_CODES
 from events.serializers import (
     SERIALIZERS,
+    BatchSerializer,
+    DecisionRecordSerializer,
     EventFormat,
     EventRepresentationSerializer,
     UserStateSerializer,
@@ -93,7 +95,19 @@ describe_event_example = extend_schema(
 
 describe_event_batch = extend_schema(
     summary="Ingest a batch of events, in order",
-    request=serializers.ListSerializer(child=INCOMING_EVENT),
+    description=(
+        "A JSON array of events, or an object with `events` and one `sent_at` for the "
+        "events that have none of their own."
+    ),
+    request=PolymorphicProxySerializer(
+        component_name="IncomingBatch",
+        serializers=[
+            serializers.ListSerializer(child=INCOMING_EVENT),  # type: ignore[list-item]
+            BatchSerializer,
+        ],
+        resource_type_field_name=None,
+        many=False,
+    ),
     responses={
         200: inline_serializer(
             "BatchResult",
@@ -110,6 +124,16 @@ describe_event_list = extend_schema(
         OpenApiParameter("type", str, description="only events of this type"),
     ],
     responses={200: EventRepresentationSerializer(many=True), **ERRORS},
+)
+
+describe_user_decisions = extend_schema(
+    summary="A user's decision log, newest first",
+    description=(
+        "Every launch ends in one outcome (sent, cancelled, merged, skipped_stale) and every "
+        "finish in one (congratulated, too_short, no_open_session); a start after its reminder "
+        "was sent but inside its window adds late_start_after_sent. See docs/time.md."
+    ),
+    responses={200: DecisionRecordSerializer(many=True), **ERRORS},
 )
 
 describe_user_state = extend_schema(

@@ -10,18 +10,21 @@ fields and yields an `UnknownEvent`.
 """
 
 import re
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
 from dataclasses import fields
 from datetime import UTC, datetime, timedelta
 from enum import StrEnum
 from functools import cache
-from typing import Any, ClassVar
+from typing import Any, ClassVar, cast
 
 from django.utils import timezone
+from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 from rest_framework.fields import SkipField
 from rest_framework.settings import api_settings
 
+from events.decisions import Trigger, Verdict
 from events.domain import (
     AppLaunched,
     Event,
@@ -34,6 +37,10 @@ from events.domain import (
 )
 
 EARLIEST_EVENT_TIME = datetime(2000, 1, 1, tzinfo=UTC)
+#: How far past the server's clock a device's time may be when it cannot be corrected.
+MAX_AHEAD = timedelta(hours=1)
+#: The longest an event may have waited on the device (sent_at - occurred_at).
+MAX_WAIT = timedelta(days=30)
 SCHEMA_VERSION = 2
 
 _JSON_TYPE_NAMES = {
@@ -98,10 +105,9 @@ class StrictCharField(serializers.CharField):
 
 
 class EventTimeField(serializers.DateTimeField):
-    """An aware UTC datetime between 2000-01-01 and one hour past the server's wall clock.
-
-    Naive values are read as UTC unless `require_offset` is set.
-    """
+    """An aware UTC datetime from 2000-01-01 on, at most an hour past the server's clock
+    unless `may_be_ahead` (a device time that will be corrected). Naive values are read
+    as UTC unless `require_offset` is set."""
 
     default_error_messages = {
         "not_a_string": "Expected a string but got {input_type}.",
@@ -109,10 +115,16 @@ class EventTimeField(serializers.DateTimeField):
         "in_the_future": "More than {skew} ahead of the server's clock ({now}).",
         "no_offset": "Include a UTC offset, e.g. 2021-02-28T16:22:52Z.",
     }
-    max_skew = timedelta(hours=1)
 
-    def __init__(self, *, require_offset: bool = False, **kwargs: Any) -> None:
+    def __init__(
+        self,
+        *,
+        require_offset: bool = False,
+        may_be_ahead: bool = False,
+        **kwargs: Any,
+    ) -> None:
         self.require_offset = require_offset
+        self.may_be_ahead = may_be_ahead
         # The brief's format is listed too, so that a bad value's error names it.
         formats = [api_settings.DATETIME_INPUT_FORMATS[0], "%Y-%m-%d %H:%M:%S"]
         super().__init__(default_timezone=UTC, input_formats=formats, **kwargs)
@@ -126,12 +138,16 @@ class EventTimeField(serializers.DateTimeField):
         if not isinstance(value, str):
             self.fail("not_a_string", input_type=json_type_name(value))
         parsed: datetime = super().to_internal_value(value)
-        now = timezone.now()
         if parsed < EARLIEST_EVENT_TIME:
             self.fail("too_early")
-        if parsed > now + self.max_skew:
-            self.fail("in_the_future", skew="1 hour", now=now.isoformat(timespec="seconds"))
+        if not self.may_be_ahead:
+            self.check_not_ahead(parsed)
         return parsed
+
+    def check_not_ahead(self, value: datetime) -> None:
+        now = timezone.now()
+        if value > now + MAX_AHEAD:
+            self.fail("in_the_future", skew="1 hour", now=now.isoformat(timespec="seconds"))
 
 
 def identifier_field(**kwargs: Any) -> StrictCharField:
@@ -225,14 +241,39 @@ class BriefTrainingProgramFinishedSerializer(BriefTrainingProgramSerializer):
 
 
 class V2EventSerializer(EventSerializer):
-    """The envelope of every v2 event."""
+    """The envelope of every v2 event.
+
+    With `sent_at` the device's clock is corrected (docs/time.md), so `occurred_at`
+    may be any time before it; without, it may be at most an hour ahead of the server.
+    """
+
+    default_error_messages = {
+        "sent_before_occurred": "Must not be before occurred_at.",
+        "waited_too_long": "More than 30 days after occurred_at: too old to act on.",
+    }
 
     schema_version = serializers.ChoiceField(choices=[SCHEMA_VERSION])
     event_id = serializers.UUIDField()
     type: serializers.Field[Any, Any, Any, Any] = identifier_field(source="raw_type")
-    occurred_at = EventTimeField(require_offset=True)
+    occurred_at = EventTimeField(require_offset=True, may_be_ahead=True)
+    sent_at = EventTimeField(require_offset=True, may_be_ahead=True, required=False)
     user_id = identifier_field()
     device_id = identifier_field()
+
+    def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
+        occurred_at, sent_at = attrs["occurred_at"], attrs.get("sent_at")
+        if sent_at is None:
+            with _errors_of("occurred_at"):
+                cast(EventTimeField, self.fields["occurred_at"]).check_not_ahead(occurred_at)
+        elif sent_at < occurred_at:
+            self._fail_on("sent_at", "sent_before_occurred")
+        elif sent_at - occurred_at > MAX_WAIT:
+            self._fail_on("sent_at", "waited_too_long")
+        return attrs
+
+    def _fail_on(self, field_name: str, key: str) -> None:
+        with _errors_of(field_name):
+            self.fail(key)
 
     def normalise(self, attrs: dict[str, Any]) -> dict[str, Any]:
         return {**attrs, "event_id": str(attrs["event_id"])}
@@ -335,6 +376,43 @@ class IncomingEventSerializer(serializers.Serializer[Event]):
         )
 
 
+@extend_schema_field(
+    {"type": "array", "items": {"$ref": "#/components/schemas/IncomingEventRequest"}}
+)
+class EventListField(serializers.Field[list[Any], list[Any], list[Any], Any]):
+    """The events of a batch: a JSON array, each item checked on its own later."""
+
+    default_error_messages = {"not_a_list": "Expected a JSON array of events."}
+
+    def to_internal_value(self, data: Any) -> list[Any]:
+        if not isinstance(data, list):
+            self.fail("not_a_list")
+        return data
+
+
+class BatchSerializer(serializers.Serializer[dict[str, Any]]):
+    """A batch: a JSON array of events, or an object with the `events` and one `sent_at`
+    (the device's clock when it sent the batch) for the events that have none of their own."""
+
+    default_error_messages = {
+        "not_a_batch": "Expected a JSON array of events, or an object with `events`."
+    }
+
+    sent_at = EventTimeField(require_offset=True, may_be_ahead=True, required=False)
+    events = EventListField()
+
+    def to_internal_value(self, data: Any) -> dict[str, Any]:
+        if isinstance(data, list):
+            return {"events": data}
+        if not isinstance(data, Mapping) or "events" not in data:
+            message = self.error_messages["not_a_batch"]
+            raise serializers.ValidationError(
+                {api_settings.NON_FIELD_ERRORS_KEY: [message]}, code="not_a_batch"
+            )
+        batch: dict[str, Any] = super().to_internal_value(data)
+        return batch
+
+
 class PresentOnlyCharField(serializers.CharField):
     """Left out for events without the attribute; null where an event has it unset."""
 
@@ -345,13 +423,16 @@ class PresentOnlyCharField(serializers.CharField):
 
 
 class EventRepresentationSerializer(serializers.Serializer[Any]):
-    """A domain event as the API shows it back."""
+    """A domain event as the API shows it back, with its three times and the one it is judged by."""
 
     event_id = serializers.CharField()
     type = serializers.CharField(source="event_type")
     user_id = serializers.CharField()
     device_id = serializers.CharField()
     occurred_at = serializers.DateTimeField(default_timezone=UTC)
+    sent_at = serializers.DateTimeField(default_timezone=UTC, allow_null=True)
+    received_at = serializers.DateTimeField(default_timezone=UTC, allow_null=True)
+    effective_at = serializers.DateTimeField(default_timezone=UTC, read_only=True)
     training_program_id = PresentOnlyCharField(required=False)
     training_program_title = PresentOnlyCharField(required=False, allow_null=True)
     raw_type = PresentOnlyCharField(required=False)
@@ -360,13 +441,19 @@ class EventRepresentationSerializer(serializers.Serializer[Any]):
 class OpenSessionSerializer(serializers.Serializer[Any]):
     training_program_id = serializers.CharField()
     training_program_title = serializers.CharField(allow_null=True)
-    started_at = serializers.DateTimeField(source="occurred_at")
+    started_at = serializers.DateTimeField(source="effective_at")
     event_id = serializers.CharField()
 
 
 class PendingReminderSerializer(serializers.Serializer[Any]):
-    due_at = serializers.DateTimeField(source="deadline")
-    launched_at = serializers.DateTimeField(source="launch.occurred_at")
+    launch_event_id = serializers.CharField(source="launch.event_id")
+    launched_at = serializers.DateTimeField(source="launch.effective_at")
+    deadline = serializers.DateTimeField(help_text="On the user's own timeline (event time).")
+    due_at = serializers.DateTimeField(
+        allow_null=True,
+        help_text="When the server's clock sends it if the user sends nothing more "
+        "(null in a replay).",
+    )
     device_id = serializers.CharField(source="launch.device_id")
 
 
@@ -374,6 +461,41 @@ class UserStateSerializer(serializers.Serializer[Any]):
     user_id = serializers.CharField()
     open_sessions = OpenSessionSerializer(many=True)
     pending_reminder = PendingReminderSerializer(allow_null=True)
+
+
+class DecisionEventSerializer(serializers.Serializer[Any]):
+    event_id = serializers.CharField()
+    type = serializers.CharField(source="event_type")
+    device_id = serializers.CharField()
+    occurred_at = serializers.DateTimeField(help_text="By the device's clock.")
+    sent_at = serializers.DateTimeField(allow_null=True, help_text="By the device's clock.")
+    received_at = serializers.DateTimeField(allow_null=True, help_text="By the server's clock.")
+    effective_at = serializers.DateTimeField(help_text="The time the rules judged it by.")
+
+
+class DecisionRecordSerializer(serializers.Serializer[Any]):
+    """One entry of a user's decision log."""
+
+    outcome = serializers.ChoiceField([str(verdict) for verdict in Verdict])
+    rule = serializers.CharField()
+    trigger = serializers.ChoiceField([str(trigger) for trigger in Trigger], allow_null=True)
+    decided_at = serializers.DateTimeField(
+        allow_null=True, help_text="By the server's clock; null in a replay."
+    )
+    deadline = serializers.DateTimeField(source="reminder.deadline", allow_null=True)
+    due_at = serializers.DateTimeField(source="reminder.due_at", allow_null=True)
+    notification_id = serializers.CharField(allow_null=True)
+    figures = serializers.DictField()
+    events = DecisionEventSerializer(many=True, help_text="The events that led to it, in order.")
+
+
+@contextmanager
+def _errors_of(field_name: str) -> Iterator[None]:
+    """Report a check's errors under the field it checked, as DRF does for its fields."""
+    try:
+        yield
+    except serializers.ValidationError as exc:
+        raise serializers.ValidationError({field_name: exc.detail}) from None
 
 
 def _event_type(event_format: EventFormat, raw_type: object) -> EventType:

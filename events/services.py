@@ -1,10 +1,13 @@
 """Event processing: the one path every event takes, from the API or a replay.
 
-`record_event` moves the event-time clock (firing reminders that fell due),
-stores the event and sends `event_recorded`; its receiver calls `apply_rules`,
-which asks the strategy map for decisions and carries them out. Processing is
-serialised by one lock so that the clock and per-user state always see the
-events in the order they were recorded.
+`record_event` checks the event in (duplicates and conflicts stop there),
+sends its user's overdue reminder if the event is past its deadline on the
+user's own timeline, and sends `event_recorded`; its receiver calls
+`apply_rules`, which asks the strategy map for decisions and carries them out.
+Reminders whose users fell silent are sent by `send_due_reminders` (the
+ticker, on the server's wall clock) or, at the end of a replay, by
+`drain_reminders`. Processing is serialised by one lock, so that a user's state
+always sees that user's events in the order they were recorded.
 """
 
 import logging
@@ -17,7 +20,6 @@ from functools import cache
 from typing import Any, cast
 
 from django.apps import apps
-from django.utils import timezone
 
 from events import metrics
 from events.apps import EventsConfig
@@ -26,15 +28,20 @@ from events.decisions import (
     CancelReminder,
     CloseSession,
     Decision,
+    DecisionRecord,
+    Explain,
+    ForgetSentReminder,
     Notify,
     OpenSession,
     Reminder,
+    SendReminder,
+    Trigger,
 )
 from events.domain import Event, UnknownEvent
 from events.repository import Arrival, EventRepository
-from events.rules import decide, remind_to_start
+from events.rules import Thresholds, decide, send_overdue_reminder, send_reminder
 from events.signals import event_recorded
-from events.ticker import IdleTicker
+from events.ticker import ReminderTicker
 from notifications import services as notifications
 
 logger = logging.getLogger(__name__)
@@ -65,8 +72,12 @@ def get_repository() -> EventRepository:
     return _config().repository
 
 
-def get_ticker() -> IdleTicker:
+def get_ticker() -> ReminderTicker:
     return _config().ticker
+
+
+def get_thresholds() -> Thresholds:
+    return _config().thresholds
 
 
 def record_event(event: Event) -> RecordResult:
@@ -81,7 +92,6 @@ def record_event(event: Event) -> RecordResult:
         except Exception:
             repository.forget(event.event_id)  # so that a retry is processed, not a duplicate
             raise
-    get_ticker().saw_event(event.occurred_at)
     result = _result_of(event)
     metrics.events_counter(event.event_type, result.outcome).inc()
     logger.debug(
@@ -95,46 +105,54 @@ def record_event(event: Event) -> RecordResult:
 
 
 def _process(event: Event) -> None:
-    # A device whose clock runs ahead must not move everyone's clock into the future.
-    _fire_due_reminders(min(event.occurred_at, timezone.now()))
-    get_repository().remember_event(event)
+    repository = get_repository()
+    repository.remember_event(event)
+    state = repository.user_state(event.user_id)
+    _carry_out(repository, send_overdue_reminder(event, state, get_thresholds()))
     event_recorded.send(sender=type(event), event=event)
 
 
 def apply_rules(event: Event) -> None:
     repository = get_repository()
-    for decision in decide(event, repository.user_state(event.user_id)):
-        _CARRY_OUT[type(decision)](repository, decision)
+    state = repository.user_state(event.user_id)
+    _carry_out(repository, decide(event, state, get_thresholds()))
 
 
-def advance_clock(to: datetime) -> None:
-    """Move the clock without an event (the idle ticker); reminders due before `to` fire."""
+def send_due_reminders(now: datetime) -> int:
+    """Silence, by the server's clock: send the reminders due at `now`. Returns how many."""
     with _processing:
-        _fire_due_reminders(to)
+        return _send_all(get_repository().due_reminders(now), Trigger.WALL_CLOCK, now)
 
 
 def drain_reminders() -> int:
-    """The stream is over: fire every pending reminder now. Returns how many."""
+    """The stream is over: send every pending reminder now. Returns how many."""
     with _processing:
-        reminders = get_repository().pop_all_reminders()
-        _fire(reminders)
+        return _send_all(get_repository().pending_reminders(), Trigger.END_OF_REPLAY, None)
+
+
+def _send_all(reminders: list[Reminder], trigger: Trigger, now: datetime | None) -> int:
+    repository = get_repository()
+    for reminder in reminders:
+        _carry_out(repository, send_reminder(reminder, trigger, decided_at=now))
     return len(reminders)
 
 
-def _fire_due_reminders(clock: datetime) -> None:
-    """Before an event at `clock` applies, every reminder due strictly before it fires."""
-    _fire(get_repository().advance_clock(clock))
+def _carry_out(repository: EventRepository, decisions: list[Decision]) -> None:
+    for decision in decisions:
+        _CARRY_OUT[type(decision)](repository, decision)
 
 
-def _fire(reminders: list[Reminder]) -> None:
-    for reminder in reminders:
-        logger.info(
-            "reminder for user %s due %s fires (launch %s)",
-            reminder.user_id,
-            reminder.deadline.isoformat(),
-            reminder.launch.event_id,
-        )
-        notifications.publish(remind_to_start(reminder))
+def _explain(repository: EventRepository, record: DecisionRecord) -> None:
+    repository.record_decision(record)
+    metrics.decisions_counter(record.outcome).inc()
+    logger.info(
+        "decision %s by %s for user %s%s: events %s",
+        record.outcome,
+        record.rule,
+        record.user_id,
+        f" ({record.trigger})" if record.trigger else "",
+        ",".join(event.event_id for event in record.events),
+    )
 
 
 def _refused(arrival: Arrival, event: Event) -> RecordResult:
@@ -157,5 +175,10 @@ _CARRY_OUT: dict[type[Decision], Callable[[EventRepository, Any], object]] = {
     CloseSession: lambda repository, decision: repository.close_session(decision.session_key),
     ArmReminder: lambda repository, decision: repository.arm_reminder(decision.reminder),
     CancelReminder: lambda repository, decision: repository.cancel_reminder(decision.user_id),
+    SendReminder: lambda repository, decision: repository.mark_reminder_sent(decision.reminder),
+    ForgetSentReminder: lambda repository, decision: repository.forget_sent_reminder(
+        decision.user_id
+    ),
     Notify: lambda repository, decision: notifications.publish(decision.notification),
+    Explain: lambda repository, decision: _explain(repository, decision.record),
 }

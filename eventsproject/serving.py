@@ -32,7 +32,7 @@ def start() -> None:
     get_outbox().start()
     atexit.register(stop)
     _exit_on_sigterm()
-    logger.info("serving: idle ticker and notification dispatcher started")
+    logger.info("serving: reminder ticker and notification dispatcher started")
 
 
 def stop() -> None:
@@ -50,7 +50,6 @@ def health_report() -> dict[str, Any]:
         "status": "degraded" if broken else "ok",
         "serving": _started.is_set(),
         "threads": {name: "alive" if alive else "stopped" for name, alive in threads.items()},
-        "clock": repository.clock.isoformat() if repository.clock else None,
         "events": repository.event_counts(),
         "state": repository.stats(),
         "notifications": get_outbox().counts(),

@@ -35,6 +35,19 @@ def _env_number(name: str, default: float) -> float:
         raise ImproperlyConfigured(f"{name} must be a number, got {raw!r}") from None
 
 
+def _env_count(name: str, default: int, maximum: int = 10**9) -> int:
+    """A whole number from 0 to `maximum` (seconds, entries); anything else stops startup."""
+    raw = os.environ.get(name)
+    if raw is None:
+        return default
+    text = raw.strip()
+    if not (text.isascii() and text.isdigit() and int(text) <= maximum):
+        raise ImproperlyConfigured(
+            f"{name} must be a non-negative integer up to {maximum}, got {raw!r}"
+        )
+    return int(text)
+
+
 def _env_list(name: str, default: list[str]) -> list[str]:
     raw = os.environ.get(name)
     if raw is None:
@@ -124,12 +137,23 @@ EVENTS_BATCH_MAX_BODY_BYTES = int(_env_number("EVENTS_BATCH_MAX_BODY_BYTES", 512
 EVENTS_BATCH_MAX_EVENTS = int(_env_number("EVENTS_BATCH_MAX_EVENTS", 500))
 #: Event ids remembered to answer retries as duplicates: at most this many...
 EVENTS_SEEN_IDS_LIMIT = int(_env_number("EVENTS_SEEN_IDS_LIMIT", 100_000))
-#: ...and none older (in event time) than this many hours behind the clock.
+#: ...and none received more than this many hours ago.
 EVENTS_SEEN_IDS_MAX_AGE_HOURS = _env_number("EVENTS_SEEN_IDS_MAX_AGE_HOURS", 24)
-#: The idle ticker: how often it moves the clock while no events arrive, and how
-#: far behind wall time it keeps the clock so that slightly late events still count.
+#: The time model (docs/time.md), each at most a year. A launch arms a reminder due this
+#: long after it...
+_YEAR = 366 * 24 * 3600
+EVENTS_REMINDER_DELAY_SECONDS = _env_count("EVENTS_REMINDER_DELAY_SECONDS", 600, _YEAR)
+#: ...a finished session longer than this earns a congratulation...
+EVENTS_TRAINING_DOSE_SECONDS = _env_count("EVENTS_TRAINING_DOSE_SECONDS", 1800, _YEAR)
+#: ...and a silent user's reminder waits this much longer, by the server's clock, for a
+#: start that is on its way.
+EVENTS_ALLOWED_LATENESS_SECONDS = _env_count("EVENTS_ALLOWED_LATENESS_SECONDS", 30, _YEAR)
+#: How often the ticker sends the reminders due by the server's clock.
 EVENTS_TICK_SECONDS = _env_number("EVENTS_TICK_SECONDS", 1)
-EVENTS_TICK_LATENESS_SECONDS = _env_number("EVENTS_TICK_LATENESS_SECONDS", 5)
+#: The decision log (GET /v1/users/<id>/decisions): entries kept per user, and users kept
+#: (the least recently decided for are forgotten first).
+EVENTS_DECISION_LOG_LIMIT = _env_count("EVENTS_DECISION_LOG_LIMIT", 100)
+EVENTS_DECISION_LOG_USERS = _env_count("EVENTS_DECISION_LOG_USERS", 100_000)
 #: Per-device limit on POST /v1/event (DRF rate syntax); empty disables it.
 EVENTS_THROTTLE_RATE = os.environ.get("EVENTS_THROTTLE_RATE", "30/s") or None
 #: Per-client limit on POST /v1/events batches; empty disables it.

@@ -1,7 +1,7 @@
 from django.urls import path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
-from events.apis import EventCollectionApi, EventIngestApi, UserStateApi
+from events.apis import EventCollectionApi, EventIngestApi, UserDecisionListApi, UserStateApi
 from eventsproject import schema  # noqa: F401  (registers the auth scheme for the docs)
 from eventsproject.apis import HealthApi, metrics_view
 from notifications.apis import NotificationDetailApi, NotificationListApi, NotificationResendApi
@@ -10,6 +10,7 @@ urlpatterns = [
     path("v1/event", EventIngestApi.as_view(), name="event-ingest"),
     path("v1/events", EventCollectionApi.as_view(), name="event-collection"),
     path("v1/users/<str:user_id>", UserStateApi.as_view(), name="user-state"),
+    path("v1/users/<str:user_id>/decisions", UserDecisionListApi.as_view(), name="user-decisions"),
     path("v1/notifications", NotificationListApi.as_view(), name="notification-list"),
     path(
         "v1/notifications/<str:notification_id>",

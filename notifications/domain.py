@@ -34,6 +34,15 @@ class Reason:
 
 
 @dataclass(frozen=True, slots=True)
+class Cause:
+    """The decision behind a notification, so that the receiver can trace it too."""
+
+    outcome: str
+    event_ids: tuple[str, ...]  # the events that led to it, the one that triggered it last
+    trigger: str | None = None  # reminders: own_event, wall_clock or end_of_replay
+
+
+@dataclass(frozen=True, slots=True)
 class Notification:
     notification_id: str
     kind: NotificationKind
@@ -43,6 +52,7 @@ class Notification:
     triggered_at: datetime
     reason: Reason
     minutes: int | None = None
+    decision: Cause | None = None
 
     def as_payload(self) -> dict[str, Any]:
         payload: dict[str, Any] = {
@@ -60,7 +70,16 @@ class Notification:
         }
         if self.minutes is not None:
             payload["minutes"] = self.minutes
+        if self.decision is not None:
+            payload["decision"] = _cause_payload(self.decision)
         return payload
+
+
+def _cause_payload(cause: Cause) -> dict[str, Any]:
+    payload: dict[str, Any] = {"outcome": cause.outcome, "event_ids": list(cause.event_ids)}
+    if cause.trigger is not None:
+        payload["trigger"] = cause.trigger
+    return payload
 
 
 def _trigger_payload(event: TriggerEvent) -> dict[str, str]:

@@ -124,6 +124,7 @@ class Outbox:
         self._entries: dict[str, OutboxEntry] = {}
         self._sent_order: deque[str] = deque()
         self._evicted = 0
+        self._forgotten_sent = 0  # sent, then dropped from the history: still counted
         self._due: list[tuple[float, int, str]] = []  # (monotonic due time, order, id)
         self._order = itertools.count()
         self._pending: dict[str, _Round] = {}
@@ -181,10 +182,12 @@ class Outbox:
             return [entry for entry in entries if status is None or entry.status is status]
 
     def counts(self) -> dict[str, int]:
+        """Notifications by status; sent ones include those the history no longer keeps."""
         with self._lock:
             counts = dict.fromkeys(DeliveryStatus, 0)
             for entry in self._entries.values():
                 counts[entry.status] += 1
+            counts[DeliveryStatus.SENT] += self._forgotten_sent
             return {status.value: number for status, number in counts.items()}
 
     @property
@@ -368,6 +371,7 @@ class Outbox:
         while len(self._sent_order) > self._history_limit:
             del self._entries[self._sent_order.popleft()]
             self._evicted += 1
+            self._forgotten_sent += 1
         if self._evicted > len(self._entries) + 1024:
             # CPython never shrinks a dict's table: rebuild it after a burst has drained.
             self._entries = dict(self._entries)

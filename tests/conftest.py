@@ -5,7 +5,8 @@ from django.apps import apps
 
 from events import services
 from events.repository import InMemoryEventRepository
-from events.ticker import IdleTicker
+from events.rules import Thresholds
+from events.ticker import ReminderTicker
 from notifications.domain import Notification
 from notifications.outbox import Outbox
 
@@ -38,11 +39,23 @@ def repository(monkeypatch) -> InMemoryEventRepository:
 
 
 @pytest.fixture(autouse=True)
-def ticker(monkeypatch) -> IdleTicker:
+def ticker(monkeypatch) -> ReminderTicker:
     """A ticker that is never started: tests call `tick` themselves."""
-    fresh = IdleTicker(services.advance_clock)
+    fresh = ReminderTicker(services.send_due_reminders)
     monkeypatch.setattr(apps.get_app_config("events"), "ticker", fresh)
     return fresh
+
+
+@pytest.fixture
+def thresholds(monkeypatch):
+    """Call with Thresholds' fields to run the rules with other figures than the defaults."""
+
+    def use(**figures) -> Thresholds:
+        chosen = Thresholds(**figures)
+        monkeypatch.setattr(apps.get_app_config("events"), "thresholds", chosen)
+        return chosen
+
+    return use
 
 
 @pytest.fixture

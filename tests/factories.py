@@ -1,9 +1,11 @@
 """Builders of domain events for tests: times are offsets from a fixed base, in UTC."""
 
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 
 from events.domain import (
     AppLaunched,
+    Event,
     TrainingProgramCancelled,
     TrainingProgramFinished,
     TrainingProgramStarted,
@@ -52,3 +54,8 @@ def finished(user: str, when: datetime, program: str = "p1") -> TrainingProgramF
 
 def unknown(user: str, when: datetime, raw_type: str = "profile_viewed") -> UnknownEvent:
     return UnknownEvent(**_common(raw_type, user, when), raw_type=raw_type)
+
+
+def received(event: Event, when: datetime, sent_at: datetime | None = None) -> Event:
+    """The event as the API records it: received by the server at `when`."""
+    return replace(event, received_at=when, sent_at=sent_at)

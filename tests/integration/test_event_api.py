@@ -29,6 +29,9 @@ def test_an_accepted_event_is_answered_202_with_the_normalised_event(client):
         "user_id": "foo1",
         "device_id": "bar1",
         "occurred_at": "2021-02-28T16:23:25Z",
+        "sent_at": None,
+        "received_at": response.json()["event"]["received_at"],
+        "effective_at": "2021-02-28T16:23:25Z",
         "training_program_id": "2352",
         "training_program_title": "7 Minutes of HIIT Training",
     }

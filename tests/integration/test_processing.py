@@ -1,13 +1,18 @@
-"""Streams of events through `record_event`: the clock, the rules and the outbox together."""
+"""Streams of events through `record_event`: per-user timelines, the rules and the outbox."""
 
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 
 import pytest
+from django.apps import apps
 
+from events import metrics
+from events.decisions import Trigger, Verdict
+from events.repository import InMemoryEventRepository
 from events.rules import EVENT_RULES
 from events.services import Outcome, drain_reminders, record_event
 from notifications.domain import NotificationKind
-from tests.factories import at, cancelled, finished, launched, started, unknown
+from tests.factories import at, cancelled, finished, launched, received, started, unknown
 
 CONGRATULATION = NotificationKind.TRAINING_DOSE_CONGRATULATION
 REMINDER = NotificationKind.START_TRAINING_REMINDER
@@ -66,25 +71,30 @@ def summary(notifications):
                 launched("a", at(0)),
                 launched("a", at(4)),
                 launched("a", at(8)),
-                unknown("b", at(21)),
+                unknown("a", at(21)),
             ],
             [(REMINDER, "a", None)],
             id="several launches merge into one reminder",
         ),
         pytest.param(
-            [launched("a", at(0)), launched("b", at(10, 1))],
-            [(REMINDER, "a", None)],
-            id="another user's event moves the clock",
+            [launched("a", at(0)), launched("b", at(10, 1)), unknown("b", at(15))],
+            [],
+            id="another user's events never send a user's reminder",
         ),
         pytest.param(
-            [launched("a", at(0)), unknown("a", at(5)), unknown("b", at(10, 1))],
+            [launched("a", at(0)), unknown("a", at(5)), unknown("a", at(10, 1))],
             [(REMINDER, "a", None)],
-            id="unknown types in between only move the clock",
+            id="the user's own event of an unknown type past the deadline sends it",
         ),
         pytest.param(
-            [launched("a", at(0)), launched("b", at(2)), launched("c", at(30))],
-            [(REMINDER, "a", None), (REMINDER, "b", None)],
-            id="reminders fire in deadline order",
+            [
+                launched("a", at(0)),
+                launched("b", at(2)),
+                unknown("b", at(13)),
+                unknown("a", at(30)),
+            ],
+            [(REMINDER, "b", None), (REMINDER, "a", None)],
+            id="each reminder is sent when its own user's timeline passes it",
         ),
     ],
 )
@@ -95,34 +105,36 @@ def test_streams_send_exactly_the_expected_notifications(stream, expected, deliv
     assert summary(delivered()) == expected
 
 
-def test_a_reminder_does_not_fire_before_the_clock_passes_its_deadline(delivered):
+def test_the_users_own_event_exactly_at_the_deadline_sends_nothing(delivered):
     record_event(launched("a", at(0)))
-    record_event(unknown("b", at(10)))
+    record_event(unknown("a", at(10)))
 
     assert delivered() == []
 
 
-def test_a_reminder_fires_once_even_if_the_clock_passes_it_again(delivered):
+def test_a_reminder_is_sent_once_even_if_the_users_timeline_passes_it_again(delivered):
     record_event(launched("a", at(0)))
-    record_event(unknown("b", at(11)))
-    record_event(unknown("b", at(40)))
+    record_event(unknown("a", at(11)))
+    record_event(unknown("a", at(40)))
 
     assert summary(delivered()) == [(REMINDER, "a", None)]
 
 
 def test_after_a_reminder_a_new_launch_arms_a_new_one(delivered):
-    for event in [launched("a", at(0)), launched("a", at(20)), unknown("b", at(31))]:
+    for event in [launched("a", at(0)), launched("a", at(20)), unknown("a", at(31))]:
         record_event(event)
 
     assert summary(delivered()) == [(REMINDER, "a", None), (REMINDER, "a", None)]
 
 
-def test_draining_fires_every_pending_reminder_now(delivered):
-    record_event(launched("a", at(0)))
+def test_draining_sends_every_pending_reminder_in_deadline_order(delivered, repository):
     record_event(launched("b", at(1)))
+    record_event(launched("a", at(0)))
 
     assert drain_reminders() == 2
     assert summary(delivered()) == [(REMINDER, "a", None), (REMINDER, "b", None)]
+    [record, *_] = repository.decisions("a")
+    assert (record.outcome, record.trigger) == (Verdict.SENT, Trigger.END_OF_REPLAY)
 
 
 def test_unknown_events_are_ignored_with_a_reason_but_counted(repository):
@@ -139,7 +151,7 @@ def test_closed_sessions_and_fired_reminders_leave_no_state_behind(repository, d
         started("a", at(1)),
         finished("a", at(40)),
         launched("b", at(41)),
-        unknown("c", at(60)),
+        unknown("b", at(60)),
     ]:
         record_event(event)
     delivered()
@@ -158,13 +170,101 @@ def test_recent_events_are_a_bounded_window_newest_first(repository):
     assert recent[0].occurred_at == at(59)
 
 
-def test_an_event_from_a_clock_running_ahead_does_not_move_everyones_clock(repository, delivered):
+def test_a_phone_clock_running_ahead_only_moves_its_own_users_timeline(delivered):
     now = datetime.now(UTC)
     record_event(launched("a", now - timedelta(minutes=1)))
-    record_event(unknown("skewed", now + timedelta(minutes=50)))
+    record_event(launched("fast", now + timedelta(minutes=50)))
+    record_event(started("fast", now + timedelta(minutes=52)))
 
-    assert repository.clock <= datetime.now(UTC)
     assert delivered() == []
+
+
+@pytest.mark.parametrize(
+    "sent_at_offset",
+    [
+        pytest.param(None, id="without sent_at: the slow device's own time"),
+        pytest.param(timedelta(seconds=1), id="with sent_at: corrected to the server's clock"),
+    ],
+)
+def test_a_user_with_two_devices_is_judged_on_one_timeline(delivered, repository, sent_at_offset):
+    now = datetime.now(UTC)
+    phone = received(launched("a", now), now)
+    # The tablet's clock is 15 minutes slow; it starts a program 2 minutes after the launch.
+    tablet_time = now + timedelta(minutes=2) - timedelta(minutes=15)
+    sent_at = tablet_time + sent_at_offset if sent_at_offset else None
+    tablet_start = received(
+        replace(started("a", tablet_time), device_id="tablet"), now + timedelta(minutes=2), sent_at
+    )
+
+    record_event(phone)
+    record_event(tablet_start)
+    drain_reminders()
+
+    assert delivered() == []
+    assert repository.decisions("a")[0].outcome is Verdict.CANCELLED
+
+
+def test_a_start_older_than_a_reminder_already_sent_is_recorded_as_a_late_start(
+    delivered, repository
+):
+    before = metrics.decisions_counter(Verdict.LATE_START_AFTER_SENT)._value.get()
+    for event in [launched("a", at(0)), unknown("a", at(11)), started("a", at(5))]:
+        record_event(event)
+
+    assert [record.outcome for record in repository.decisions("a")] == [
+        Verdict.LATE_START_AFTER_SENT,
+        Verdict.SENT,
+    ]
+    assert metrics.decisions_counter(Verdict.LATE_START_AFTER_SENT)._value.get() == before + 1
+    assert summary(delivered()) == [(REMINDER, "a", None)]
+
+
+def test_every_launch_and_every_finish_ends_in_exactly_one_outcome(delivered, repository):
+    stream = [
+        launched("a", at(0)),
+        launched("a", at(2)),  # merged
+        started("a", at(5)),  # cancels
+        finished("a", at(20)),  # too short
+        finished("a", at(21)),  # no open session
+        launched("a", at(30)),  # sent by the next event
+        started("a", at(45)),
+        finished("a", at(80)),  # congratulated
+        launched("a", at(90)),  # sent at the end of the input
+    ]
+    for event in stream:
+        record_event(event)
+    drain_reminders()
+
+    log = [(record.outcome, record.trigger) for record in reversed(repository.decisions("a"))]
+    assert log == [
+        (Verdict.MERGED, None),
+        (Verdict.CANCELLED, None),
+        (Verdict.TOO_SHORT, None),
+        (Verdict.NO_OPEN_SESSION, None),
+        (Verdict.SENT, Trigger.OWN_EVENT),
+        (Verdict.CONGRATULATED, None),
+        (Verdict.SENT, Trigger.END_OF_REPLAY),
+    ]
+    assert len(delivered()) == 3
+
+
+def test_the_decision_log_is_bounded_per_user(repository_with_short_log):
+    for minute in range(0, 100, 2):
+        record_event(finished("a", at(minute)))
+
+    assert len(repository_with_short_log.decisions("a")) == 5
+
+
+def test_the_decision_log_forgets_the_least_recently_decided_user_first(
+    repository_with_short_log,
+):
+    for user in ("a", "b", "c", "d"):
+        record_event(finished(user, at(0)))
+    record_event(finished("a", at(1)))  # a is the most recent now
+    record_event(finished("e", at(0)))
+
+    kept = [user for user in "abcde" if repository_with_short_log.decisions(user)]
+    assert kept == ["a", "c", "d", "e"]
 
 
 def test_an_event_whose_rules_fail_is_forgotten_so_that_a_retry_is_processed(repository):
@@ -179,5 +279,12 @@ def test_an_event_whose_rules_fail_is_forgotten_so_that_a_retry_is_processed(rep
     assert repository.user_state("a").open_sessions["p1"] == event
 
 
-def _broken_rule(event, state):
+@pytest.fixture
+def repository_with_short_log(monkeypatch):
+    short = InMemoryEventRepository(decisions_per_user=5, users_with_history=4)
+    monkeypatch.setattr(apps.get_app_config("events"), "repository", short)
+    return short
+
+
+def _broken_rule(event, state, thresholds):
     raise RuntimeError("a bug in a rule")

@@ -4,11 +4,14 @@ Hypothesis writes streams of several users' events, each event in either wire
 format (the brief's or v2), with unknown types and exact re-posts mixed in. Each
 user's events are spaced by gaps from a list that holds both rules' boundaries
 (10:00 and 10:01 for the reminder, 30:00 and 30:01 for the training dose), and
-the users' timelines are merged in timestamp order. A few hand-written streams
-at those boundaries run as explicit examples of every property.
+the users' timelines are merged in timestamp order, or interleaved at random
+(each user's own order kept). A few hand-written streams at those boundaries
+run as explicit examples of every property.
 
-`ReferenceModel` restates README's rules as plainly as possible, reading the
-wire events itself: it shares no code with `events.rules` or the serializers.
+`ReferenceModel` restates the time model (docs/time.md) as plainly as
+possible, for a replay: each user judged on their own timeline, and every
+reminder still pending sent at the end. It reads the wire events itself and
+shares no code with `events.rules` or the serializers.
 
 Each example runs against fresh state, a new repository and a new outbox
 patched onto the apps, as the conftest fixtures do once per test. Streams span
@@ -16,6 +19,7 @@ less than a day of event time, because the repository forgets event ids older
 than 24 hours of event time and the model does not.
 """
 
+from collections import Counter
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -30,6 +34,7 @@ from hypothesis import strategies as st
 
 from events.ingestion import ingest
 from events.repository import InMemoryEventRepository
+from events.services import drain_reminders
 from notifications.domain import Notification, NotificationKind
 from notifications.outbox import Outbox
 from tests.conftest import RecordingTransport
@@ -40,6 +45,8 @@ CONGRATULATION = NotificationKind.TRAINING_DOSE_CONGRATULATION
 REMINDER = NotificationKind.START_TRAINING_REMINDER
 
 VALID_STATUSES = {"accepted", "ignored", "duplicate"}
+LAUNCH_OUTCOMES = ("sent", "cancelled", "merged", "skipped_stale")
+FINISH_OUTCOMES = ("congratulated", "too_short", "no_open_session")
 
 # Derandomized: `make test` (and CI) explores the same examples on every run.
 PROPERTY_SETTINGS = settings(
@@ -186,6 +193,25 @@ def streams_with_reposts(draw: st.DrawFn) -> list[WireEvent]:
     return [stream[source] for _, _, source in sorted(postings)]
 
 
+@st.composite
+def two_interleavings(draw: st.DrawFn) -> tuple[list[WireEvent], list[WireEvent]]:
+    """One stream's users' events, merged in two random orders that keep each user's own."""
+    stream = draw(streams_with_reposts())
+    owners = [data["user_id"] for data in stream]
+    return (
+        interleave(stream, draw(st.permutations(owners))),
+        interleave(stream, draw(st.permutations(owners))),
+    )
+
+
+def interleave(stream: Sequence[WireEvent], owners: Sequence[str]) -> list[WireEvent]:
+    """Take each user's events in their own order, in the order `owners` names the users."""
+    queues: dict[str, list[WireEvent]] = {}
+    for data in stream:
+        queues.setdefault(data["user_id"], []).append(data)
+    return [queues[owner].pop(0) for owner in owners]
+
+
 def per_user_timeline(start: datetime, plans: Sequence[PlannedEvent]) -> list[datetime]:
     """Each event comes `gap` seconds after the previous event of the same user."""
     latest: dict[str, datetime] = {}
@@ -264,6 +290,7 @@ BOUNDARY_STREAMS = (
     scripted((0, "a", START), (1801, "a", FINISH)),  # 30:01 sends 30 minutes
     scripted((0, "a", LAUNCH), (600, "a", START), (1200, "b", UNKNOWN)),  # 10:00 still counts
     scripted((0, "a", LAUNCH), (600, "b", UNKNOWN), (601, "a", START)),  # 10:01 is too late
+    scripted((0, "a", LAUNCH), (900, "b", UNKNOWN), (300, "a", START)),  # b never decides for a
 )
 
 
@@ -328,7 +355,7 @@ def read_wire(data: WireEvent) -> ModelEvent:
 
 @dataclass
 class ReferenceModel:
-    """README's rules, restated over the wire events."""
+    """The time model, restated over the wire events, for a replay (no wall clock)."""
 
     sent: list[Sent] = field(default_factory=list)
     sessions: dict[tuple[str, str], datetime] = field(default_factory=dict)
@@ -342,7 +369,7 @@ class ReferenceModel:
         if event.identity in self.seen:
             return "duplicate"
         self.seen.add(event.identity)
-        self.fire_reminders_due_before(event.moment)
+        self.send_reminder_if_overdue(event)
         handler = {
             LAUNCH: self.launch,
             START: self.start,
@@ -354,13 +381,22 @@ class ReferenceModel:
         handler(event)
         return "accepted"
 
-    def fire_reminders_due_before(self, moment: datetime) -> None:
-        due = [reminder for reminder in self.reminders.values() if reminder.deadline < moment]
-        for reminder in sorted(due, key=lambda reminder: (reminder.deadline, reminder.armed)):
-            del self.reminders[reminder.user_id]
-            self.sent.append(
-                Sent(REMINDER, reminder.user_id, reminder.device_id, None, reminder.deadline)
-            )
+    def end_of_input(self) -> None:
+        pending = sorted(self.reminders.values(), key=lambda r: (r.deadline, r.armed))
+        for reminder in pending:
+            self.send(reminder)
+
+    def send_reminder_if_overdue(self, event: ModelEvent) -> None:
+        """Only the user's own event, after the deadline, sends the user's reminder."""
+        reminder = self.reminders.get(event.user_id)
+        if reminder is not None and reminder.deadline < event.moment:
+            self.send(reminder)
+
+    def send(self, reminder: PendingReminder) -> None:
+        del self.reminders[reminder.user_id]
+        self.sent.append(
+            Sent(REMINDER, reminder.user_id, reminder.device_id, None, reminder.deadline)
+        )
 
     def launch(self, event: ModelEvent) -> None:
         if event.user_id not in self.reminders:
@@ -387,6 +423,15 @@ class ReferenceModel:
         )
 
 
+def predicted(stream: Sequence[WireEvent], *, drain: bool = False) -> list[Sent]:
+    model = ReferenceModel()
+    for data in stream:
+        model.post(data)
+    if drain:
+        model.end_of_input()
+    return model.sent
+
+
 # --- Running the service on fresh state ---------------------------------------------
 
 
@@ -394,19 +439,24 @@ class ReferenceModel:
 class ServiceRun:
     statuses: list[str]
     delivered: list[Notification]
+    repository: InMemoryEventRepository
 
 
-def run_service(stream: Sequence[WireEvent]) -> ServiceRun:
-    """Ingest every event into fresh state and wait until the outbox has delivered."""
+def run_service(stream: Sequence[WireEvent], *, drain: bool = False) -> ServiceRun:
+    """Ingest every event into fresh state (and, when asked, drain as a replay does at its
+    end), then wait until the outbox has delivered."""
     transport = RecordingTransport()
     outbox = Outbox(transport)
+    repository = InMemoryEventRepository()
     with pytest.MonkeyPatch.context() as patch:
-        patch.setattr(apps.get_app_config("events"), "repository", InMemoryEventRepository())
+        patch.setattr(apps.get_app_config("events"), "repository", repository)
         patch.setattr(apps.get_app_config("notifications"), "outbox", outbox)
         statuses = [ingest(data).status for data in stream]
+        if drain:
+            drain_reminders()
         assert outbox.flush(timeout=5), "the outbox did not settle"
     outbox.close(timeout=0)  # stops its worker thread
-    return ServiceRun(statuses, list(transport.sent))
+    return ServiceRun(statuses, list(transport.sent), repository)
 
 
 def summary(notifications: Sequence[Notification]) -> list[Sent]:
@@ -444,12 +494,45 @@ def test_posting_every_event_twice_sends_what_posting_it_once_sends(stream):
 @given(streams_with_reposts())
 @with_boundary_examples
 def test_the_notifications_sent_are_those_the_reference_model_predicts(stream):
-    # Neither side drains: reminders still pending when the stream ends are not sent.
-    model = ReferenceModel()
-    for data in stream:
-        model.post(data)
+    assert summary(run_service(stream).delivered) == predicted(stream)
 
-    assert summary(run_service(stream).delivered) == model.sent
+
+@PROPERTY_SETTINGS
+@given(streams_with_reposts())
+@with_boundary_examples
+def test_at_the_end_of_a_replay_the_pending_reminders_are_those_the_model_predicts(stream):
+    assert summary(run_service(stream, drain=True).delivered) == predicted(stream, drain=True)
+
+
+@PROPERTY_SETTINGS
+@given(two_interleavings())
+def test_how_users_are_interleaved_never_changes_which_notifications_are_sent(interleavings):
+    first, second = (run_service(stream, drain=True) for stream in interleavings)
+
+    assert sorted(notification_ids(first)) == sorted(notification_ids(second))
+    assert sorted(summary(first.delivered)) == sorted(summary(second.delivered))
+
+
+@PROPERTY_SETTINGS
+@given(two_interleavings())
+def test_interleaved_streams_send_what_the_reference_model_predicts(interleavings):
+    stream, _ = interleavings
+
+    assert summary(run_service(stream, drain=True).delivered) == predicted(stream, drain=True)
+
+
+@PROPERTY_SETTINGS
+@given(streams_with_reposts())
+@with_boundary_examples
+def test_every_launch_and_every_finish_ends_in_exactly_one_outcome(stream):
+    run = run_service(stream, drain=True)
+
+    for user_id in {data["user_id"] for data in stream}:
+        events = {read_wire(data).identity: read_wire(data) for data in stream}.values()
+        mine = Counter(event.kind for event in events if event.user_id == user_id)
+        outcomes = Counter(str(record.outcome) for record in run.repository.decisions(user_id))
+        assert sum(outcomes[outcome] for outcome in LAUNCH_OUTCOMES) == mine[LAUNCH]
+        assert sum(outcomes[outcome] for outcome in FINISH_OUTCOMES) == mine[FINISH]
 
 
 @PROPERTY_SETTINGS

@@ -7,7 +7,7 @@ import requests
 import responses
 from responses import matchers
 
-from events.decisions import Reminder
+from events.decisions import Reminder, Trigger
 from events.rules import remind_to_start
 from notifications.client import NotificationError, NotifyClient
 from tests.factories import at, launched
@@ -25,7 +25,9 @@ def notify_settings(settings):
 
 @pytest.fixture
 def notification():
-    return remind_to_start(Reminder(launch=launched("u1", at(0)), deadline=at(10)))
+    return remind_to_start(
+        Reminder(launch=launched("u1", at(0)), deadline=at(10)), Trigger.WALL_CLOCK
+    )
 
 
 @responses.activate

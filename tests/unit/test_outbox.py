@@ -6,7 +6,7 @@ import time
 
 import pytest
 
-from events.decisions import Reminder
+from events.decisions import Reminder, Trigger
 from events.rules import remind_to_start
 from notifications.client import NotificationError
 from notifications.console import ConsoleTransport
@@ -22,7 +22,8 @@ from tests.factories import at, launched
 
 
 def reminder_for(user: str, minute: int = 0):
-    return remind_to_start(Reminder(launch=launched(user, at(minute)), deadline=at(minute + 10)))
+    reminder = Reminder(launch=launched(user, at(minute)), deadline=at(minute + 10))
+    return remind_to_start(reminder, Trigger.OWN_EVENT)
 
 
 class FlakyTransport:
@@ -252,6 +253,16 @@ def test_history_keeps_the_newest_sent_and_every_failed_notification():
 
     statuses = [entry.status for entry in outbox.entries()]
     assert statuses == [DeliveryStatus.SENT] * 3 + [DeliveryStatus.FAILED]
+
+
+def test_counts_include_the_sent_notifications_the_history_no_longer_keeps():
+    outbox = Outbox(FlakyTransport(), history_limit=2)
+
+    for minute in range(5):
+        outbox.publish(reminder_for("u1", minute))
+    assert outbox.flush(timeout=5)
+
+    assert outbox.counts() == {"pending": 0, "sent": 5, "failed": 0}
 
 
 def test_a_transport_can_be_swapped_for_a_while():

@@ -1,0 +1,186 @@
+"""Silence is measured by the server's wall clock: the ticker, driven by a fake clock."""
+
+import threading
+import time
+from datetime import UTC, datetime, timedelta
+
+import pytest
+from django.apps import apps
+
+from events import services
+from events.decisions import Trigger, Verdict
+from events.services import get_repository, record_event
+from events.ticker import ReminderTicker
+from tests.factories import launched, received, started, unknown
+
+RECEIVED = datetime(2026, 12, 2, 12, 0, tzinfo=UTC)
+DUE_AFTER = timedelta(minutes=10, seconds=30)  # the reminder delay and the allowed lateness
+
+
+class FakeUtcClock:
+    def __init__(self) -> None:
+        self.now = RECEIVED
+
+    def __call__(self) -> datetime:
+        return self.now
+
+    def advance(self, **elapsed: float) -> None:
+        self.now += timedelta(**elapsed)
+
+
+@pytest.fixture
+def clock() -> FakeUtcClock:
+    return FakeUtcClock()
+
+
+@pytest.fixture
+def ticker(monkeypatch, clock) -> ReminderTicker:
+    fake = ReminderTicker(services.send_due_reminders, utc_now=clock)
+    monkeypatch.setattr(apps.get_app_config("events"), "ticker", fake)
+    return fake
+
+
+def post(event, clock):
+    """Record the event as the API would, received at the clock's time."""
+    return record_event(received(event, clock.now))
+
+
+@pytest.mark.parametrize(
+    "phone_clock_error",
+    [
+        pytest.param(timedelta(0), id="a right clock"),
+        pytest.param(timedelta(minutes=-15), id="a phone 15 minutes slow"),
+        pytest.param(timedelta(minutes=50), id="a phone 50 minutes fast"),
+    ],
+)
+def test_a_silent_user_is_reminded_by_the_servers_clock_whatever_the_phones_clock_says(
+    ticker, clock, delivered, phone_clock_error
+):
+    post(launched("a", RECEIVED + phone_clock_error), clock)
+
+    clock.advance(minutes=10, seconds=29)
+    ticker.tick()
+    assert delivered() == []
+
+    clock.advance(seconds=1)
+    ticker.tick()
+    [reminder] = delivered()
+    assert reminder.user_id == "a"
+    assert reminder.decision.trigger == Trigger.WALL_CLOCK
+
+
+def test_a_start_in_time_cancels_the_reminder_before_it_is_due(ticker, clock, delivered):
+    post(launched("a", RECEIVED), clock)
+    clock.advance(minutes=9)
+    post(started("a", RECEIVED + timedelta(minutes=9)), clock)
+
+    clock.advance(minutes=5)
+    ticker.tick()
+
+    assert delivered() == []
+
+
+def test_one_users_events_never_send_another_users_reminder(ticker, clock, delivered):
+    post(launched("a", RECEIVED - timedelta(minutes=15)), clock)  # a's phone is slow
+    clock.advance(seconds=5)
+    post(unknown("b", RECEIVED + timedelta(minutes=50)), clock)  # b's phone is fast
+    post(launched("b", RECEIVED + timedelta(minutes=51)), clock)
+
+    ticker.tick()
+
+    assert delivered() == []
+
+
+def test_a_burst_of_old_events_sends_nothing_before_its_users_fall_silent(ticker, clock, delivered):
+    old = datetime(2021, 2, 28, 16, 0, tzinfo=UTC)
+    for minute in range(9):
+        post(launched(f"user{minute}", old + timedelta(minutes=minute)), clock)
+        clock.advance(seconds=0.01)
+    ticker.tick()
+
+    assert delivered() == []
+
+
+def test_the_allowed_lateness_delays_the_wall_clock_and_comes_from_settings(
+    ticker, clock, delivered, thresholds
+):
+    thresholds(allowed_lateness=timedelta(seconds=90))
+    post(launched("a", RECEIVED), clock)
+
+    clock.advance(minutes=11, seconds=29)
+    ticker.tick()
+    assert delivered() == []
+
+    clock.advance(seconds=1)
+    ticker.tick()
+    assert len(delivered()) == 1
+
+
+def test_a_reminder_is_sent_once_however_often_the_clock_passes_it(ticker, clock, delivered):
+    post(launched("a", RECEIVED), clock)
+    clock.advance(minutes=11)
+    ticker.tick()
+    post(unknown("a", RECEIVED + timedelta(minutes=11)), clock)
+    ticker.tick()
+
+    assert len(delivered()) == 1
+
+
+def test_a_start_that_arrives_after_the_wall_clock_sent_the_reminder_is_a_late_start(
+    ticker, clock, delivered
+):
+    post(launched("a", RECEIVED), clock)
+    clock.advance(minutes=11)
+    ticker.tick()
+    # Stamped 9 minutes after the launch, delivered 2 minutes late by a bad network.
+    post(started("a", RECEIVED + timedelta(minutes=9)), clock)
+
+    outcomes = [record.outcome for record in get_repository().decisions("a")]
+    assert outcomes == [Verdict.LATE_START_AFTER_SENT, Verdict.SENT]
+    assert len(delivered()) == 1
+
+
+def test_replayed_events_have_no_wall_clock_due_time(ticker, clock, delivered):
+    record_event(launched("a", RECEIVED))  # no received_at: as replay_events records it
+
+    clock.advance(days=1)
+    ticker.tick()
+
+    assert delivered() == []
+
+
+def test_before_any_event_a_tick_sends_nothing(ticker, delivered):
+    ticker.tick()
+
+    assert delivered() == []
+
+
+def test_a_started_ticker_ticks_by_itself_and_stops(monkeypatch):
+    real = ReminderTicker(services.send_due_reminders, period=0.01)
+    ticked = threading.Event()
+    monkeypatch.setattr(real, "tick", ticked.set)
+
+    real.start()
+    assert real.alive
+    assert ticked.wait(timeout=5)
+    real.stop()
+
+    assert not real.alive
+
+
+def test_a_failing_tick_does_not_stop_the_ticker(monkeypatch):
+    real = ReminderTicker(services.send_due_reminders, period=0.01)
+    calls = []
+
+    def failing_tick():
+        calls.append(1)
+        raise RuntimeError("boom")
+
+    monkeypatch.setattr(real, "tick", failing_tick)
+    real.start()
+    deadline = time.monotonic() + 5
+    while len(calls) < 3 and time.monotonic() < deadline:
+        time.sleep(0.01)
+    real.stop()
+
+    assert len(calls) >= 3
