@@ -1,46 +1,18 @@
 """Event contract v2: both formats, idempotency, batches, limits, auth and the read views."""
 
-import json
-import uuid
 from datetime import UTC, datetime, timedelta
 
 import pytest
 from django.core.cache import cache
-from django.utils import timezone
 from rest_framework.test import APIClient
 
 from tests.sample import BRIEF_SAMPLE
-
-
-@pytest.fixture
-def server_time(monkeypatch) -> datetime:
-    """The server's clock, stopped at noon on 2026-12-02."""
-    noon = datetime(2026, 12, 2, 12, 0, tzinfo=UTC)
-    monkeypatch.setattr(timezone, "now", lambda: noon)
-    return noon
+from tests.wire import post, v2_event
 
 
 @pytest.fixture
 def client() -> APIClient:
     return APIClient()
-
-
-def post(client, path, body, **extra):
-    return client.post(path, json.dumps(body), content_type="application/json", **extra)
-
-
-def v2_event(**overrides):
-    event = {
-        "schema_version": 2,
-        "event_id": str(uuid.uuid4()),
-        "type": "training_program_started",
-        "occurred_at": "2021-02-28T16:23:25Z",
-        "user_id": "foo1",
-        "device_id": "bar1",
-        "training_program": {"id": "2352", "title": "7 Minutes of HIIT Training"},
-    }
-    event.update(overrides)
-    return event
 
 
 def test_a_v2_event_is_accepted_and_echoed_normalised(client):

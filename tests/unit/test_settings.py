@@ -1,6 +1,9 @@
 """Settings read the environment with clear errors; `.env.example` lists every variable."""
 
+import os
 import re
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -28,6 +31,48 @@ def test_a_bad_boolean_or_number_is_a_clear_error(monkeypatch):
         settings._env_bool("SOME_FLAG", default=False)
     with pytest.raises(ImproperlyConfigured, match="SOME_NUMBER must be a number"):
         settings._env_number("SOME_NUMBER", 1)
+
+
+@pytest.mark.parametrize("raw", ["-1", "1.9", "ten", "", "1e3", "\u0661\u0662", "400000000"])
+def test_a_count_that_is_not_a_non_negative_integer_names_the_variable_and_the_value(
+    monkeypatch, raw
+):
+    monkeypatch.setenv("SOME_SECONDS", raw)
+
+    with pytest.raises(ImproperlyConfigured, match=f"SOME_SECONDS .*got {re.escape(repr(raw))}"):
+        settings._env_count("SOME_SECONDS", 1, maximum=366 * 24 * 3600)
+
+
+def test_a_count_is_read_as_a_whole_number(monkeypatch):
+    monkeypatch.setenv("SOME_SECONDS", " 2 ")
+
+    assert settings._env_count("SOME_SECONDS", 600) == 2
+
+
+@pytest.mark.parametrize(
+    "variable",
+    [
+        "EVENTS_REMINDER_DELAY_SECONDS",
+        "EVENTS_TRAINING_DOSE_SECONDS",
+        "EVENTS_ALLOWED_LATENESS_SECONDS",
+    ],
+)
+def test_a_bad_time_setting_stops_startup_with_a_message_naming_it(variable):
+    env = {**os.environ, variable: "1.5"}
+
+    startup = subprocess.run(
+        [sys.executable, "manage.py", "check"],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+
+    assert startup.returncode != 0
+    assert f"{variable} must be a non-negative integer" in startup.stderr
+    assert "'1.5'" in startup.stderr
 
 
 def test_lists_are_comma_separated(monkeypatch):

@@ -1,0 +1,12 @@
+from datetime import UTC, datetime
+
+import pytest
+from django.utils import timezone
+
+
+@pytest.fixture
+def server_time(monkeypatch) -> datetime:
+    """The server's clock, stopped at noon on 2026-12-02."""
+    noon = datetime(2026, 12, 2, 12, 0, tzinfo=UTC)
+    monkeypatch.setattr(timezone, "now", lambda: noon)
+    return noon
