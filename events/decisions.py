@@ -8,7 +8,7 @@ inside its window adds `late_start_after_sent`. Each outcome is a
 """
 
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from enum import StrEnum
 from typing import Any
@@ -60,6 +60,10 @@ class UserState:
     open_sessions: Mapping[str, TrainingProgramStarted]
     pending_reminder: Reminder | None = None
     last_sent_reminder: Reminder | None = None  # to recognise a start that came too late
+
+    def after_sending(self) -> "UserState":
+        """The state once the pending reminder was sent."""
+        return replace(self, pending_reminder=None, last_sent_reminder=self.pending_reminder)
 
 
 @dataclass(frozen=True, slots=True)

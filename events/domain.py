@@ -54,7 +54,9 @@ class Event:
     @property
     def effective_at(self) -> datetime:
         """The time the rules judge the event by, on its user's own timeline."""
-        return self.corrected_at or self.occurred_at
+        if self.sent_at is None or self.received_at is None:
+            return self.occurred_at  # the common case, on the hot path: no call
+        return self.received_at - (self.sent_at - self.occurred_at)
 
     @property
     def arrival(self) -> datetime | None:

@@ -10,7 +10,7 @@ Each user is judged on their own timeline (docs/time.md), by the events'
 `send_overdue_reminder` sends that user's pending reminder if the event comes
 after its deadline. `EVENT_RULES` is the strategy map: adding a rule is one
 function plus one entry. Every rule of an event sees the same state, taken
-before any of them.
+before any of them (after the overdue reminder, if one was sent).
 """
 
 from collections.abc import Callable, Sequence
@@ -266,9 +266,14 @@ EVENT_RULES: dict[EventType, tuple[Rule, ...]] = {
 
 
 def decide(event: Event, state: UserState, thresholds: Thresholds) -> list[Decision]:
-    """Every decision the rules of this event's type take, in map order."""
-    return [
+    """The user's overdue reminder, if the event is past its deadline; then every decision
+    the rules of this event's type take, in map order, over the state after that."""
+    decisions = send_overdue_reminder(event, state, thresholds)
+    if decisions:
+        state = state.after_sending()
+    decisions += [
         decision
         for rule in EVENT_RULES[event.event_type]
         for decision in rule(event, state, thresholds)
     ]
+    return decisions

@@ -1,9 +1,9 @@
 """Event processing: the one path every event takes, from the API or a replay.
 
 `record_event` checks the event in (duplicates and conflicts stop there),
-sends its user's overdue reminder if the event is past its deadline on the
-user's own timeline, and sends `event_recorded`; its receiver calls
-`apply_rules`, which asks the strategy map for decisions and carries them out.
+stores it and sends `event_recorded`; its receiver calls `apply_rules`, which
+asks the rules for decisions over the user's state — the user's overdue
+reminder first, then the strategy map — and carries them out.
 Reminders whose users fell silent are sent by `send_due_reminders` (the
 ticker, on the server's wall clock) or, at the end of a replay, by
 `drain_reminders`. Processing is serialised by one lock, so that a user's state
@@ -39,7 +39,7 @@ from events.decisions import (
 )
 from events.domain import Event, UnknownEvent
 from events.repository import Arrival, EventRepository
-from events.rules import Thresholds, decide, send_overdue_reminder, send_reminder
+from events.rules import Thresholds, decide, send_reminder
 from events.signals import event_recorded
 from events.ticker import ReminderTicker
 from notifications import services as notifications
@@ -105,10 +105,7 @@ def record_event(event: Event) -> RecordResult:
 
 
 def _process(event: Event) -> None:
-    repository = get_repository()
-    repository.remember_event(event)
-    state = repository.user_state(event.user_id)
-    _carry_out(repository, send_overdue_reminder(event, state, get_thresholds()))
+    get_repository().remember_event(event)
     event_recorded.send(sender=type(event), event=event)
 
 
@@ -145,6 +142,8 @@ def _carry_out(repository: EventRepository, decisions: list[Decision]) -> None:
 def _explain(repository: EventRepository, record: DecisionRecord) -> None:
     repository.record_decision(record)
     metrics.decisions_counter(record.outcome).inc()
+    if not logger.isEnabledFor(logging.INFO):
+        return  # the arguments below cost more than the check, on every decision
     logger.info(
         "decision %s by %s for user %s%s: events %s",
         record.outcome,

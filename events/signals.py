@@ -2,8 +2,7 @@
 
 from django.dispatch import Signal
 
-#: Sent once per accepted event, after it is recorded and its user's overdue reminder,
-#: if any, was sent (the user's own timeline has moved to it).
+#: Sent once per accepted event, after it is recorded.
 #: sender: the event's class. provides args: event (an `events.domain.Event`).
 #: Receivers run synchronously inside event processing; an exception propagates
 #: to the caller (no `send_robust`), so a broken rule is loud, never silent.
