@@ -26,6 +26,7 @@ class MemoryResult:
     after_close_bytes: int
     after_close_share: float
     ids_bytes_per_event: float
+    decision_log_bytes_per_user: float
     rss_base_mb: float
     rss_active_mb: float
     rss_after_mb: float
@@ -40,6 +41,7 @@ def measure(users: int) -> MemoryResult:
     traced_users = max(1000, users // 5)
     state = _measure(traced_users, seen_limit=0, traced=True)
     with_ids = _measure(traced_users, seen_limit=10 * traced_users, traced=True)
+    with_log = _measure(traced_users, seen_limit=0, traced=True, log_users=traced_users)
     resident = _measure(users, seen_limit=0, traced=False)
     return MemoryResult(
         users=users,
@@ -48,19 +50,20 @@ def measure(users: int) -> MemoryResult:
         after_close_bytes=state["after"],
         after_close_share=state["after"] / state["active"],
         ids_bytes_per_event=(with_ids["active"] - state["active"]) / traced_users,
+        decision_log_bytes_per_user=(with_log["after"] - state["after"]) / traced_users,
         rss_base_mb=resident["base"] / 2**20,
         rss_active_mb=resident["active"] / 2**20,
         rss_after_mb=resident["after"] / 2**20,
     )
 
 
-def _measure(users: int, seen_limit: int, traced: bool) -> dict[str, int]:
+def _measure(users: int, seen_limit: int, traced: bool, log_users: int = 0) -> dict[str, int]:
     events_config: Any = apps.get_app_config("events")
-    # No windows of recent events and sent notifications, and no decision logs: they are
-    # bounded (1,000 events and notifications, EVENTS_DECISION_LOG_USERS logs) and would
-    # blur what grows with active users.
+    # No windows of recent events and sent notifications, and decision logs only when
+    # measured: they are bounded (1,000 events and notifications, EVENTS_DECISION_LOG_USERS
+    # logs) and would blur what grows with active users.
     events_config.repository = InMemoryEventRepository(
-        recent_limit=0, seen_limit=seen_limit, users_with_history=0
+        recent_limit=0, seen_limit=seen_limit, users_with_history=log_users
     )
     outbox = Outbox(CountingTransport(), history_limit=0)
     notifications_config: Any = apps.get_app_config("notifications")

@@ -1,10 +1,13 @@
 """Writes RESULTS.md from the figures of one run, with each target met or not."""
 
+import json
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 ANALYSIS = Path(__file__).resolve().parent / "analysis.md"
+#: The figures of an earlier run, with a `label`, to compare this run with (optional).
+BEFORE = Path(__file__).resolve().parent / "before.json"
 
 Figures = dict[str, Any]
 
@@ -54,8 +57,10 @@ TARGETS: list[tuple[str, Callable[[Figures], str], Callable[[Figures], bool]]] =
 
 
 def write_report(results: Figures, path: Path) -> None:
-    sections = [_header(results), _targets(results), _replay(results["replay"])]
-    sections += [_http(results["http"]), _memory(results["memory"])]
+    sections = [_header(results), _targets(results)]
+    if BEFORE.exists():
+        sections.append(_before_and_after(json.loads(BEFORE.read_text()), results))
+    sections += [_replay(results["replay"]), _http(results["http"]), _memory(results["memory"])]
     if ANALYSIS.exists():
         sections.append(ANALYSIS.read_text().rstrip())
     path.write_text("\n\n".join(sections) + "\n")
@@ -80,6 +85,51 @@ def _targets(results: Figures) -> str:
     return "\n".join(["## Targets", "", "| target | measured | met |", "|---|---|---|", *rows])
 
 
+#: (what, where in the figures, unit, whether more is better) for the before/after table.
+COMPARED: list[tuple[str, tuple[str, ...], str, bool]] = [
+    ("replay, full pipeline, 100k events", ("replay", "full_per_second"), "events/s", True),
+    ("replay, full pipeline, 1M events", ("replay", "full_large_per_second"), "events/s", True),
+    ("replay, parse alone (ceiling)", ("replay", "parse_per_second"), "events/s", True),
+    ("HTTP `POST /v1/event`", ("http", "service", "per_second"), "req/s", True),
+    ("HTTP `POST /v1/event`, p99", ("http", "service", "p99_ms"), "ms", False),
+    ("HTTP bare DRF view (the machine's noise)", ("http", "bare_drf", "per_second"), "req/s", True),
+    ("HTTP batches of 100", ("http", "batch_events_per_second"), "events/s", True),
+    ("state per active user", ("memory", "active_bytes_per_user"), "bytes", False),
+]
+
+
+def _before_and_after(before: Figures, after: Figures) -> str:
+    rows = [
+        f"| {name} | {_at(before, keys):,.1f} | {_at(after, keys):,.1f} | {unit} | "
+        f"{_change(_at(before, keys), _at(after, keys), more_is_better)} |"
+        for name, keys, unit, more_is_better in COMPARED
+    ]
+    return "\n".join(
+        [
+            "## Before and after",
+            "",
+            f"Before: {before['label']}, run {before['started']}. After: this run. Same harness, "
+            "same machine, one after the other.",
+            "",
+            "| measure | before | after | unit | change |",
+            "|---|---|---|---|---|",
+            *rows,
+        ]
+    )
+
+
+def _at(figures: Figures, keys: tuple[str, ...]) -> float:
+    for key in keys:
+        figures = figures[key]
+    return float(cast(float, figures))
+
+
+def _change(before: float, after: float, more_is_better: bool) -> str:
+    change = after / before - 1
+    better = change >= 0 if more_is_better else change <= 0
+    return f"{change:+.0%} ({'better' if better else 'worse'})"
+
+
 def _replay(replay: Figures) -> str:
     small, large = replay["events_small"], replay["events_large"]
     return "\n".join(
@@ -97,7 +147,8 @@ def _replay(replay: Figures) -> str:
             f"| full pipeline, {small:,} events | {replay['full_per_second']:,.0f} |",
             f"| full pipeline, {large:,} events | {replay['full_large_per_second']:,.0f} |",
             "",
-            "Full pipeline: parse, `record_event` (idempotency check, clock, signal, rules) and "
+            "Full pipeline: parse, `record_event` (idempotency check, signal, rules, decision "
+            "log) and "
             "the outbox delivering to a counting backend, timed until the outbox is empty "
             f"({replay['notifications_small']:,} and {replay['notifications_large']:,} "
             f"notifications). Scaling: {replay['seconds_large']:.1f} s / "
@@ -144,10 +195,13 @@ def _memory(memory: Figures) -> str:
             "| measure | value |",
             "|---|---|",
             f"| state per active user | {memory['active_bytes_per_user']:,.0f} bytes |",
-            "| left once every session closed and every reminder fired | "
+            "| left once every session closed and every reminder was sent | "
             f"{memory['after_close_bytes'] / 1024:,.0f} KiB ({memory['after_close_share']:.1%}) |",
             "| memory of seen event ids (bounded by `EVENTS_SEEN_IDS_LIMIT`) | "
             f"{memory['ids_bytes_per_event']:,.0f} bytes per id |",
+            "| decision log kept once a user is done, with one entry (bounded by "
+            "`EVENTS_DECISION_LOG_LIMIT` entries and `EVENTS_DECISION_LOG_USERS` users) | "
+            f"{memory.get('decision_log_bytes_per_user', 0):,.0f} bytes per user |",
             f"| resident memory added by {memory['users']:,} active users / left after they "
             f"closed | {memory['rss_active_mb']:,.0f} MiB / {memory['rss_after_mb']:,.0f} MiB |",
         ]

@@ -89,7 +89,7 @@ class _Limits:
     seen_ids: int = 100_000
     seen_max_age: timedelta = timedelta(hours=24)
     decisions_per_user: int = 100
-    users_with_history: int = 100_000
+    users_with_history: int = 10_000
 
 
 class InMemoryEventRepository:
@@ -101,7 +101,7 @@ class InMemoryEventRepository:
         seen_limit: int = 100_000,
         seen_max_age: timedelta = timedelta(hours=24),
         decisions_per_user: int = 100,
-        users_with_history: int = 100_000,
+        users_with_history: int = 10_000,
     ) -> None:
         self._limits = _Limits(
             recent_limit, seen_limit, seen_max_age, decisions_per_user, users_with_history

@@ -153,7 +153,7 @@ EVENTS_TICK_SECONDS = _env_number("EVENTS_TICK_SECONDS", 1)
 #: The decision log (GET /v1/users/<id>/decisions): entries kept per user, and users kept
 #: (the least recently decided for are forgotten first).
 EVENTS_DECISION_LOG_LIMIT = _env_count("EVENTS_DECISION_LOG_LIMIT", 100)
-EVENTS_DECISION_LOG_USERS = _env_count("EVENTS_DECISION_LOG_USERS", 100_000)
+EVENTS_DECISION_LOG_USERS = _env_count("EVENTS_DECISION_LOG_USERS", 10_000)
 #: Per-device limit on POST /v1/event (DRF rate syntax); empty disables it.
 EVENTS_THROTTLE_RATE = os.environ.get("EVENTS_THROTTLE_RATE", "30/s") or None
 #: Per-client limit on POST /v1/events batches; empty disables it.
