@@ -97,6 +97,9 @@ V2_TIME_FORMAT = "%Y-%m-%dT%H:%M:%S"
 #: Seconds between a user's consecutive events; the rules' boundaries are listed twice,
 #: so that they come up more often.
 GAPS = (0, 1, 59, 60, 300, 1200, 2700) + 2 * (599, 600, 601, 1799, 1800, 1801)
+#: Seconds v2 events waited on the phone before they were sent (None: no `sent_at`), with
+#: the reminder delay's boundary: a launch that waited longer arms no reminder.
+QUEUED = (None, None, None, 0, 5, 600, 601, 7200)
 #: Starts and finishes weigh most, so that sessions longer than the dose are common.
 KIND_MIX = (START, FINISH, LAUNCH, START, FINISH, LAUNCH, CANCEL, UNKNOWN)
 MAX_EVENTS = 60
@@ -117,6 +120,7 @@ class PlannedEvent:
     unknown_type: str  # the wire type when `kind` is UNKNOWN
     program: str
     utc_suffix: str  # v2 only
+    queued: int | None = None  # v2 only: seconds the event waited on the phone (sent_at)
 
     @property
     def device_id(self) -> str:
@@ -148,6 +152,7 @@ def planned_events(users: Sequence[str]) -> st.SearchStrategy[PlannedEvent]:
         unknown_type=st.sampled_from(UNKNOWN_TYPES),
         program=st.sampled_from(PROGRAMS),
         utc_suffix=st.sampled_from(("Z", "+00:00")),
+        queued=st.sampled_from(QUEUED),
     )
 
 
@@ -251,6 +256,9 @@ def v2_event(plan: PlannedEvent, moment: datetime, event_id: UUID) -> WireEvent:
         "user_id": plan.user_id,
         "device_id": plan.device_id,
     }
+    if plan.queued is not None:
+        sent = moment + timedelta(seconds=plan.queued)
+        data["sent_at"] = sent.strftime(V2_TIME_FORMAT) + plan.utc_suffix
     if plan.kind in TRAINING_KINDS:
         program: WireEvent = {"id": plan.program}
         if plan.program in PROGRAM_TITLES:
@@ -324,6 +332,7 @@ class ModelEvent:
     device_id: str
     moment: datetime
     program: str
+    waited: timedelta | None  # sent_at - occurred_at, when the event says when it was sent
 
 
 @dataclass(frozen=True)
@@ -348,9 +357,14 @@ def read_wire(data: WireEvent) -> ModelEvent:
         kind=KIND_OF_WIRE_TYPE[wire_format].get(data["type"], UNKNOWN),
         user_id=data["user_id"],
         device_id=data["device_id"],
-        moment=datetime.fromisoformat(moment_text).replace(tzinfo=UTC),  # all times are UTC
+        moment=read_time(moment_text),
         program=program,
+        waited=read_time(data["sent_at"]) - read_time(moment_text) if "sent_at" in data else None,
     )
+
+
+def read_time(text: str) -> datetime:
+    return datetime.fromisoformat(text).replace(tzinfo=UTC)  # all times are UTC
 
 
 @dataclass
@@ -399,7 +413,8 @@ class ReferenceModel:
         )
 
     def launch(self, event: ModelEvent) -> None:
-        if event.user_id not in self.reminders:
+        stale = event.waited is not None and event.waited > REMINDER_DELAY
+        if not stale and event.user_id not in self.reminders:
             deadline = event.moment + REMINDER_DELAY
             reminder = PendingReminder(event.user_id, event.device_id, deadline, next(self.arming))
             self.reminders[event.user_id] = reminder
