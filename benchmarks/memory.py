@@ -12,7 +12,7 @@ from django.apps import apps
 from benchmarks.replay import CountingTransport
 from events.ingestion import ingest
 from events.repository import InMemoryEventRepository
-from events.services import drain_reminders
+from events.services import send_due_reminders
 from notifications.outbox import Outbox
 
 START = datetime(2021, 3, 1, tzinfo=UTC)
@@ -75,11 +75,14 @@ def _measure(users: int, seen_limit: int, traced: bool, log_users: int = 0) -> d
         if traced:
             tracemalloc.start()
         base = _memory(traced)
-        _ingest_all(_opening_events(users, day))
+        _ingest_all(_opening_events(users, day), received_at=day)
         gc.collect()
         active = _memory(traced) - base
-        _ingest_all(_closing_events(users, day))
-        drain_reminders()  # the pending reminders are sent
+        _ingest_all(_closing_events(users, day), received_at=day + timedelta(hours=1))
+        # The ticker, as a running server's: the reminders fall due and are sent, then
+        # a day later they are forgotten.
+        send_due_reminders(day + timedelta(hours=2))
+        send_due_reminders(day + timedelta(days=1, hours=2))
         outbox.flush()
         gc.collect()
         after = _memory(traced) - base
@@ -118,9 +121,9 @@ def _event(n: int, kind: str, when: datetime) -> dict[str, Any]:
     return event
 
 
-def _ingest_all(events: list[dict[str, Any]]) -> None:
+def _ingest_all(events: list[dict[str, Any]], received_at: datetime) -> None:
     for event in events:
-        ingest(event)
+        ingest(event, received_at=received_at)
 
 
 def _rss() -> int:

@@ -73,6 +73,7 @@ class DecisionRecord:
     outcome: Verdict
     rule: str
     events: tuple[Event, ...]
+    about: Event  # the launch, start or finish this is the outcome of
     trigger: Trigger | None = None
     reminder: Reminder | None = None
     decided_at: datetime | None = None  # by the server's clock; None in a replay
@@ -81,7 +82,7 @@ class DecisionRecord:
 
     @property
     def user_id(self) -> str:
-        return self.events[0].user_id
+        return self.about.user_id
 
 
 @dataclass(frozen=True, slots=True)
@@ -123,11 +124,6 @@ class Notify:
     notification: Notification
 
 
-@dataclass(frozen=True, slots=True)
-class Explain:
-    record: DecisionRecord
-
-
 Decision = (
     OpenSession
     | CloseSession
@@ -136,5 +132,5 @@ Decision = (
     | SendReminder
     | ForgetSentReminder
     | Notify
-    | Explain
+    | DecisionRecord
 )

@@ -45,23 +45,25 @@ class Event:
         return None if self.sent_at is None else self.sent_at - self.occurred_at
 
     @property
-    def corrected_at(self) -> datetime | None:
-        """When it happened by the server's clock: received, less the wait on the device."""
-        if self.received_at is None or self.sent_at is None:
-            return None
+    def effective_at(self) -> datetime:
+        """The time the rules judge the event by, on its user's own timeline: received, less
+        the wait on the device, when both are known (Segment's skew correction)."""
+        if self.sent_at is None or self.received_at is None:
+            return self.occurred_at
         return self.received_at - (self.sent_at - self.occurred_at)
 
     @property
-    def effective_at(self) -> datetime:
-        """The time the rules judge the event by, on its user's own timeline."""
+    def corrected_at(self) -> datetime | None:
+        """The effective time when the server corrected the device's clock, else None."""
         if self.sent_at is None or self.received_at is None:
-            return self.occurred_at  # the common case, on the hot path: no call
-        return self.received_at - (self.sent_at - self.occurred_at)
+            return None
+        return self.effective_at
 
     @property
     def arrival(self) -> datetime | None:
         """When it reached the server, less the wait on the device (None in a replay)."""
-        return self.corrected_at or self.received_at
+        corrected = self.corrected_at
+        return self.received_at if corrected is None else corrected
 
 
 @dataclass(frozen=True, slots=True)

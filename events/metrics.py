@@ -1,26 +1,40 @@
-"""Prometheus metrics of event ingestion."""
+"""Prometheus metrics of event ingestion and of the decision log.
 
-from functools import cache
+Counting happens on every event, inside event processing's lock, so the tallies
+are plain `Counter`s bumped there (a Prometheus counter takes a lock of its own
+per increment); a collector turns them into `events_total{type,outcome}` and
+`events_decisions_total{outcome}` when `/metrics` is scraped.
+"""
 
-from prometheus_client import Counter
+from collections import Counter
+from collections.abc import Iterator
 
-EVENTS = Counter("events_total", "Events by type and outcome.", ["type", "outcome"])
+from prometheus_client.core import REGISTRY, CounterMetricFamily
+from prometheus_client.registry import Collector
 
-
-@cache
-def events_counter(event_type: str, outcome: str) -> Counter:
-    """The counter child of one label pair (looking a child up is a lock and a dict)."""
-    return EVENTS.labels(event_type, outcome)
-
-
-DECISIONS = Counter(
-    "events_decisions_total",
-    "Outcomes in the decision log, e.g. reminders sent or cancelled, and "
-    "late_start_after_sent: a start inside the window of a reminder already sent.",
-    ["outcome"],
-)
+#: Events by (type, outcome). Bump only while holding event processing's lock.
+EVENTS: Counter[tuple[str, str]] = Counter()
+#: Decision log outcomes. Bump only while holding event processing's lock.
+DECISIONS: Counter[str] = Counter()
 
 
-@cache
-def decisions_counter(outcome: str) -> Counter:
-    return DECISIONS.labels(outcome)
+class TalliesCollector(Collector):
+    def collect(self) -> Iterator[CounterMetricFamily]:
+        events = CounterMetricFamily(
+            "events", "Events by type and outcome.", labels=["type", "outcome"]
+        )
+        for (event_type, outcome), count in dict(EVENTS).items():  # dict(): copied atomically
+            events.add_metric([event_type, outcome], count)
+        yield events
+        decisions = CounterMetricFamily(
+            "events_decisions",
+            "Outcomes in the decision log, e.g. reminders sent or cancelled, and "
+            "late_start_after_sent: a start inside the window of a reminder already sent.",
+            labels=["outcome"],
+        )
+        for outcome, count in dict(DECISIONS).items():
+            decisions.add_metric([outcome], count)
+        yield decisions
+
+
+REGISTRY.register(TalliesCollector())

@@ -4,8 +4,11 @@ The state is what the rules need — open training sessions, the pending
 reminder and the last one sent — plus each user's decision log, the memory of
 seen event ids and a bounded window of recent events for the browsable API.
 Pending reminders with a wall-clock due time are also kept in due order, for
-the ticker. Everything is bounded: the decision log per user and in users, the
-seen ids in count and age, the recent events in count.
+the ticker. What outlives a user's activity is bounded: the decision log per
+user and in users, the seen ids in count and age, the recent events in count,
+and a last sent reminder expires with the seen ids' age after its due time.
+The active state — open sessions, pending reminders — grows with the users
+who have something open.
 """
 
 import heapq
@@ -35,8 +38,8 @@ class EventRepository(Protocol):
     def check_in(self, event: Event) -> Arrival:
         """Remember the event's id and say whether it was seen before, and with what."""
 
-    def forget(self, event_id: str) -> None:
-        """Forget a checked-in id whose processing failed, so that a retry is not a duplicate."""
+    def forget(self, event: Event) -> None:
+        """Forget a checked-in event whose processing failed, so that a retry is not a duplicate."""
 
     def user_state(self, user_id: str) -> UserState: ...
 
@@ -53,8 +56,8 @@ class EventRepository(Protocol):
 
     def forget_sent_reminder(self, user_id: str) -> None: ...
 
-    def due_reminders(self, now: datetime) -> list[Reminder]:
-        """Pending reminders whose wall-clock due time is at or before `now`, in due order."""
+    def pop_due_reminder(self, now: datetime) -> Reminder | None:
+        """The next pending reminder whose wall-clock due time is at or before `now`."""
 
     def pending_reminders(self) -> list[Reminder]:
         """Every pending reminder, in deadline order."""
@@ -76,14 +79,6 @@ class EventRepository(Protocol):
 
 
 @dataclass(slots=True)
-class _History:
-    """What is kept of a user after the fact: the decision log and the last reminder sent."""
-
-    decisions: deque[DecisionRecord]
-    last_sent_reminder: Reminder | None = None
-
-
-@dataclass(slots=True)
 class _Limits:
     recent_events: int = 1000
     seen_ids: int = 100_000
@@ -93,7 +88,8 @@ class _Limits:
 
 
 class InMemoryEventRepository:
-    """Thread-safe. The memory of seen ids is bounded by count and by the age of receipt."""
+    """Thread-safe. Seen ids are scoped to their user (another user's id is another event)
+    and bounded by count and by the age of receipt."""
 
     def __init__(
         self,
@@ -107,39 +103,42 @@ class InMemoryEventRepository:
             recent_limit, seen_limit, seen_max_age, decisions_per_user, users_with_history
         )
         self._lock = threading.RLock()
-        self._seen: OrderedDict[str, tuple[datetime | None, int]] = OrderedDict()
+        self._seen: OrderedDict[tuple[str, str], tuple[datetime | None, int]] = OrderedDict()
         self._sessions: dict[str, dict[str, TrainingProgramStarted]] = {}
         self._reminders: dict[str, Reminder] = {}
+        self._last_sent: dict[str, Reminder] = {}
         # Wall-clock due order for the ticker; cancelled entries stay until popped and are skipped.
         self._due: list[tuple[datetime, int, Reminder]] = []
         self._sequence = count()
-        self._history: OrderedDict[str, _History] = OrderedDict()
+        # When each last sent reminder expires, in about that order (sent about as they fall due).
+        self._sent_expiry: deque[tuple[datetime, Reminder]] = deque()
+        self._decisions: OrderedDict[str, deque[DecisionRecord]] = OrderedDict()
         self._removals = 0
         self._recent: deque[Event] = deque(maxlen=recent_limit)
         self._counts: Counter[str] = Counter()
 
     def check_in(self, event: Event) -> Arrival:
         content = hash((event.event_type, event))
+        key = (event.user_id, event.event_id)
         with self._lock:
-            seen = self._seen.get(event.event_id)
+            seen = self._seen.get(key)
             if seen is not None:
                 return Arrival.DUPLICATE if seen[1] == content else Arrival.CONFLICT
-            self._seen[event.event_id] = (event.received_at, content)
+            self._seen[key] = (event.received_at, content)
             self._forget_old_ids(event.received_at)
             return Arrival.NEW
 
-    def forget(self, event_id: str) -> None:
+    def forget(self, event: Event) -> None:
         with self._lock:
-            self._seen.pop(event_id, None)
+            self._seen.pop((event.user_id, event.event_id), None)
 
     def user_state(self, user_id: str) -> UserState:
         with self._lock:
             sessions = self._sessions.get(user_id)
-            history = self._history.get(user_id)
             return UserState(
                 open_sessions=MappingProxyType(dict(sessions)) if sessions else _NO_SESSIONS,
                 pending_reminder=self._reminders.get(user_id),
-                last_sent_reminder=history.last_sent_reminder if history else None,
+                last_sent_reminder=self._last_sent.get(user_id),
             )
 
     def open_session(self, started: TrainingProgramStarted) -> None:
@@ -171,22 +170,23 @@ class InMemoryEventRepository:
             if self._reminders.get(reminder.user_id) == reminder:
                 del self._reminders[reminder.user_id]
                 self._removed()
-            self._history_of(reminder.user_id).last_sent_reminder = reminder
+            self._last_sent[reminder.user_id] = reminder
+            if reminder.due_at is not None:  # a replay's process ends: nothing to expire
+                self._sent_expiry.append((reminder.due_at + self._limits.seen_max_age, reminder))
 
     def forget_sent_reminder(self, user_id: str) -> None:
         with self._lock:
-            history = self._history.get(user_id)
-            if history is not None:
-                history.last_sent_reminder = None
+            if self._last_sent.pop(user_id, None) is not None:
+                self._removed()
 
-    def due_reminders(self, now: datetime) -> list[Reminder]:
-        due = []
+    def pop_due_reminder(self, now: datetime) -> Reminder | None:
         with self._lock:
+            self._expire_sent_reminders(now)
             while self._due and self._due[0][0] <= now:
                 _, _, reminder = heapq.heappop(self._due)
                 if self._reminders.get(reminder.user_id) == reminder:
-                    due.append(reminder)
-        return due
+                    return reminder
+            return None
 
     def pending_reminders(self) -> list[Reminder]:
         with self._lock:
@@ -194,12 +194,11 @@ class InMemoryEventRepository:
 
     def record_decision(self, record: DecisionRecord) -> None:
         with self._lock:
-            self._history_of(record.user_id).decisions.append(record)
+            self._decision_log_of(record.user_id).append(record)
 
     def decisions(self, user_id: str) -> list[DecisionRecord]:
         with self._lock:
-            history = self._history.get(user_id)
-            return list(reversed(history.decisions)) if history else []
+            return list(reversed(self._decisions.get(user_id, ())))
 
     def remember_event(self, event: Event) -> None:
         with self._lock:
@@ -220,30 +219,37 @@ class InMemoryEventRepository:
                 "users_with_open_sessions": len(self._sessions),
                 "open_sessions": sum(len(sessions) for sessions in self._sessions.values()),
                 "pending_reminders": len(self._reminders),
-                "users_with_decisions": len(self._history),
+                "users_with_decisions": len(self._decisions),
                 "remembered_event_ids": len(self._seen),
             }
 
-    def _history_of(self, user_id: str) -> _History:
-        """The user's history, most recently used last; the least recent goes past the limit."""
-        history = self._history.get(user_id)
-        if history is not None:
-            self._history.move_to_end(user_id)
-            return history
-        history = _History(deque(maxlen=self._limits.decisions_per_user))
-        self._history[user_id] = history
-        if len(self._history) > self._limits.users_with_history:
-            self._history.popitem(last=False)
-        return history
+    def _decision_log_of(self, user_id: str) -> deque[DecisionRecord]:
+        """The user's log, most recently used last; the least recent goes past the limit."""
+        log = self._decisions.get(user_id)
+        if log is not None:
+            self._decisions.move_to_end(user_id)
+            return log
+        log = self._decisions[user_id] = deque(maxlen=self._limits.decisions_per_user)
+        if len(self._decisions) > self._limits.users_with_history:
+            self._decisions.popitem(last=False)
+        return log
+
+    def _expire_sent_reminders(self, now: datetime) -> None:
+        """A start that late is not told apart from a retry any more: forget the reminder."""
+        while self._sent_expiry and self._sent_expiry[0][0] <= now:
+            _, reminder = self._sent_expiry.popleft()
+            if self._last_sent.get(reminder.user_id) == reminder:
+                self.forget_sent_reminder(reminder.user_id)
 
     def _removed(self) -> None:
         """CPython never shrinks a dict's table on deletion: once there were more
         removals than entries left, rebuild the tables so that memory follows the
         number of active users back down (amortised O(1))."""
         self._removals += 1
-        if self._removals > len(self._sessions) + len(self._reminders) + 1024:
-            _compact(self._sessions)
-            _compact(self._reminders)
+        tables = (self._sessions, self._reminders, self._last_sent)
+        if self._removals > sum(len(table) for table in tables) + 1024:
+            for table in tables:
+                _compact(table)
             self._removals = 0
 
     def _forget_old_ids(self, received_at: datetime | None) -> None:

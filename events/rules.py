@@ -24,7 +24,6 @@ from events.decisions import (
     CloseSession,
     Decision,
     DecisionRecord,
-    Explain,
     ForgetSentReminder,
     Notify,
     OpenSession,
@@ -88,7 +87,7 @@ def congratulate_training_dose(
     """A finished session longer than the daily dose (strictly) earns a congratulation."""
     started = state.open_sessions.get(event.training_program_id)
     if started is None:
-        return [_explain(Verdict.NO_OPEN_SESSION, congratulate_training_dose, event)]
+        return [_explain(Verdict.NO_OPEN_SESSION, congratulate_training_dose, event, about=event)]
     trained = event.effective_at - started.effective_at
     figures = {
         "trained_seconds": int(trained.total_seconds()),
@@ -96,7 +95,14 @@ def congratulate_training_dose(
     }
     if trained <= thresholds.training_dose:
         return [
-            _explain(Verdict.TOO_SHORT, congratulate_training_dose, started, event, figures=figures)
+            _explain(
+                Verdict.TOO_SHORT,
+                congratulate_training_dose,
+                started,
+                event,
+                about=event,
+                figures=figures,
+            )
         ]
     notification = _congratulation(started, event, trained, figures)
     explanation = _explain(
@@ -104,6 +110,7 @@ def congratulate_training_dose(
         congratulate_training_dose,
         started,
         event,
+        about=event,
         notification_id=notification.notification_id,
         figures={**figures, "minutes": notification.minutes},
     )
@@ -117,11 +124,21 @@ def arm_start_reminder(
     waited = event.waited
     if waited is not None and waited > thresholds.reminder_delay:
         figures = {"waited_seconds": int(waited.total_seconds())}
-        return [_explain(Verdict.SKIPPED_STALE, arm_start_reminder, event, figures=figures)]
+        explanation = _explain(
+            Verdict.SKIPPED_STALE, arm_start_reminder, event, about=event, figures=figures
+        )
+        return [explanation]
     pending = state.pending_reminder
     if pending is not None:
         return [
-            _explain(Verdict.MERGED, arm_start_reminder, pending.launch, event, reminder=pending)
+            _explain(
+                Verdict.MERGED,
+                arm_start_reminder,
+                pending.launch,
+                event,
+                about=event,
+                reminder=pending,
+            )
         ]
     return [ArmReminder(_reminder_of(event, thresholds))]
 
@@ -136,7 +153,12 @@ def cancel_start_reminder(
     return [
         CancelReminder(event.user_id),
         _explain(
-            Verdict.CANCELLED, cancel_start_reminder, reminder.launch, event, reminder=reminder
+            Verdict.CANCELLED,
+            cancel_start_reminder,
+            reminder.launch,
+            event,
+            about=reminder.launch,
+            reminder=reminder,
         ),
     ]
 
@@ -150,7 +172,14 @@ def flag_late_start(
         return []
     return [
         ForgetSentReminder(event.user_id),
-        _explain(Verdict.LATE_START_AFTER_SENT, flag_late_start, sent.launch, event, reminder=sent),
+        _explain(
+            Verdict.LATE_START_AFTER_SENT,
+            flag_late_start,
+            sent.launch,
+            event,
+            about=event,
+            reminder=sent,
+        ),
     ]
 
 
@@ -174,7 +203,8 @@ def send_reminder(
     explanation = _explain(
         Verdict.SENT,
         remind_to_start,
-        *((reminder.launch,) if by is None else (reminder.launch, by)),
+        *_causes(reminder, by),
+        about=reminder.launch,
         trigger=trigger,
         reminder=reminder,
         decided_at=decided_at,
@@ -187,7 +217,6 @@ def remind_to_start(reminder: Reminder, trigger: Trigger, by: Event | None = Non
     """The notification of a reminder that is sent, by `trigger` (and the event `by`)."""
     launch = reminder.launch
     rule = remind_to_start.__name__
-    causes = (launch,) if by is None else (launch, by)
     return Notification(
         notification_id=notification_id(rule, launch.event_id),
         kind=NotificationKind.START_TRAINING_REMINDER,
@@ -203,8 +232,15 @@ def remind_to_start(reminder: Reminder, trigger: Trigger, by: Event | None = Non
                 "delay_minutes": (reminder.deadline - launch.effective_at) // MINUTE,
             },
         ),
-        decision=Cause(Verdict.SENT, tuple(event.event_id for event in causes), trigger),
+        decision=Cause(
+            Verdict.SENT, tuple(event.event_id for event in _causes(reminder, by)), trigger
+        ),
     )
+
+
+def _causes(reminder: Reminder, by: Event | None) -> tuple[Event, ...]:
+    """The events that led to sending a reminder: its launch, and the event that sent it."""
+    return (reminder.launch,) if by is None else (reminder.launch, by)
 
 
 def _reminder_of(launch: AppLaunched, thresholds: Thresholds) -> Reminder:
@@ -242,10 +278,10 @@ def _congratulation(
 
 def _explain(
     outcome: Verdict, rule: Callable[..., object], *events: Event, **details: Any
-) -> Explain:
+) -> DecisionRecord:
     """The record of an outcome; decided when the last of its events was received, by default."""
     details.setdefault("decided_at", events[-1].received_at)
-    return Explain(DecisionRecord(outcome, rule.__name__, events, **details))
+    return DecisionRecord(outcome, rule.__name__, events, **details)
 
 
 def _trigger(event: Event) -> TriggerEvent:
@@ -271,9 +307,6 @@ def decide(event: Event, state: UserState, thresholds: Thresholds) -> list[Decis
     decisions = send_overdue_reminder(event, state, thresholds)
     if decisions:
         state = state.after_sending()
-    decisions += [
-        decision
-        for rule in EVENT_RULES[event.event_type]
-        for decision in rule(event, state, thresholds)
-    ]
+    for rule in EVENT_RULES[event.event_type]:
+        decisions += rule(event, state, thresholds)
     return decisions

@@ -15,7 +15,7 @@ from contextlib import contextmanager
 from dataclasses import fields
 from datetime import UTC, datetime, timedelta
 from enum import StrEnum
-from functools import cache
+from functools import cache, cached_property
 from typing import Any, ClassVar, cast
 
 from django.utils import timezone
@@ -39,6 +39,9 @@ from events.domain import (
 EARLIEST_EVENT_TIME = datetime(2000, 1, 1, tzinfo=UTC)
 #: How far past the server's clock a device's time may be when it cannot be corrected.
 MAX_AHEAD = timedelta(hours=1)
+#: How far a phone's clock may run ahead when `sent_at` lets the server correct it.
+MAX_AHEAD_CORRECTED = timedelta(days=366)
+_AHEAD_NAMES = {MAX_AHEAD: "1 hour", MAX_AHEAD_CORRECTED: "366 days"}
 #: The longest an event may have waited on the device (sent_at - occurred_at).
 MAX_WAIT = timedelta(days=30)
 SCHEMA_VERSION = 2
@@ -105,9 +108,9 @@ class StrictCharField(serializers.CharField):
 
 
 class EventTimeField(serializers.DateTimeField):
-    """An aware UTC datetime from 2000-01-01 on, at most an hour past the server's clock
-    unless `may_be_ahead` (a device time that will be corrected). Naive values are read
-    as UTC unless `require_offset` is set."""
+    """An aware UTC datetime from 2000-01-01 on, at most `max_ahead` past the server's clock
+    (an hour, or a year for a phone's time that `sent_at` corrects; None: the serializer
+    checks). Naive values are read as UTC unless `require_offset` is set."""
 
     default_error_messages = {
         "not_a_string": "Expected a string but got {input_type}.",
@@ -120,11 +123,11 @@ class EventTimeField(serializers.DateTimeField):
         self,
         *,
         require_offset: bool = False,
-        may_be_ahead: bool = False,
+        max_ahead: timedelta | None = MAX_AHEAD,
         **kwargs: Any,
     ) -> None:
         self.require_offset = require_offset
-        self.may_be_ahead = may_be_ahead
+        self.max_ahead = max_ahead
         # The brief's format is listed too, so that a bad value's error names it.
         formats = [api_settings.DATETIME_INPUT_FORMATS[0], "%Y-%m-%d %H:%M:%S"]
         super().__init__(default_timezone=UTC, input_formats=formats, **kwargs)
@@ -140,14 +143,18 @@ class EventTimeField(serializers.DateTimeField):
         parsed: datetime = super().to_internal_value(value)
         if parsed < EARLIEST_EVENT_TIME:
             self.fail("too_early")
-        if not self.may_be_ahead:
-            self.check_not_ahead(parsed)
+        if self.max_ahead is not None:
+            self.check_not_ahead(parsed, self.max_ahead)
         return parsed
 
-    def check_not_ahead(self, value: datetime) -> None:
+    def check_not_ahead(self, value: datetime, max_ahead: timedelta) -> None:
         now = timezone.now()
-        if value > now + MAX_AHEAD:
-            self.fail("in_the_future", skew="1 hour", now=now.isoformat(timespec="seconds"))
+        if value > now + max_ahead:
+            self.fail(
+                "in_the_future",
+                skew=_AHEAD_NAMES[max_ahead],
+                now=now.isoformat(timespec="seconds"),
+            )
 
 
 def identifier_field(**kwargs: Any) -> StrictCharField:
@@ -163,7 +170,19 @@ def type_name_field(name: str) -> serializers.ChoiceField:
     return serializers.ChoiceField(choices=[name], source="raw_type")
 
 
-class EventSerializer(serializers.Serializer[Event]):
+class FixedFieldsSerializer(serializers.Serializer[Any]):
+    """A serializer whose fields never change once bound, as every shared one here.
+
+    DRF walks `fields` — a Python-level mapping — with a generator for every object
+    it validates; the list of writable fields is worked out once instead.
+    """
+
+    @cached_property
+    def _writable_fields(self) -> tuple[serializers.Field[Any, Any, Any, Any], ...]:  # type: ignore[override]
+        return tuple(field for field in self.fields.values() if not field.read_only)
+
+
+class EventSerializer(FixedFieldsSerializer):
     """Base of the per-type serializers: validated attributes become a domain event."""
 
     event_class: ClassVar[type[Event]] = UnknownEvent
@@ -219,7 +238,7 @@ class BriefAppLaunchSerializer(BriefEventSerializer):
 
 class BriefTrainingProgramSerializer(BriefEventSerializer):
     training_program_id = identifier_field()
-    training_program_title = title_field(required=False)
+    training_program_title = title_field(default=None)
 
 
 class BriefTrainingProgramStartedSerializer(BriefTrainingProgramSerializer):
@@ -255,22 +274,31 @@ class V2EventSerializer(EventSerializer):
     schema_version = serializers.ChoiceField(choices=[SCHEMA_VERSION])
     event_id = serializers.UUIDField()
     type: serializers.Field[Any, Any, Any, Any] = identifier_field(source="raw_type")
-    occurred_at = EventTimeField(require_offset=True, may_be_ahead=True)
-    sent_at = EventTimeField(require_offset=True, may_be_ahead=True, required=False)
+    # How far ahead these may be depends on each other: checked together, in `validate`.
+    occurred_at = EventTimeField(require_offset=True, max_ahead=None)
+    sent_at = EventTimeField(require_offset=True, max_ahead=None, default=None)
     user_id = identifier_field()
     device_id = identifier_field()
 
     def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
-        occurred_at, sent_at = attrs["occurred_at"], attrs.get("sent_at")
+        occurred_at, sent_at = attrs["occurred_at"], attrs["sent_at"]
+        max_ahead = MAX_AHEAD if sent_at is None else MAX_AHEAD_CORRECTED
+        limit = timezone.now() + max_ahead  # one look at the clock: this is the hot path
+        if occurred_at > limit:
+            self._fail_ahead("occurred_at", occurred_at, max_ahead)
         if sent_at is None:
-            if occurred_at > timezone.now() + MAX_AHEAD:  # checked here first: the hot path
-                with _errors_of("occurred_at"):
-                    cast(EventTimeField, self.fields["occurred_at"]).check_not_ahead(occurred_at)
-        elif sent_at < occurred_at:
+            return attrs
+        if sent_at > limit:
+            self._fail_ahead("sent_at", sent_at, max_ahead)
+        if sent_at < occurred_at:
             self._fail_on("sent_at", "sent_before_occurred")
-        elif sent_at - occurred_at > MAX_WAIT:
+        if sent_at - occurred_at > MAX_WAIT:
             self._fail_on("sent_at", "waited_too_long")
         return attrs
+
+    def _fail_ahead(self, field_name: str, value: datetime, max_ahead: timedelta) -> None:
+        with _errors_of(field_name):
+            cast(EventTimeField, self.fields[field_name]).check_not_ahead(value, max_ahead)
 
     def _fail_on(self, field_name: str, key: str) -> None:
         with _errors_of(field_name):
@@ -280,9 +308,9 @@ class V2EventSerializer(EventSerializer):
         return {**attrs, "event_id": str(attrs["event_id"])}
 
 
-class TrainingProgramSerializer(serializers.Serializer[dict[str, Any]]):
+class TrainingProgramSerializer(FixedFieldsSerializer):
     id = identifier_field()
-    title = title_field(required=False)
+    title = title_field(default=None)
 
 
 class V2AppLaunchedSerializer(V2EventSerializer):
@@ -399,7 +427,7 @@ class BatchSerializer(serializers.Serializer[dict[str, Any]]):
         "not_a_batch": "Expected a JSON array of events, or an object with `events`."
     }
 
-    sent_at = EventTimeField(require_offset=True, may_be_ahead=True, required=False)
+    sent_at = EventTimeField(require_offset=True, max_ahead=MAX_AHEAD_CORRECTED, required=False)
     events = EventListField()
 
     def to_internal_value(self, data: Any) -> dict[str, Any]:
@@ -478,6 +506,9 @@ class DecisionRecordSerializer(serializers.Serializer[Any]):
     """One entry of a user's decision log."""
 
     outcome = serializers.ChoiceField([str(verdict) for verdict in Verdict])
+    about_event_id = serializers.CharField(
+        source="about.event_id", help_text="The launch, start or finish this is the outcome of."
+    )
     rule = serializers.CharField()
     trigger = serializers.ChoiceField([str(trigger) for trigger in Trigger], allow_null=True)
     decided_at = serializers.DateTimeField(

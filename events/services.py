@@ -29,11 +29,9 @@ from events.decisions import (
     CloseSession,
     Decision,
     DecisionRecord,
-    Explain,
     ForgetSentReminder,
     Notify,
     OpenSession,
-    Reminder,
     SendReminder,
     Trigger,
 )
@@ -85,52 +83,53 @@ def record_event(event: Event) -> RecordResult:
         repository = get_repository()
         arrival = repository.check_in(event)
         if arrival is not Arrival.NEW:
-            metrics.events_counter(event.event_type, arrival).inc()
+            metrics.EVENTS[event.event_type, arrival] += 1
             return _refused(arrival, event)
         try:
-            _process(event)
+            repository.remember_event(event)
+            event_recorded.send(sender=type(event), event=event)
         except Exception:
-            repository.forget(event.event_id)  # so that a retry is processed, not a duplicate
+            repository.forget(event)  # so that a retry is processed, not a duplicate
             raise
-    result = _result_of(event)
-    metrics.events_counter(event.event_type, result.outcome).inc()
-    logger.debug(
-        "event %s %s: %s for user %s",
-        event.event_id,
-        result.outcome,
-        event.event_type,
-        event.user_id,
-    )
+        result = _result_of(event)
+        metrics.EVENTS[event.event_type, result.outcome] += 1
+    if logger.isEnabledFor(logging.DEBUG):
+        logger.debug(
+            "event %s %s: %s for user %s",
+            event.event_id,
+            result.outcome,
+            event.event_type,
+            event.user_id,
+        )
     return result
 
 
-def _process(event: Event) -> None:
-    get_repository().remember_event(event)
-    event_recorded.send(sender=type(event), event=event)
-
-
 def apply_rules(event: Event) -> None:
-    repository = get_repository()
-    state = repository.user_state(event.user_id)
-    _carry_out(repository, decide(event, state, get_thresholds()))
+    config = _config()
+    repository = config.repository
+    decisions = decide(event, repository.user_state(event.user_id), config.thresholds)
+    _carry_out(repository, decisions)
 
 
 def send_due_reminders(now: datetime) -> int:
-    """Silence, by the server's clock: send the reminders due at `now`. Returns how many."""
+    """Silence, by the server's clock: send the reminders due at `now`, one at a time (one
+    that fails leaves the others queued). Returns how many."""
+    repository = get_repository()
+    sent = 0
     with _processing:
-        return _send_all(get_repository().due_reminders(now), Trigger.WALL_CLOCK, now)
+        while (reminder := repository.pop_due_reminder(now)) is not None:
+            _carry_out(repository, send_reminder(reminder, Trigger.WALL_CLOCK, decided_at=now))
+            sent += 1
+    return sent
 
 
 def drain_reminders() -> int:
     """The stream is over: send every pending reminder now. Returns how many."""
-    with _processing:
-        return _send_all(get_repository().pending_reminders(), Trigger.END_OF_REPLAY, None)
-
-
-def _send_all(reminders: list[Reminder], trigger: Trigger, now: datetime | None) -> int:
     repository = get_repository()
-    for reminder in reminders:
-        _carry_out(repository, send_reminder(reminder, trigger, decided_at=now))
+    with _processing:
+        reminders = repository.pending_reminders()
+        for reminder in reminders:
+            _carry_out(repository, send_reminder(reminder, Trigger.END_OF_REPLAY))
     return len(reminders)
 
 
@@ -139,9 +138,9 @@ def _carry_out(repository: EventRepository, decisions: list[Decision]) -> None:
         _CARRY_OUT[type(decision)](repository, decision)
 
 
-def _explain(repository: EventRepository, record: DecisionRecord) -> None:
+def _record_decision(repository: EventRepository, record: DecisionRecord) -> None:
     repository.record_decision(record)
-    metrics.decisions_counter(record.outcome).inc()
+    metrics.DECISIONS[record.outcome] += 1
     if not logger.isEnabledFor(logging.INFO):
         return  # the arguments below cost more than the check, on every decision
     logger.info(
@@ -179,5 +178,5 @@ _CARRY_OUT: dict[type[Decision], Callable[[EventRepository, Any], object]] = {
         decision.user_id
     ),
     Notify: lambda repository, decision: notifications.publish(decision.notification),
-    Explain: lambda repository, decision: _explain(repository, decision.record),
+    DecisionRecord: _record_decision,
 }

@@ -6,4 +6,4 @@ from django.dispatch import Signal
 #: sender: the event's class. provides args: event (an `events.domain.Event`).
 #: Receivers run synchronously inside event processing; an exception propagates
 #: to the caller (no `send_robust`), so a broken rule is loud, never silent.
-event_recorded = Signal()
+event_recorded = Signal(use_caching=True)  # receivers looked up once per event class

@@ -4,6 +4,7 @@ This is the only module that reads the environment; `.env.example` documents
 every variable. Defaults are safe for local use: DEBUG off, loopback hosts only.
 """
 
+import math
 import os
 from pathlib import Path
 
@@ -25,14 +26,21 @@ def _env_bool(name: str, default: bool) -> bool:
     return word in _TRUE_WORDS
 
 
-def _env_number(name: str, default: float) -> float:
+def _env_number(
+    name: str, default: float, minimum: float = -math.inf, maximum: float = math.inf
+) -> float:
     raw = os.environ.get(name)
     if raw is None:
         return default
     try:
-        return float(raw)
+        value = float(raw)
     except ValueError:
         raise ImproperlyConfigured(f"{name} must be a number, got {raw!r}") from None
+    if not minimum <= value <= maximum:  # NaN fails both comparisons
+        raise ImproperlyConfigured(
+            f"{name} must be a number from {minimum:g} to {maximum:g}, got {raw!r}"
+        )
+    return value
 
 
 def _env_count(name: str, default: int, maximum: int = 10**9) -> int:
@@ -138,10 +146,10 @@ EVENTS_BATCH_MAX_EVENTS = int(_env_number("EVENTS_BATCH_MAX_EVENTS", 500))
 #: Event ids remembered to answer retries as duplicates: at most this many...
 EVENTS_SEEN_IDS_LIMIT = int(_env_number("EVENTS_SEEN_IDS_LIMIT", 100_000))
 #: ...and none received more than this many hours ago.
-EVENTS_SEEN_IDS_MAX_AGE_HOURS = _env_number("EVENTS_SEEN_IDS_MAX_AGE_HOURS", 24)
+EVENTS_SEEN_IDS_MAX_AGE_HOURS = _env_number("EVENTS_SEEN_IDS_MAX_AGE_HOURS", 24, 0, 10 * 8784)
+_YEAR = 366 * 24 * 3600
 #: The time model (docs/time.md), each at most a year. A launch arms a reminder due this
 #: long after it...
-_YEAR = 366 * 24 * 3600
 EVENTS_REMINDER_DELAY_SECONDS = _env_count("EVENTS_REMINDER_DELAY_SECONDS", 600, _YEAR)
 #: ...a finished session longer than this earns a congratulation...
 EVENTS_TRAINING_DOSE_SECONDS = _env_count("EVENTS_TRAINING_DOSE_SECONDS", 1800, _YEAR)
@@ -149,7 +157,7 @@ EVENTS_TRAINING_DOSE_SECONDS = _env_count("EVENTS_TRAINING_DOSE_SECONDS", 1800, 
 #: start that is on its way.
 EVENTS_ALLOWED_LATENESS_SECONDS = _env_count("EVENTS_ALLOWED_LATENESS_SECONDS", 30, _YEAR)
 #: How often the ticker sends the reminders due by the server's clock.
-EVENTS_TICK_SECONDS = _env_number("EVENTS_TICK_SECONDS", 1)
+EVENTS_TICK_SECONDS = _env_number("EVENTS_TICK_SECONDS", 1, 0.01, 60)
 #: The decision log (GET /v1/users/<id>/decisions): entries kept per user, and users kept
 #: (the least recently decided for are forgotten first).
 EVENTS_DECISION_LOG_LIMIT = _env_count("EVENTS_DECISION_LOG_LIMIT", 100)

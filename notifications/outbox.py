@@ -146,14 +146,18 @@ class Outbox:
             self._entries[notification_id] = entry
             self._start_round(entry)
         metrics.notifications_counter(notification.kind, "queued").inc()
+        if logger.isEnabledFor(logging.INFO):  # the arguments cost more than the check
+            self._log_queued(notification)
+        return entry
+
+    def _log_queued(self, notification: Notification) -> None:
         logger.info(
             "notification %s queued: %s for user %s because of %s",
-            notification_id,
+            notification.notification_id,
             notification.kind,
             notification.user_id,
             ",".join(event.event_id for event in notification.reason.events),
         )
-        return entry
 
     def resend(self, notification_id: str) -> OutboxEntry:
         """Queue a failed notification again, with the same id and a fresh budget."""

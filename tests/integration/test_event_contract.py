@@ -88,11 +88,20 @@ def test_the_same_event_id_with_other_content_is_a_conflict(client):
     event = v2_event()
     post(client, "/v1/event", event)
 
-    response = post(client, "/v1/event", {**event, "user_id": "someone-else"})
+    response = post(client, "/v1/event", {**event, "device_id": "another-device"})
 
     assert response.status_code == 409
     assert response.json()["status"] == "conflict"
     assert "different content" in response.json()["reason"]
+
+
+def test_the_same_event_id_from_another_user_is_another_event(client):
+    event = v2_event()
+    post(client, "/v1/event", event)
+
+    response = post(client, "/v1/event", {**event, "user_id": "someone-else"})
+
+    assert response.status_code == 202
 
 
 def test_the_same_id_for_another_type_is_a_conflict(client):

@@ -60,9 +60,11 @@ def test_metrics_count_events_and_notifications(client, delivered):
     text = client.get("/metrics").content.decode()
 
     assert 'events_total{outcome="accepted",type="app_launched"}' in text
+    assert 'events_decisions_total{outcome="congratulated"}' in text
     assert 'notifications_total{kind="training_dose_congratulation",status="sent"}' in text
     assert 'notification_outbox_depth{status="sent"} 2.0' in text
     assert "notification_delivery_seconds_bucket" in text
+    assert "# TYPE events_decisions_total counter" in text
     assert 'notify_circuit_breaker_state{notify_circuit_breaker_state="closed"} 1.0' in text
 
 

@@ -175,8 +175,33 @@ def test_a_phone_clock_running_ahead_only_moves_its_own_users_timeline(delivered
     record_event(launched("a", now - timedelta(minutes=1)))
     record_event(launched("fast", now + timedelta(minutes=50)))
     record_event(started("fast", now + timedelta(minutes=52)))
+    record_event(started("a", now + timedelta(minutes=8)))
 
+    assert drain_reminders() == 0
     assert delivered() == []
+
+
+def test_the_same_event_id_from_two_users_is_two_events(repository):
+    first = launched("a", at(0))
+    second = replace(launched("b", at(5)), event_id=first.event_id)
+
+    assert [record_event(e).outcome for e in (first, second)] == [Outcome.ACCEPTED] * 2
+    assert repository.stats()["pending_reminders"] == 2
+
+
+def test_a_late_start_is_recognised_after_other_users_pushed_its_users_log_out(
+    repository_with_short_log,
+):
+    for event in [launched("a", at(0)), unknown("a", at(11))]:
+        record_event(event)
+    for user in "bcdef":
+        record_event(finished(user, at(12)))
+    assert repository_with_short_log.decisions("a") == []
+
+    record_event(started("a", at(5)))
+
+    [record] = repository_with_short_log.decisions("a")
+    assert record.outcome is Verdict.LATE_START_AFTER_SENT
 
 
 @pytest.mark.parametrize(
@@ -207,7 +232,7 @@ def test_a_user_with_two_devices_is_judged_on_one_timeline(delivered, repository
 def test_a_start_older_than_a_reminder_already_sent_is_recorded_as_a_late_start(
     delivered, repository
 ):
-    before = metrics.decisions_counter(Verdict.LATE_START_AFTER_SENT)._value.get()
+    before = metrics.DECISIONS[Verdict.LATE_START_AFTER_SENT]
     for event in [launched("a", at(0)), unknown("a", at(11)), started("a", at(5))]:
         record_event(event)
 
@@ -215,7 +240,7 @@ def test_a_start_older_than_a_reminder_already_sent_is_recorded_as_a_late_start(
         Verdict.LATE_START_AFTER_SENT,
         Verdict.SENT,
     ]
-    assert metrics.decisions_counter(Verdict.LATE_START_AFTER_SENT)._value.get() == before + 1
+    assert metrics.DECISIONS[Verdict.LATE_START_AFTER_SENT] == before + 1
     assert summary(delivered()) == [(REMINDER, "a", None)]
 
 
@@ -235,15 +260,18 @@ def test_every_launch_and_every_finish_ends_in_exactly_one_outcome(delivered, re
         record_event(event)
     drain_reminders()
 
-    log = [(record.outcome, record.trigger) for record in reversed(repository.decisions("a"))]
+    log = [
+        (record.about, record.outcome, record.trigger)
+        for record in reversed(repository.decisions("a"))
+    ]
     assert log == [
-        (Verdict.MERGED, None),
-        (Verdict.CANCELLED, None),
-        (Verdict.TOO_SHORT, None),
-        (Verdict.NO_OPEN_SESSION, None),
-        (Verdict.SENT, Trigger.OWN_EVENT),
-        (Verdict.CONGRATULATED, None),
-        (Verdict.SENT, Trigger.END_OF_REPLAY),
+        (stream[1], Verdict.MERGED, None),
+        (stream[0], Verdict.CANCELLED, None),
+        (stream[3], Verdict.TOO_SHORT, None),
+        (stream[4], Verdict.NO_OPEN_SESSION, None),
+        (stream[5], Verdict.SENT, Trigger.OWN_EVENT),
+        (stream[7], Verdict.CONGRATULATED, None),
+        (stream[8], Verdict.SENT, Trigger.END_OF_REPLAY),
     ]
     assert len(delivered()) == 3
 

@@ -80,15 +80,54 @@ def test_a_start_in_time_cancels_the_reminder_before_it_is_due(ticker, clock, de
     assert delivered() == []
 
 
-def test_one_users_events_never_send_another_users_reminder(ticker, clock, delivered):
+def test_one_users_events_never_send_or_delay_another_users_reminder(ticker, clock, delivered):
     post(launched("a", RECEIVED - timedelta(minutes=15)), clock)  # a's phone is slow
     clock.advance(seconds=5)
     post(unknown("b", RECEIVED + timedelta(minutes=50)), clock)  # b's phone is fast
     post(launched("b", RECEIVED + timedelta(minutes=51)), clock)
+    ticker.tick()
+    assert delivered() == []
 
+    clock.advance(minutes=10, seconds=25)  # a's due time, not yet b's
     ticker.tick()
 
-    assert delivered() == []
+    assert [n.user_id for n in delivered()] == ["a"]
+
+
+def test_a_reminder_that_fails_to_send_leaves_the_others_queued(
+    ticker, clock, delivered, monkeypatch
+):
+    post(launched("a", RECEIVED), clock)
+    post(launched("b", RECEIVED), clock)
+    clock.advance(minutes=11)
+    real_publish = services.notifications.publish
+    failing = iter([RuntimeError("the outbox is broken")])
+
+    def publish_failing_once(notification):
+        error = next(failing, None)
+        if error:
+            raise error
+        return real_publish(notification)
+
+    monkeypatch.setattr(services.notifications, "publish", publish_failing_once)
+    with pytest.raises(RuntimeError):
+        ticker.tick()
+    ticker.tick()
+
+    assert len(delivered()) == 1
+
+
+def test_a_sent_reminder_is_forgotten_once_a_late_start_would_be_a_retry(ticker, clock, delivered):
+    post(launched("a", RECEIVED), clock)
+    clock.advance(minutes=11)
+    ticker.tick()
+    clock.advance(hours=24)
+    ticker.tick()
+
+    post(started("a", RECEIVED + timedelta(minutes=5)), clock)
+
+    assert [r.outcome for r in get_repository().decisions("a")] == [Verdict.SENT]
+    assert get_repository().stats()["pending_reminders"] == 0
 
 
 def test_a_burst_of_old_events_sends_nothing_before_its_users_fall_silent(ticker, clock, delivered):

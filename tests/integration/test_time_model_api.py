@@ -70,6 +70,24 @@ def test_a_sent_at_that_cannot_be_true_is_refused_with_the_reason(
     assert message in response.json()["sent_at"][0]
 
 
+def test_even_with_sent_at_a_time_more_than_a_year_ahead_is_refused(client, server_time):
+    far = iso(server_time + timedelta(days=367))
+    event = launch(occurred_at=far, sent_at=far)
+
+    response = post(client, "/v1/event", event)
+
+    assert response.status_code == 400
+    assert "More than 366 days ahead" in response.json()["occurred_at"][0]
+
+
+def test_a_replay_of_events_from_far_ahead_rejects_them_instead_of_crashing(server_time):
+    far = iso(server_time + timedelta(days=3000))
+
+    ingested = ingest(launch(occurred_at=far, sent_at=far))
+
+    assert ingested.status == "rejected"
+
+
 def test_sent_at_needs_an_offset_like_occurred_at(client):
     response = post(client, "/v1/event", launch(sent_at="2021-02-28T16:30:00"))
 

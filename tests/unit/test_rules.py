@@ -10,7 +10,7 @@ from events.decisions import (
     ArmReminder,
     CancelReminder,
     CloseSession,
-    Explain,
+    DecisionRecord,
     ForgetSentReminder,
     Notify,
     OpenSession,
@@ -59,7 +59,7 @@ def with_sent_reminder(launch) -> UserState:
 
 
 def outcomes(decisions) -> list[Verdict]:
-    return [d.record.outcome for d in decisions if isinstance(d, Explain)]
+    return [d.outcome for d in decisions if isinstance(d, DecisionRecord)]
 
 
 def test_every_event_type_has_an_entry_in_the_strategy_map():
@@ -117,8 +117,8 @@ def test_congratulation_names_the_minutes_and_why_it_was_sent():
     assert [e.event_id for e in notification.reason.events] == [start.event_id, finish.event_id]
     assert notification.reason.figures["trained_seconds"] == 36 * 60 + 18
     assert notification.decision.event_ids == (start.event_id, finish.event_id)
-    assert explain.record.notification_id == notification.notification_id
-    assert explain.record.figures["minutes"] == 36
+    assert explain.notification_id == notification.notification_id
+    assert explain.figures["minutes"] == 36
 
 
 def test_a_too_short_session_is_explained_with_its_duration():
@@ -127,9 +127,9 @@ def test_a_too_short_session_is_explained_with_its_duration():
 
     [explain] = congratulate_training_dose(finish, with_session(start), T)
 
-    assert explain.record.outcome is Verdict.TOO_SHORT
-    assert explain.record.events == (start, finish)
-    assert explain.record.figures["trained_seconds"] == 12 * 60 + 5
+    assert explain.outcome is Verdict.TOO_SHORT
+    assert explain.events == (start, finish)
+    assert explain.figures["trained_seconds"] == 12 * 60 + 5
 
 
 def test_congratulation_id_is_deterministic_and_distinct_per_session():
@@ -150,8 +150,8 @@ def test_a_finish_with_no_open_session_is_explained_and_sends_nothing():
 
     [explain] = congratulate_training_dose(finish, NOTHING, T)
 
-    assert explain.record.outcome is Verdict.NO_OPEN_SESSION
-    assert explain.record.events == (finish,)
+    assert explain.outcome is Verdict.NO_OPEN_SESSION
+    assert explain.events == (finish,)
 
 
 @pytest.mark.parametrize(
@@ -220,8 +220,8 @@ def test_a_second_launch_merges_into_the_pending_reminder():
 
     [explain] = arm_start_reminder(second, with_reminder(first), T)
 
-    assert explain.record.outcome is Verdict.MERGED
-    assert explain.record.events == (first, second)
+    assert explain.outcome is Verdict.MERGED
+    assert explain.events == (first, second)
 
 
 @pytest.mark.parametrize(
@@ -299,9 +299,9 @@ def test_the_users_own_later_event_sends_an_overdue_reminder(minutes, seconds, s
 
     assert (SendReminder(reminder_of(launch)) in decisions) is sends
     if sends:
-        [explain] = [d for d in decisions if isinstance(d, Explain)]
-        assert explain.record.trigger is Trigger.OWN_EVENT
-        assert explain.record.events == (launch, later)
+        [explain] = [d for d in decisions if isinstance(d, DecisionRecord)]
+        assert explain.trigger is Trigger.OWN_EVENT
+        assert explain.events == (launch, later)
 
 
 def test_a_sent_reminder_says_what_triggered_it_and_keeps_its_id_whatever_the_trigger():
@@ -339,4 +339,4 @@ def test_finishing_both_closes_the_session_and_congratulates():
 
     decisions = decide(finished("u1", at(31)), with_session(start), T)
 
-    assert [type(d) for d in decisions] == [Notify, Explain, CloseSession]
+    assert [type(d) for d in decisions] == [Notify, DecisionRecord, CloseSession]

@@ -43,6 +43,14 @@ def test_a_count_that_is_not_a_non_negative_integer_names_the_variable_and_the_v
         settings._env_count("SOME_SECONDS", 1, maximum=366 * 24 * 3600)
 
 
+@pytest.mark.parametrize("raw", ["0", "-1", "nan", "inf", "61"])
+def test_a_number_outside_its_range_names_the_variable_and_the_value(monkeypatch, raw):
+    monkeypatch.setenv("SOME_PERIOD", raw)
+
+    with pytest.raises(ImproperlyConfigured, match=f"SOME_PERIOD .*from 0.01 to 60.*{raw}"):
+        settings._env_number("SOME_PERIOD", 1, 0.01, 60)
+
+
 def test_a_count_is_read_as_a_whole_number(monkeypatch):
     monkeypatch.setenv("SOME_SECONDS", " 2 ")
 
