@@ -1,3 +1,4 @@
+import gc
 from datetime import timedelta
 
 from django.apps import AppConfig
@@ -34,3 +35,10 @@ class EventsConfig(AppConfig):
             services.send_due_reminders, period=settings.EVENTS_TICK_SECONDS
         )
         signals.event_recorded.connect(receivers.run_rules, dispatch_uid="events.run_rules")
+        _tune_garbage_collector(settings.EVENTS_GC_GEN0_THRESHOLD)
+
+
+def _tune_garbage_collector(gen0_threshold: int) -> None:
+    """Every process that processes events loads this app: the server and the commands."""
+    if gen0_threshold:
+        gc.set_threshold(gen0_threshold, *gc.get_threshold()[1:])

@@ -162,6 +162,10 @@ EVENTS_TICK_SECONDS = _env_number("EVENTS_TICK_SECONDS", 1, 0.01, 60)
 #: (the least recently decided for are forgotten first).
 EVENTS_DECISION_LOG_LIMIT = _env_count("EVENTS_DECISION_LOG_LIMIT", 100)
 EVENTS_DECISION_LOG_USERS = _env_count("EVENTS_DECISION_LOG_USERS", 10_000)
+#: Allocations between two young-generation garbage collections (CPython's default is
+#: 700: with the objects every event allocates and the decision logs kept, that is a
+#: collection every few events; 0 keeps CPython's). See benchmarks/analysis.md.
+EVENTS_GC_GEN0_THRESHOLD = _env_count("EVENTS_GC_GEN0_THRESHOLD", 10_000)
 #: Per-device limit on POST /v1/event (DRF rate syntax); empty disables it.
 EVENTS_THROTTLE_RATE = os.environ.get("EVENTS_THROTTLE_RATE", "30/s") or None
 #: Per-client limit on POST /v1/events batches; empty disables it.

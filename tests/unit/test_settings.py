@@ -1,5 +1,6 @@
 """Settings read the environment with clear errors; `.env.example` lists every variable."""
 
+import gc
 import os
 import re
 import subprocess
@@ -81,6 +82,10 @@ def test_a_bad_time_setting_stops_startup_with_a_message_naming_it(variable):
     assert startup.returncode != 0
     assert f"{variable} must be a non-negative integer" in startup.stderr
     assert "'1.5'" in startup.stderr
+
+
+def test_processes_that_load_the_events_app_collect_garbage_less_often():
+    assert gc.get_threshold()[0] == settings.EVENTS_GC_GEN0_THRESHOLD == 10_000
 
 
 def test_lists_are_comma_separated(monkeypatch):
