@@ -37,7 +37,7 @@ from events.decisions import (
 )
 from events.domain import Event, UnknownEvent
 from events.repository import Arrival, EventRepository
-from events.rules import Thresholds, decide, send_reminder
+from events.rules import decide, send_reminder
 from events.signals import event_recorded
 from events.ticker import ReminderTicker
 from notifications import services as notifications
@@ -72,10 +72,6 @@ def get_repository() -> EventRepository:
 
 def get_ticker() -> ReminderTicker:
     return _config().ticker
-
-
-def get_thresholds() -> Thresholds:
-    return _config().thresholds
 
 
 def record_event(event: Event) -> RecordResult:
