@@ -128,8 +128,11 @@ class EventTimeField(serializers.DateTimeField):
     ) -> None:
         self.require_offset = require_offset
         self.max_ahead = max_ahead
-        # The brief's format is listed too, so that a bad value's error names it.
-        formats = [api_settings.DATETIME_INPUT_FORMATS[0], "%Y-%m-%d %H:%M:%S"]
+        # The brief's format is listed too, so that a bad value's error names it; not
+        # where an offset is required, as the brief's has none.
+        formats = [api_settings.DATETIME_INPUT_FORMATS[0]]
+        if not require_offset:
+            formats.append("%Y-%m-%d %H:%M:%S")
         super().__init__(default_timezone=UTC, input_formats=formats, **kwargs)
 
     def enforce_timezone(self, value: datetime) -> datetime:

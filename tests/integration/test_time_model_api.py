@@ -88,6 +88,14 @@ def test_a_replay_of_events_from_far_ahead_rejects_them_instead_of_crashing(serv
     assert ingested.status == "rejected"
 
 
+def test_a_malformed_sent_at_is_told_the_one_format_it_may_take(client):
+    response = post(client, "/v1/event", launch(sent_at="yesterday"))
+
+    [message] = response.json()["sent_at"]
+    assert "[+HH:MM|-HH:MM|Z]" in message
+    assert "hh:mm:ss." not in message  # the brief's format, which has no offset
+
+
 def test_sent_at_needs_an_offset_like_occurred_at(client):
     response = post(client, "/v1/event", launch(sent_at="2021-02-28T16:30:00"))
 
