@@ -80,7 +80,6 @@ class EventRepository(Protocol):
 
 @dataclass(slots=True)
 class _Limits:
-    recent_events: int = 1000
     seen_ids: int = 100_000
     seen_max_age: timedelta = timedelta(hours=24)
     decisions_per_user: int = 100
@@ -99,9 +98,7 @@ class InMemoryEventRepository:
         decisions_per_user: int = 100,
         users_with_history: int = 10_000,
     ) -> None:
-        self._limits = _Limits(
-            recent_limit, seen_limit, seen_max_age, decisions_per_user, users_with_history
-        )
+        self._limits = _Limits(seen_limit, seen_max_age, decisions_per_user, users_with_history)
         self._lock = threading.RLock()
         self._seen: OrderedDict[tuple[str, str], tuple[datetime | None, int]] = OrderedDict()
         self._sessions: dict[str, dict[str, TrainingProgramStarted]] = {}
