@@ -7,13 +7,11 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from django.apps import apps
+from django.test import override_settings
 
 from benchmarks.replay import CountingTransport
 from events.ingestion import ingest
-from events.repository import InMemoryEventRepository
-from events.services import send_due_reminders
-from notifications.outbox import Outbox
+from eventsproject import bootstrap
 
 START = datetime(2021, 3, 1, tzinfo=UTC)
 
@@ -58,16 +56,19 @@ def measure(users: int) -> MemoryResult:
 
 
 def _measure(users: int, seen_limit: int, traced: bool, log_users: int = 0) -> dict[str, int]:
-    events_config: Any = apps.get_app_config("events")
     # No windows of recent events and sent notifications, and decision logs only when
     # measured: they are bounded (1,000 events and notifications, EVENTS_DECISION_LOG_USERS
     # logs) and would blur what grows with active users.
-    events_config.repository = InMemoryEventRepository(
-        recent_limit=0, seen_limit=seen_limit, users_with_history=log_users
-    )
-    outbox = Outbox(CountingTransport(), history_limit=0)
-    notifications_config: Any = apps.get_app_config("notifications")
-    notifications_config.outbox = outbox
+    with override_settings(
+        EVENTS_RECENT_LIMIT=0,
+        EVENTS_SEEN_IDS_LIMIT=seen_limit,
+        EVENTS_DECISION_LOG_USERS=log_users,
+        NOTIFICATIONS_RECENT_LIMIT=0,
+    ):
+        parts = bootstrap.build(transport=CountingTransport())
+    bootstrap.install(parts)
+    parts.dispatcher.start()
+    send_due_reminders = parts.processor.send_due_reminders
     day = START
     for _ in range(2):  # the first round warms every cache and bounded window up
         day += timedelta(days=2)
@@ -83,11 +84,11 @@ def _measure(users: int, seen_limit: int, traced: bool, log_users: int = 0) -> d
         # a day later they are forgotten.
         send_due_reminders(day + timedelta(hours=2))
         send_due_reminders(day + timedelta(days=1, hours=2))
-        outbox.flush()
+        parts.dispatcher.flush()
         gc.collect()
         after = _memory(traced) - base
         tracemalloc.stop()
-    outbox.close(timeout=0)
+    parts.dispatcher.close(timeout=0)
     return {"base": base, "active": active, "after": after}
 
 

@@ -6,12 +6,10 @@ from dataclasses import dataclass
 from typing import Any
 
 import orjson
-from django.apps import apps
 
 from events.ingestion import ingest, parse
-from events.repository import InMemoryEventRepository
+from eventsproject import bootstrap
 from notifications.domain import Notification
-from notifications.outbox import Outbox
 
 
 class CountingTransport:
@@ -34,14 +32,13 @@ class Timing:
         return self.events / self.seconds
 
 
-def fresh_state() -> CountingTransport:
-    """Empty repository and outbox, as a new process would have."""
+def fresh_state() -> tuple[bootstrap.Components, CountingTransport]:
+    """Empty repository and outbox, as a new process would have, with the dispatcher on."""
     transport = CountingTransport()
-    events_config: Any = apps.get_app_config("events")
-    events_config.repository = InMemoryEventRepository()
-    notifications_config: Any = apps.get_app_config("notifications")
-    notifications_config.outbox = Outbox(transport)
-    return transport
+    parts = bootstrap.build(transport=transport)
+    bootstrap.install(parts)
+    parts.dispatcher.start()
+    return parts, transport
 
 
 def timed(lines: list[bytes], per_line: Callable[[bytes], Any]) -> Timing:
@@ -61,12 +58,11 @@ def parse_only(lines: list[bytes]) -> Timing:
 
 def full_pipeline(lines: list[bytes]) -> tuple[Timing, int]:
     """Parse, record, signal, rules and outbox delivery; timed until the outbox is empty."""
-    transport = fresh_state()
-    outbox: Outbox = apps.get_app_config("notifications").outbox  # type: ignore[attr-defined]
+    parts, transport = fresh_state()
     started = time.perf_counter()
     for line in lines:
         ingest(orjson.loads(line))
-    outbox.flush()
+    parts.dispatcher.flush()
     elapsed = time.perf_counter() - started
-    outbox.close(timeout=0)
+    parts.dispatcher.close(timeout=0)
     return Timing(len(lines), elapsed), transport.count

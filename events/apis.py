@@ -23,8 +23,8 @@ from events.serializers import (
     EventRepresentationSerializer,
     UserStateSerializer,
 )
-from events.services import get_repository
 from events.throttles import BatchRateThrottle, DeviceRateThrottle
+from eventsproject.bootstrap import components
 from eventsproject.pagination import Pagination
 
 _BATCH = BatchSerializer()
@@ -62,7 +62,7 @@ class EventCollectionApi(ListAPIView):  # type: ignore[type-arg]  # a list, not 
         event_type = self.request.query_params.get("type")
         return [
             event
-            for event in get_repository().recent_events()
+            for event in components().repository.recent_events()
             if (user_id is None or event.user_id == user_id)
             and (event_type is None or event.event_type == event_type)
         ]
@@ -99,7 +99,7 @@ class UserStateApi(APIView):
 
     @schema.describe_user_state
     def get(self, request: Request, user_id: str) -> Response:
-        state = get_repository().user_state(user_id)
+        state = components().repository.user_state(user_id)
         view = {
             "user_id": user_id,
             "open_sessions": list(state.open_sessions.values()),
@@ -115,7 +115,7 @@ class UserDecisionListApi(ListAPIView):  # type: ignore[type-arg]  # a list, not
     pagination_class = Pagination
 
     def get_queryset(self) -> list[DecisionRecord]:  # type: ignore[override]
-        return get_repository().decisions(self.kwargs["user_id"])
+        return components().repository.decisions(self.kwargs["user_id"])
 
     @schema.describe_user_decisions
     def get(self, request: Request, *args: Any, **kwargs: Any) -> Response:

@@ -1,4 +1,7 @@
-"""What rules decide, and the record that explains each decision. The service carries them out.
+"""What rules decide, the record that explains each decision, and the user state they change.
+
+`settle` carries decisions out on a user's state: pure, so that a store saves
+the result in one write, whatever the store.
 
 Every launch ends in exactly one outcome — `sent`, `cancelled`, `merged` or
 `skipped_stale` — and every finish in one of `congratulated`, `too_short` or
@@ -7,14 +10,17 @@ inside its window adds `late_start_after_sent`. Each outcome is a
 `DecisionRecord` in the user's decision log (`GET /v1/users/<id>/decisions`).
 """
 
-from collections.abc import Mapping
+import uuid
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 from enum import StrEnum
+from types import MappingProxyType
 from typing import Any
 
 from events.domain import AppLaunched, Event, TrainingProgramStarted
-from notifications.domain import Notification
+
+_DECISION_NAMESPACE = uuid.UUID("6f1c3c1e-9a59-4d4b-8f0e-6a1f2d1c7b10")
 
 
 class Verdict(StrEnum):
@@ -64,6 +70,18 @@ class UserState:
     def after_sending(self) -> "UserState":
         """The state once the pending reminder was sent."""
         return replace(self, pending_reminder=None, last_sent_reminder=self.pending_reminder)
+
+    def __bool__(self) -> bool:
+        """False when there is nothing to keep: a store forgets such a user."""
+        return (
+            bool(self.open_sessions)
+            or self.pending_reminder is not None
+            or (self.last_sent_reminder is not None)
+        )
+
+
+#: A user the store knows nothing about.
+NO_STATE = UserState(open_sessions=MappingProxyType({}))
 
 
 @dataclass(frozen=True, slots=True)
@@ -119,11 +137,6 @@ class ForgetSentReminder:
     user_id: str
 
 
-@dataclass(frozen=True, slots=True)
-class Notify:
-    notification: Notification
-
-
 Decision = (
     OpenSession
     | CloseSession
@@ -131,6 +144,51 @@ Decision = (
     | CancelReminder
     | SendReminder
     | ForgetSentReminder
-    | Notify
     | DecisionRecord
 )
+
+
+def settle(state: UserState, decisions: list[Decision]) -> tuple[UserState, list[DecisionRecord]]:
+    """The user's state once the decisions are carried out, and the records among them."""
+    records = []
+    for decision in decisions:
+        if isinstance(decision, DecisionRecord):
+            records.append(decision)
+        else:
+            state = _EVOLVE[type(decision)](state, decision)
+    return state, records
+
+
+def _with_session(state: UserState, decision: OpenSession) -> UserState:
+    started = decision.started
+    sessions = {**state.open_sessions, started.training_program_id: started}
+    return replace(state, open_sessions=MappingProxyType(sessions))
+
+
+def _without_session(state: UserState, decision: CloseSession) -> UserState:
+    _, training_program_id = decision.session_key
+    sessions = {
+        key: started for key, started in state.open_sessions.items() if key != training_program_id
+    }
+    return replace(state, open_sessions=MappingProxyType(sessions))
+
+
+def _reminder_sent(state: UserState, decision: SendReminder) -> UserState:
+    pending = None if state.pending_reminder == decision.reminder else state.pending_reminder
+    return replace(state, pending_reminder=pending, last_sent_reminder=decision.reminder)
+
+
+_EVOLVE: dict[type[Decision], Callable[[UserState, Any], UserState]] = {
+    OpenSession: _with_session,
+    CloseSession: _without_session,
+    ArmReminder: lambda state, decision: replace(state, pending_reminder=decision.reminder),
+    CancelReminder: lambda state, decision: replace(state, pending_reminder=None),
+    SendReminder: _reminder_sent,
+    ForgetSentReminder: lambda state, decision: replace(state, last_sent_reminder=None),
+}
+
+
+def decision_id(rule: str, *event_ids: str) -> str:
+    """The same rule over the same events always yields the same id: the id of the
+    notification it causes, and so its `Idempotency-Key`."""
+    return str(uuid.uuid5(_DECISION_NAMESPACE, ":".join((rule, *event_ids))))

@@ -14,13 +14,14 @@ from rest_framework import status
 from rest_framework.exceptions import ValidationError
 
 from events.domain import Event
+from events.processing import Outcome, RecordResult
 from events.serializers import (
     EventFormat,
     EventRepresentationSerializer,
     IncomingEventSerializer,
     detect_format,
 )
-from events.services import Outcome, RecordResult, record_event
+from eventsproject.bootstrap import components
 
 REJECTED = "rejected"
 
@@ -83,7 +84,7 @@ def ingest(data: Any, *, received_at: datetime | None = None) -> Ingested:
         return Ingested(errors=exc.detail)
     if received_at is not None:
         event = replace(event, received_at=received_at)
-    return Ingested(record_event(event), detect_format(data))
+    return Ingested(components().processor.record(event), detect_format(data))
 
 
 def ingest_batch(

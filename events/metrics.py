@@ -1,21 +1,35 @@
 """Prometheus metrics of event ingestion and of the decision log.
 
-Counting happens on every event, inside event processing's lock, so the tallies
-are plain `Counter`s bumped there (a Prometheus counter takes a lock of its own
-per increment); a collector turns them into `events_total{type,outcome}` and
-`events_decisions_total{outcome}` when `/metrics` is scraped.
+Counting happens on every event, so the tallies are plain `Counter`s bumped
+under one lock per event (a Prometheus counter takes a lock of its own per
+increment, and per label lookup); a collector turns them into
+`events_total{type,outcome}` and `events_decisions_total{outcome}` when
+`/metrics` is scraped.
 """
 
+import threading
 from collections import Counter
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 
 from prometheus_client.core import REGISTRY, CounterMetricFamily
 from prometheus_client.registry import Collector
 
-#: Events by (type, outcome). Bump only while holding event processing's lock.
+#: Events by (type, outcome).
 EVENTS: Counter[tuple[str, str]] = Counter()
-#: Decision log outcomes. Bump only while holding event processing's lock.
+#: Decision log outcomes.
 DECISIONS: Counter[str] = Counter()
+_counting = threading.Lock()
+
+
+def count_event(event_type: str, outcome: str, decisions: Iterable[str] = ()) -> None:
+    with _counting:
+        EVENTS[event_type, outcome] += 1
+        DECISIONS.update(decisions)
+
+
+def count_decisions(decisions: Iterable[str]) -> None:
+    with _counting:
+        DECISIONS.update(decisions)
 
 
 class TalliesCollector(Collector):

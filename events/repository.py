@@ -1,31 +1,34 @@
-"""Where per-user state lives: a narrow port and its thread-safe in-memory adapter.
+"""Where per-user state lives: the store port and its in-memory adapter.
 
-The state is what the rules need — open training sessions, the pending
-reminder and the last one sent — plus each user's decision log, the memory of
-seen event ids and a bounded window of recent events for the browsable API.
-Pending reminders with a wall-clock due time are also kept in due order, for
-the ticker. What outlives a user's activity is bounded: the decision log per
+Processing is a unit of work per user: `update` checks the event in (a
+duplicate or a conflict stops there), hands the user's state to the caller,
+and saves what it returns — the new state, the decision records and the
+notifications they cause — together, so that nothing is half done. The
+caller's function is pure (it decides, it does not write), so that a store
+that must retry its transaction may call it again.
+
+The in-memory adapter serialises the updates of one user with a lock striped
+over the user ids, so that events of different users are processed in
+parallel. What outlives a user's activity is bounded: the decision log per
 user and in users, the seen ids in count and age, the recent events in count,
 and a last sent reminder expires with the seen ids' age after its due time.
-The active state — open sessions, pending reminders — grows with the users
-who have something open.
 """
 
 import heapq
 import threading
 from collections import Counter, OrderedDict, deque
-from collections.abc import Mapping
-from dataclasses import dataclass
+from collections.abc import Callable
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from enum import StrEnum
+from functools import partial
 from itertools import count
-from types import MappingProxyType
-from typing import Any, Protocol
+from typing import Protocol
 
-from events.decisions import DecisionRecord, Reminder, UserState
-from events.domain import Event, TrainingProgramStarted
-
-_NO_SESSIONS: Mapping[str, TrainingProgramStarted] = MappingProxyType({})
+from events.decisions import NO_STATE, DecisionRecord, Reminder, UserState
+from events.domain import Event
+from notifications.domain import Notification
+from notifications.outbox import InMemoryOutboxStore, OutboxStore
 
 
 class Arrival(StrEnum):
@@ -34,40 +37,39 @@ class Arrival(StrEnum):
     CONFLICT = "conflict"  # the same id with other content
 
 
-class EventRepository(Protocol):
-    def check_in(self, event: Event) -> Arrival:
-        """Remember the event's id and say whether it was seen before, and with what."""
+@dataclass(frozen=True, slots=True)
+class Change:
+    """What one unit of work decided for one user."""
 
-    def forget(self, event: Event) -> None:
-        """Forget a checked-in event whose processing failed, so that a retry is not a duplicate."""
+    state: UserState
+    records: list[DecisionRecord] = field(default_factory=list)
+    notifications: list[Notification] = field(default_factory=list)
+
+
+@dataclass(frozen=True, slots=True)
+class Committed:
+    arrival: Arrival
+    change: Change | None = None  # None when the event was not new
+
+
+ChangeOf = Callable[[UserState], Change]
+
+
+class EventRepository(Protocol):
+    def update(self, user_id: str, change_of: ChangeOf, event: Event | None = None) -> Committed:
+        """Check `event` in (if any); when new, save `change_of(state)` atomically."""
 
     def user_state(self, user_id: str) -> UserState: ...
-
-    def open_session(self, started: TrainingProgramStarted) -> None: ...
-
-    def close_session(self, session_key: tuple[str, str]) -> None: ...
-
-    def arm_reminder(self, reminder: Reminder) -> None: ...
-
-    def cancel_reminder(self, user_id: str) -> None: ...
-
-    def mark_reminder_sent(self, reminder: Reminder) -> None:
-        """The pending reminder is sent: it is now the user's last sent reminder."""
-
-    def forget_sent_reminder(self, user_id: str) -> None: ...
-
-    def pop_due_reminder(self, now: datetime) -> Reminder | None:
-        """The next pending reminder whose wall-clock due time is at or before `now`."""
-
-    def pending_reminders(self) -> list[Reminder]:
-        """Every pending reminder, in deadline order."""
-
-    def record_decision(self, record: DecisionRecord) -> None: ...
 
     def decisions(self, user_id: str) -> list[DecisionRecord]:
         """The user's decision log, newest first."""
 
-    def remember_event(self, event: Event) -> None: ...
+    def claim_due_reminders(self, now: datetime) -> list[str]:
+        """The users whose pending reminder's wall-clock due time is at or before `now`;
+        each handed to one caller, and again only if it is still pending a while later."""
+
+    def pending_reminders(self) -> list[Reminder]:
+        """Every pending reminder, in deadline order."""
 
     def recent_events(self) -> list[Event]:
         """The most recent events, newest first."""
@@ -84,11 +86,14 @@ class _Limits:
     seen_max_age: timedelta = timedelta(hours=24)
     decisions_per_user: int = 100
     users_with_history: int = 10_000
+    claim_lease: timedelta = timedelta(seconds=30)
 
 
 class InMemoryEventRepository:
     """Thread-safe. Seen ids are scoped to their user (another user's id is another event)
     and bounded by count and by the age of receipt."""
+
+    _STRIPES = 64
 
     def __init__(
         self,
@@ -97,14 +102,16 @@ class InMemoryEventRepository:
         seen_max_age: timedelta = timedelta(hours=24),
         decisions_per_user: int = 100,
         users_with_history: int = 10_000,
+        outbox: OutboxStore | None = None,
     ) -> None:
         self._limits = _Limits(seen_limit, seen_max_age, decisions_per_user, users_with_history)
-        self._lock = threading.RLock()
+        self._outbox = outbox if outbox is not None else InMemoryOutboxStore()
+        self._user_locks = tuple(threading.Lock() for _ in range(self._STRIPES))
+        self._lock = threading.RLock()  # the tables shared by all users, held briefly
         self._seen: OrderedDict[tuple[str, str], tuple[datetime | None, int]] = OrderedDict()
-        self._sessions: dict[str, dict[str, TrainingProgramStarted]] = {}
-        self._reminders: dict[str, Reminder] = {}
-        self._last_sent: dict[str, Reminder] = {}
-        # Wall-clock due order for the ticker; cancelled entries stay until popped and are skipped.
+        self._states: dict[str, UserState] = {}
+        self._tally: Counter[str] = Counter()  # open sessions and reminders, kept as they change
+        # Wall-clock due order for the ticker; entries no longer pending are skipped.
         self._due: list[tuple[datetime, int, Reminder]] = []
         self._sequence = count()
         # When each last sent reminder expires, in about that order (sent about as they fall due).
@@ -114,7 +121,76 @@ class InMemoryEventRepository:
         self._recent: deque[Event] = deque(maxlen=recent_limit)
         self._counts: Counter[str] = Counter()
 
-    def check_in(self, event: Event) -> Arrival:
+    def update(self, user_id: str, change_of: ChangeOf, event: Event | None = None) -> Committed:
+        with self._user_locks[hash(user_id) % self._STRIPES]:
+            if event is not None and (arrival := self._check_in(event)) is not Arrival.NEW:
+                return Committed(arrival)
+            before = self._states.get(user_id, NO_STATE)
+            try:
+                change = change_of(before)
+            except BaseException:
+                if event is not None:
+                    self._forget(event)  # so that a retry is processed, not a duplicate
+                raise
+            with self._lock:
+                self._save(user_id, before, change.state)
+                for record in change.records:
+                    self._decision_log_of(user_id).append(record)
+                if event is not None:
+                    self._recent.append(event)
+                    self._counts[event.event_type] += 1
+            self._outbox.append(change.notifications)
+        return Committed(Arrival.NEW, change)
+
+    def user_state(self, user_id: str) -> UserState:
+        with self._lock:
+            return self._states.get(user_id, NO_STATE)
+
+    def decisions(self, user_id: str) -> list[DecisionRecord]:
+        with self._lock:
+            return list(reversed(self._decisions.get(user_id, ())))
+
+    def claim_due_reminders(self, now: datetime) -> list[str]:
+        users = []
+        with self._lock:
+            expired = self._expired_sent_reminders(now)
+            while self._due and self._due[0][0] <= now:
+                _, _, reminder = heapq.heappop(self._due)
+                if self._pending(reminder):
+                    users.append(reminder.user_id)
+                    # A lease: if the caller fails to send it, it is claimed again later.
+                    self._push_due(now + self._limits.claim_lease, reminder)
+        for reminder in expired:
+            self.update(reminder.user_id, partial(_forget_sent, reminder))
+        return users
+
+    def pending_reminders(self) -> list[Reminder]:
+        with self._lock:
+            reminders = [state.pending_reminder for state in self._states.values()]
+        pending = [reminder for reminder in reminders if reminder is not None]
+        return sorted(pending, key=lambda reminder: reminder.deadline)
+
+    def recent_events(self) -> list[Event]:
+        with self._lock:
+            return list(reversed(self._recent))
+
+    def event_counts(self) -> dict[str, int]:
+        with self._lock:
+            return dict(self._counts)
+
+    def stats(self) -> dict[str, int]:
+        with self._lock:
+            return {
+                "users_with_open_sessions": self._tally["users_with_open_sessions"],
+                "open_sessions": self._tally["open_sessions"],
+                "pending_reminders": self._tally["pending_reminders"],
+                "users_with_decisions": len(self._decisions),
+                "remembered_event_ids": len(self._seen),
+            }
+
+    # --- under the locks ---------------------------------------------------------
+
+    def _check_in(self, event: Event) -> Arrival:
         content = hash((event.event_type, event))
         key = (event.user_id, event.event_id)
         with self._lock:
@@ -125,100 +201,38 @@ class InMemoryEventRepository:
             self._forget_old_ids(event.received_at)
             return Arrival.NEW
 
-    def forget(self, event: Event) -> None:
+    def _forget(self, event: Event) -> None:
         with self._lock:
             self._seen.pop((event.user_id, event.event_id), None)
 
-    def user_state(self, user_id: str) -> UserState:
-        with self._lock:
-            sessions = self._sessions.get(user_id)
-            return UserState(
-                open_sessions=MappingProxyType(dict(sessions)) if sessions else _NO_SESSIONS,
-                pending_reminder=self._reminders.get(user_id),
-                last_sent_reminder=self._last_sent.get(user_id),
-            )
+    def _save(self, user_id: str, before: UserState, after: UserState) -> None:
+        if after is before:
+            return
+        self._count_changes(before, -1)
+        self._count_changes(after, +1)
+        if after:
+            self._states[user_id] = after
+        elif self._states.pop(user_id, None) is not None:
+            self._removed()
+        armed = after.pending_reminder
+        if armed is not None and armed != before.pending_reminder and armed.due_at is not None:
+            self._push_due(armed.due_at, armed)
+        sent = after.last_sent_reminder
+        if sent is not None and sent != before.last_sent_reminder and sent.due_at is not None:
+            self._sent_expiry.append((sent.due_at + self._limits.seen_max_age, sent))
 
-    def open_session(self, started: TrainingProgramStarted) -> None:
-        with self._lock:
-            user_sessions = self._sessions.setdefault(started.user_id, {})
-            user_sessions[started.training_program_id] = started
+    def _count_changes(self, state: UserState, sign: int) -> None:
+        sessions = len(state.open_sessions)
+        self._tally["open_sessions"] += sign * sessions
+        self._tally["users_with_open_sessions"] += sign * (sessions > 0)
+        self._tally["pending_reminders"] += sign * (state.pending_reminder is not None)
 
-    def close_session(self, session_key: tuple[str, str]) -> None:
-        user_id, training_program_id = session_key
-        with self._lock:
-            user_sessions = self._sessions.get(user_id, {})
-            user_sessions.pop(training_program_id, None)
-            if not user_sessions and self._sessions.pop(user_id, None) is not None:
-                self._removed()
+    def _pending(self, reminder: Reminder) -> bool:
+        state = self._states.get(reminder.user_id)
+        return state is not None and state.pending_reminder == reminder
 
-    def arm_reminder(self, reminder: Reminder) -> None:
-        with self._lock:
-            self._reminders[reminder.user_id] = reminder
-            if reminder.due_at is not None:
-                heapq.heappush(self._due, (reminder.due_at, next(self._sequence), reminder))
-
-    def cancel_reminder(self, user_id: str) -> None:
-        with self._lock:
-            if self._reminders.pop(user_id, None) is not None:
-                self._removed()
-
-    def mark_reminder_sent(self, reminder: Reminder) -> None:
-        with self._lock:
-            if self._reminders.get(reminder.user_id) == reminder:
-                del self._reminders[reminder.user_id]
-                self._removed()
-            self._last_sent[reminder.user_id] = reminder
-            if reminder.due_at is not None:  # a replay's process ends: nothing to expire
-                self._sent_expiry.append((reminder.due_at + self._limits.seen_max_age, reminder))
-
-    def forget_sent_reminder(self, user_id: str) -> None:
-        with self._lock:
-            if self._last_sent.pop(user_id, None) is not None:
-                self._removed()
-
-    def pop_due_reminder(self, now: datetime) -> Reminder | None:
-        with self._lock:
-            self._expire_sent_reminders(now)
-            while self._due and self._due[0][0] <= now:
-                _, _, reminder = heapq.heappop(self._due)
-                if self._reminders.get(reminder.user_id) == reminder:
-                    return reminder
-            return None
-
-    def pending_reminders(self) -> list[Reminder]:
-        with self._lock:
-            return sorted(self._reminders.values(), key=lambda reminder: reminder.deadline)
-
-    def record_decision(self, record: DecisionRecord) -> None:
-        with self._lock:
-            self._decision_log_of(record.user_id).append(record)
-
-    def decisions(self, user_id: str) -> list[DecisionRecord]:
-        with self._lock:
-            return list(reversed(self._decisions.get(user_id, ())))
-
-    def remember_event(self, event: Event) -> None:
-        with self._lock:
-            self._recent.append(event)
-            self._counts[event.event_type] += 1
-
-    def event_counts(self) -> dict[str, int]:
-        with self._lock:
-            return dict(self._counts)
-
-    def recent_events(self) -> list[Event]:
-        with self._lock:
-            return list(reversed(self._recent))
-
-    def stats(self) -> dict[str, int]:
-        with self._lock:
-            return {
-                "users_with_open_sessions": len(self._sessions),
-                "open_sessions": sum(len(sessions) for sessions in self._sessions.values()),
-                "pending_reminders": len(self._reminders),
-                "users_with_decisions": len(self._decisions),
-                "remembered_event_ids": len(self._seen),
-            }
+    def _push_due(self, due_at: datetime, reminder: Reminder) -> None:
+        heapq.heappush(self._due, (due_at, next(self._sequence), reminder))
 
     def _decision_log_of(self, user_id: str) -> deque[DecisionRecord]:
         """The user's log, most recently used last; the least recent goes past the limit."""
@@ -231,22 +245,20 @@ class InMemoryEventRepository:
             self._decisions.popitem(last=False)
         return log
 
-    def _expire_sent_reminders(self, now: datetime) -> None:
+    def _expired_sent_reminders(self, now: datetime) -> list[Reminder]:
         """A start that late is not told apart from a retry any more: forget the reminder."""
+        expired = []
         while self._sent_expiry and self._sent_expiry[0][0] <= now:
-            _, reminder = self._sent_expiry.popleft()
-            if self._last_sent.get(reminder.user_id) == reminder:
-                self.forget_sent_reminder(reminder.user_id)
+            expired.append(self._sent_expiry.popleft()[1])
+        return expired
 
     def _removed(self) -> None:
         """CPython never shrinks a dict's table on deletion: once there were more
-        removals than entries left, rebuild the tables so that memory follows the
+        removals than entries left, rebuild the table so that memory follows the
         number of active users back down (amortised O(1))."""
         self._removals += 1
-        tables = (self._sessions, self._reminders, self._last_sent)
-        if self._removals > sum(len(table) for table in tables) + 1024:
-            for table in tables:
-                _compact(table)
+        if self._removals > len(self._states) + 1024:
+            self._states = dict(self._states)
             self._removals = 0
 
     def _forget_old_ids(self, received_at: datetime | None) -> None:
@@ -263,7 +275,7 @@ class InMemoryEventRepository:
             self._seen.popitem(last=False)
 
 
-def _compact(table: dict[str, Any]) -> None:
-    live = dict(table)  # a copy gets a table sized for what is left
-    table.clear()
-    table.update(live)
+def _forget_sent(reminder: Reminder, state: UserState) -> Change:
+    if state.last_sent_reminder != reminder:
+        return Change(state)
+    return Change(replace(state, last_sent_reminder=None))

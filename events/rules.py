@@ -25,13 +25,13 @@ from events.decisions import (
     Decision,
     DecisionRecord,
     ForgetSentReminder,
-    Notify,
     OpenSession,
     Reminder,
     SendReminder,
     Trigger,
     UserState,
     Verdict,
+    decision_id,
 )
 from events.domain import (
     AppLaunched,
@@ -40,14 +40,6 @@ from events.domain import (
     TrainingProgramEvent,
     TrainingProgramFinished,
     TrainingProgramStarted,
-)
-from notifications.domain import (
-    Cause,
-    Notification,
-    NotificationKind,
-    Reason,
-    TriggerEvent,
-    notification_id,
 )
 
 MINUTE = timedelta(minutes=1)
@@ -104,17 +96,18 @@ def congratulate_training_dose(
                 figures=figures,
             )
         ]
-    notification = _congratulation(started, event, trained, figures)
     explanation = _explain(
         Verdict.CONGRATULATED,
         congratulate_training_dose,
         started,
         event,
         about=event,
-        notification_id=notification.notification_id,
-        figures={**figures, "minutes": notification.minutes},
+        notification_id=decision_id(
+            congratulate_training_dose.__name__, started.event_id, event.event_id
+        ),
+        figures={**figures, "minutes": trained // MINUTE},
     )
-    return [Notify(notification), explanation]
+    return [explanation]
 
 
 def arm_start_reminder(
@@ -188,59 +181,30 @@ def send_overdue_reminder(event: Event, state: UserState, thresholds: Thresholds
     reminder = state.pending_reminder
     if reminder is None or event.effective_at <= reminder.deadline:
         return []
-    return send_reminder(reminder, Trigger.OWN_EVENT, by=event, decided_at=event.received_at)
+    return remind_to_start(reminder, Trigger.OWN_EVENT, by=event, decided_at=event.received_at)
 
 
-def send_reminder(
+def remind_to_start(
     reminder: Reminder,
     trigger: Trigger,
     *,
     by: Event | None = None,
     decided_at: datetime | None = None,
 ) -> list[Decision]:
-    """Send a pending reminder: its notification and the record of why."""
-    notification = remind_to_start(reminder, trigger, by)
+    """Send a pending reminder, by `trigger` (and the event `by`): the record says why."""
+    launch = reminder.launch
+    causes = (launch,) if by is None else (launch, by)
     explanation = _explain(
         Verdict.SENT,
         remind_to_start,
-        *_causes(reminder, by),
-        about=reminder.launch,
+        *causes,
+        about=launch,
         trigger=trigger,
         reminder=reminder,
         decided_at=decided_at,
-        notification_id=notification.notification_id,
+        notification_id=decision_id(remind_to_start.__name__, launch.event_id),
     )
-    return [SendReminder(reminder), Notify(notification), explanation]
-
-
-def remind_to_start(reminder: Reminder, trigger: Trigger, by: Event | None = None) -> Notification:
-    """The notification of a reminder that is sent, by `trigger` (and the event `by`)."""
-    launch = reminder.launch
-    rule = remind_to_start.__name__
-    return Notification(
-        notification_id=notification_id(rule, launch.event_id),
-        kind=NotificationKind.START_TRAINING_REMINDER,
-        user_id=launch.user_id,
-        device_id=launch.device_id,
-        message="Your training is waiting: start a program now and get today's dose in!",
-        triggered_at=reminder.deadline,
-        reason=Reason(
-            rule=rule,
-            events=(_trigger(launch),),
-            figures={
-                "deadline": reminder.deadline.isoformat(),
-                "delay_minutes": (reminder.deadline - launch.effective_at) // MINUTE,
-            },
-        ),
-        decision=Cause(
-            Verdict.SENT, tuple(event.event_id for event in _causes(reminder, by)), trigger
-        ),
-    )
-
-
-def _causes(reminder: Reminder, by: Event | None) -> tuple[Event, ...]:
-    """The events that led to sending a reminder: its launch, and the event that sent it."""
-    return (reminder.launch,) if by is None else (reminder.launch, by)
+    return [SendReminder(reminder), explanation]
 
 
 def _reminder_of(launch: AppLaunched, thresholds: Thresholds) -> Reminder:
@@ -253,39 +217,12 @@ def _reminder_of(launch: AppLaunched, thresholds: Thresholds) -> Reminder:
     )
 
 
-def _congratulation(
-    started: TrainingProgramStarted,
-    finished: TrainingProgramFinished,
-    trained: timedelta,
-    figures: dict[str, int],
-) -> Notification:
-    minutes = trained // MINUTE
-    rule = congratulate_training_dose.__name__
-    return Notification(
-        notification_id=notification_id(rule, started.event_id, finished.event_id),
-        kind=NotificationKind.TRAINING_DOSE_CONGRATULATION,
-        user_id=finished.user_id,
-        device_id=finished.device_id,
-        message=f"Great job! You trained for {minutes} minutes: today's training dose is done.",
-        triggered_at=finished.effective_at,
-        minutes=minutes,
-        reason=Reason(
-            rule=rule, events=(_trigger(started), _trigger(finished)), figures=dict(figures)
-        ),
-        decision=Cause(Verdict.CONGRATULATED, (started.event_id, finished.event_id)),
-    )
-
-
 def _explain(
     outcome: Verdict, rule: Callable[..., object], *events: Event, **details: Any
 ) -> DecisionRecord:
     """The record of an outcome; decided when the last of its events was received, by default."""
     details.setdefault("decided_at", events[-1].received_at)
     return DecisionRecord(outcome, rule.__name__, events, **details)
-
-
-def _trigger(event: Event) -> TriggerEvent:
-    return TriggerEvent(event.event_id, event.event_type.value, event.occurred_at)
 
 
 EVENT_RULES: dict[EventType, tuple[Rule, ...]] = {

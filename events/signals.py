@@ -2,8 +2,10 @@
 
 from django.dispatch import Signal
 
-#: Sent once per accepted event, after it is recorded.
-#: sender: the event's class. provides args: event (an `events.domain.Event`).
-#: Receivers run synchronously inside event processing; an exception propagates
-#: to the caller (no `send_robust`), so a broken rule is loud, never silent.
+#: Sent once per new event, inside its user's unit of work, before anything is saved.
+#: sender: the event's class. provides args: event (an `events.domain.Event`), state
+#: (the user's `UserState`) and thresholds (the rules' `Thresholds`). Each receiver
+#: returns a list of decisions, which are carried out and saved together; a receiver
+#: only decides. An exception propagates to the caller (no `send_robust`) and nothing is
+#: saved, so a broken rule is loud, never silent.
 event_recorded = Signal(use_caching=True)  # receivers looked up once per event class

@@ -9,9 +9,9 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from eventsproject.bootstrap import components
 from eventsproject.serving import health_report
 from notifications import metrics
-from notifications.services import get_outbox
 
 
 class HealthApi(APIView):
@@ -31,8 +31,8 @@ class HealthApi(APIView):
 
 def metrics_view(request: HttpRequest) -> HttpResponse:
     """Prometheus exposition; gauges of the outbox are read at scrape time."""
-    outbox = get_outbox()
-    for status, count in outbox.counts().items():
+    parts = components()
+    for status, count in parts.outbox.counts().items():
         metrics.OUTBOX_DEPTH.labels(status).set(count)
-    metrics.BREAKER_STATE.state(outbox.breaker.current_state)
+    metrics.BREAKER_STATE.state(parts.dispatcher.breaker_state)
     return HttpResponse(generate_latest(), content_type=CONTENT_TYPE_LATEST)

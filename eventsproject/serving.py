@@ -16,8 +16,7 @@ from typing import Any
 
 from django.conf import settings
 
-from events.services import get_repository, get_ticker
-from notifications.services import get_outbox
+from eventsproject.bootstrap import components
 
 logger = logging.getLogger(__name__)
 
@@ -28,32 +27,34 @@ def start() -> None:
     if _started.is_set():
         return
     _started.set()
-    get_ticker().start()
-    get_outbox().start()
+    parts = components()
+    parts.ticker.start()
+    parts.dispatcher.start()
     atexit.register(stop)
     _exit_on_sigterm()
     logger.info("serving: reminder ticker and notification dispatcher started")
 
 
 def stop() -> None:
-    get_ticker().stop()
-    undelivered = get_outbox().close(timeout=settings.NOTIFY_SHUTDOWN_GRACE_SECONDS)
+    parts = components()
+    parts.ticker.stop()
+    undelivered = parts.dispatcher.close(timeout=settings.NOTIFY_SHUTDOWN_GRACE_SECONDS)
     logger.info("serving stopped; %s notifications undelivered", len(undelivered))
 
 
 def health_report() -> dict[str, Any]:
     """`ok` unless a background thread of this serving process has died."""
-    repository = get_repository()
-    threads = {"ticker": get_ticker().alive, "dispatcher": get_outbox().worker_alive}
+    parts = components()
+    threads = {"ticker": parts.ticker.alive, "dispatcher": parts.dispatcher.alive}
     broken = _started.is_set() and not all(threads.values())
     return {
         "status": "degraded" if broken else "ok",
         "serving": _started.is_set(),
         "threads": {name: "alive" if alive else "stopped" for name, alive in threads.items()},
-        "events": repository.event_counts(),
-        "state": repository.stats(),
-        "notifications": get_outbox().counts(),
-        "circuit_breaker": get_outbox().breaker.current_state,
+        "events": parts.repository.event_counts(),
+        "state": parts.repository.stats(),
+        "notifications": parts.outbox.counts(),
+        "circuit_breaker": parts.dispatcher.breaker_state,
     }
 
 

@@ -1,5 +1,6 @@
 """The notifications HTTP API: what the rules decided, why, and how delivery went."""
 
+import logging
 from typing import Any
 
 from drf_spectacular.utils import OpenApiParameter, extend_schema
@@ -9,11 +10,13 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from eventsproject.bootstrap import components
 from eventsproject.pagination import Pagination
 from eventsproject.schema import ERROR, ERRORS
 from notifications.outbox import DeliveryStatus, NotResendable, OutboxEntry, UnknownNotification
 from notifications.serializers import OutboxEntrySerializer
-from notifications.services import get_outbox
+
+logger = logging.getLogger(__name__)
 
 
 class NotificationListApi(ListAPIView):  # type: ignore[type-arg]  # a list, not a Model
@@ -25,10 +28,10 @@ class NotificationListApi(ListAPIView):  # type: ignore[type-arg]  # a list, not
     def get_queryset(self) -> list[OutboxEntry]:  # type: ignore[override]
         wanted = self.request.query_params.get("status")
         if wanted is None:
-            return get_outbox().entries()
+            return components().outbox.entries()
         if wanted not in _STATUSES:
             raise ValidationError({"status": [f"Choose one of {', '.join(_STATUSES)}."]})
-        return get_outbox().entries(_STATUSES[wanted])
+        return components().outbox.entries(_STATUSES[wanted])
 
     @extend_schema(
         parameters=[
@@ -57,11 +60,12 @@ class NotificationResendApi(APIView):
     @extend_schema(request=None, responses={202: OutboxEntrySerializer, 409: ERROR, **ERRORS})
     def post(self, request: Request, notification_id: str) -> Response:
         try:
-            entry = get_outbox().resend(notification_id)
+            entry = components().outbox.resend(notification_id)
         except UnknownNotification:
             raise NotFound(f"No notification {notification_id}.") from None
         except NotResendable as exc:
             raise Conflict(str(exc)) from None
+        logger.info("notification %s queued again by request", notification_id)
         return Response(OutboxEntrySerializer(entry).data, status=202)
 
 
@@ -71,7 +75,7 @@ class Conflict(APIException):
 
 
 def _entry_or_404(notification_id: str) -> OutboxEntry:
-    entry = get_outbox().get(notification_id)
+    entry = components().outbox.get(notification_id)
     if entry is None:
         raise NotFound(f"No notification {notification_id}.")
     return entry

@@ -3,13 +3,10 @@
 Plain Python, so the events app's rules can build notifications without Django.
 """
 
-import uuid
 from dataclasses import dataclass, field
 from datetime import datetime
 from enum import StrEnum
 from typing import Any
-
-_NOTIFICATION_NAMESPACE = uuid.UUID("6f1c3c1e-9a59-4d4b-8f0e-6a1f2d1c7b10")
 
 
 class NotificationKind(StrEnum):
@@ -88,8 +85,3 @@ def _trigger_payload(event: TriggerEvent) -> dict[str, str]:
         "type": event.event_type,
         "occurred_at": event.occurred_at.isoformat(),
     }
-
-
-def notification_id(rule: str, *event_ids: str) -> str:
-    """The same rule over the same events always yields the same id."""
-    return str(uuid.uuid5(_NOTIFICATION_NAMESPACE, ":".join((rule, *event_ids))))

@@ -1,14 +1,16 @@
-"""Every test starts from empty in-memory state and a recording notify transport."""
+"""Every test runs with parts of its own, built by the composition root from settings:
+empty in-memory state, a recording notify transport and a running dispatcher."""
+
+from collections.abc import Iterator
 
 import pytest
-from django.apps import apps
 
-from events import services
-from events.repository import InMemoryEventRepository
+from events.repository import EventRepository
 from events.rules import Thresholds
 from events.ticker import ReminderTicker
+from eventsproject import bootstrap
 from notifications.domain import Notification
-from notifications.outbox import Outbox
+from notifications.outbox import OutboxStore
 
 
 class RecordingTransport:
@@ -31,51 +33,54 @@ def no_throttling(settings):
     settings.EVENTS_BATCH_THROTTLE_RATE = None
 
 
-@pytest.fixture(autouse=True)
-def repository(monkeypatch) -> InMemoryEventRepository:
-    fresh = InMemoryEventRepository(recent_limit=50)
-    monkeypatch.setattr(apps.get_app_config("events"), "repository", fresh)
-    return fresh
-
-
-@pytest.fixture(autouse=True)
-def ticker(monkeypatch) -> ReminderTicker:
-    """A ticker that is never started: tests call `tick` themselves."""
-    fresh = ReminderTicker(services.send_due_reminders)
-    monkeypatch.setattr(apps.get_app_config("events"), "ticker", fresh)
-    return fresh
-
-
-@pytest.fixture
-def thresholds(monkeypatch):
-    """Call with Thresholds' fields to run the rules with other figures than the defaults."""
-
-    def use(**figures) -> Thresholds:
-        chosen = Thresholds(**figures)
-        monkeypatch.setattr(apps.get_app_config("events"), "thresholds", chosen)
-        return chosen
-
-    return use
-
-
 @pytest.fixture
 def transport() -> RecordingTransport:
     return RecordingTransport()
 
 
 @pytest.fixture(autouse=True)
-def outbox(monkeypatch, transport) -> Outbox:
-    fresh = Outbox(transport, history_limit=50)
-    monkeypatch.setattr(apps.get_app_config("notifications"), "outbox", fresh)
-    return fresh
+def parts(settings, transport) -> Iterator[bootstrap.Components]:
+    settings.EVENTS_RECENT_LIMIT = 50
+    settings.NOTIFICATIONS_RECENT_LIMIT = 50
+    with bootstrap.installed(bootstrap.build(transport=transport)) as fresh:
+        fresh.dispatcher.start()
+        yield fresh
+        fresh.dispatcher.close(timeout=0)
 
 
 @pytest.fixture
-def delivered(outbox, transport):
-    """Call to wait for the outbox and get what reached the transport, in order."""
+def repository(parts) -> EventRepository:
+    return parts.repository
+
+
+@pytest.fixture
+def outbox(parts) -> OutboxStore:
+    return parts.outbox
+
+
+@pytest.fixture
+def ticker(parts) -> ReminderTicker:
+    """Never started: tests call `tick` themselves."""
+    return parts.ticker
+
+
+@pytest.fixture
+def thresholds(parts):
+    """Call with Thresholds' fields to run the rules with other figures than the defaults."""
+
+    def use(**figures) -> Thresholds:
+        parts.processor.thresholds = Thresholds(**figures)
+        return parts.processor.thresholds
+
+    return use
+
+
+@pytest.fixture
+def delivered(parts, transport):
+    """Call to wait for the dispatcher and get what reached the transport, in order."""
 
     def wait_and_list() -> list[Notification]:
-        assert outbox.flush(timeout=5), "the outbox did not settle"
+        assert parts.dispatcher.flush(timeout=5), "the outbox did not settle"
         return list(transport.sent)
 
     return wait_and_list

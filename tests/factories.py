@@ -3,6 +3,7 @@
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 
+from events.decisions import DecisionRecord, Reminder, Trigger
 from events.domain import (
     AppLaunched,
     Event,
@@ -12,6 +13,9 @@ from events.domain import (
     UnknownEvent,
     fingerprint,
 )
+from events.notices import notifications_of
+from events.rules import remind_to_start
+from notifications.domain import Notification
 
 BASE_TIME = datetime(2021, 2, 28, 16, 0, 0, tzinfo=UTC)
 
@@ -59,3 +63,14 @@ def unknown(user: str, when: datetime, raw_type: str = "profile_viewed") -> Unkn
 def received(event: Event, when: datetime, sent_at: datetime | None = None) -> Event:
     """The event as the API records it: received by the server at `when`."""
     return replace(event, received_at=when, sent_at=sent_at)
+
+
+def reminder_for(user: str, minute: int = 0) -> Notification:
+    """The notification of a reminder for `user`'s launch at `minute`."""
+    reminder = Reminder(launch=launched(user, at(minute)), deadline=at(minute + 10))
+    [notification] = notifications_of(
+        decision
+        for decision in remind_to_start(reminder, Trigger.OWN_EVENT)
+        if isinstance(decision, DecisionRecord)
+    )
+    return notification

@@ -30,8 +30,9 @@ def test_health_is_ok_outside_a_serving_process(client):
     assert response.json()["serving"] is False
 
 
-def test_health_is_503_when_a_serving_process_lost_a_thread(client, monkeypatch):
+def test_health_is_503_when_a_serving_process_lost_a_thread(client, parts, monkeypatch):
     monkeypatch.setattr(serving, "_started", SimpleNamespace(is_set=lambda: True))
+    parts.dispatcher.close(timeout=0)
 
     response = client.get("/v1/health")
 
@@ -40,10 +41,9 @@ def test_health_is_503_when_a_serving_process_lost_a_thread(client, monkeypatch)
     assert response.json()["threads"] == {"ticker": "stopped", "dispatcher": "stopped"}
 
 
-def test_health_reports_threads_alive_once_started(client, ticker, outbox, monkeypatch):
+def test_health_reports_threads_alive_once_started(client, ticker, monkeypatch):
     monkeypatch.setattr(serving, "_started", SimpleNamespace(is_set=lambda: True))
     ticker.start()
-    outbox.start()
     try:
         body = client.get("/v1/health").json()
     finally:
@@ -109,12 +109,12 @@ def test_an_unknown_status_filter_is_400(client):
     assert client.get("/v1/notifications", {"status": "lost"}).status_code == 400
 
 
-def test_stopping_closes_the_outbox_and_the_ticker(ticker, outbox, transport):
-    ticker.start()
+def test_stopping_closes_the_dispatcher_and_the_ticker(parts):
+    parts.ticker.start()
     serving.stop()
 
-    assert not ticker.alive
-    assert outbox.close(timeout=0) == []
+    assert not parts.ticker.alive
+    assert not parts.dispatcher.alive
 
 
 def gunicorn_server(workers=1, preload_app=False):

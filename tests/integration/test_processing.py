@@ -4,15 +4,15 @@ from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 
 import pytest
-from django.apps import apps
 
 from events import metrics
 from events.decisions import Trigger, Verdict
-from events.repository import InMemoryEventRepository
+from events.processing import Outcome
 from events.rules import EVENT_RULES
-from events.services import Outcome, drain_reminders, record_event
+from eventsproject import bootstrap
 from notifications.domain import NotificationKind
 from tests.factories import at, cancelled, finished, launched, received, started, unknown
+from tests.service import drain_reminders, record_event
 
 CONGRATULATION = NotificationKind.TRAINING_DOSE_CONGRATULATION
 REMINDER = NotificationKind.START_TRAINING_REMINDER
@@ -308,10 +308,11 @@ def test_an_event_whose_rules_fail_is_forgotten_so_that_a_retry_is_processed(rep
 
 
 @pytest.fixture
-def repository_with_short_log(monkeypatch):
-    short = InMemoryEventRepository(decisions_per_user=5, users_with_history=4)
-    monkeypatch.setattr(apps.get_app_config("events"), "repository", short)
-    return short
+def repository_with_short_log(settings, transport):
+    settings.EVENTS_DECISION_LOG_LIMIT = 5
+    settings.EVENTS_DECISION_LOG_USERS = 4
+    with bootstrap.installed(bootstrap.build(transport=transport)) as parts:
+        yield parts.repository
 
 
 def _broken_rule(event, state, thresholds):

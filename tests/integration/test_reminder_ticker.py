@@ -5,13 +5,12 @@ import time
 from datetime import UTC, datetime, timedelta
 
 import pytest
-from django.apps import apps
 
-from events import services
+from events import processing
 from events.decisions import Trigger, Verdict
-from events.services import get_repository, record_event
 from events.ticker import ReminderTicker
 from tests.factories import launched, received, started, unknown
+from tests.service import record_event, send_due_reminders
 
 RECEIVED = datetime(2026, 12, 2, 12, 0, tzinfo=UTC)
 DUE_AFTER = timedelta(minutes=10, seconds=30)  # the reminder delay and the allowed lateness
@@ -34,10 +33,8 @@ def clock() -> FakeUtcClock:
 
 
 @pytest.fixture
-def ticker(monkeypatch, clock) -> ReminderTicker:
-    fake = ReminderTicker(services.send_due_reminders, utc_now=clock)
-    monkeypatch.setattr(apps.get_app_config("events"), "ticker", fake)
-    return fake
+def ticker(parts, clock) -> ReminderTicker:
+    return ReminderTicker(parts.processor.send_due_reminders, utc_now=clock)
 
 
 def post(event, clock):
@@ -94,30 +91,36 @@ def test_one_users_events_never_send_or_delay_another_users_reminder(ticker, clo
     assert [n.user_id for n in delivered()] == ["a"]
 
 
-def test_a_reminder_that_fails_to_send_leaves_the_others_queued(
-    ticker, clock, delivered, monkeypatch
+def test_a_reminder_that_fails_to_send_holds_up_no_other_and_is_sent_once_its_lease_ends(
+    ticker, clock, delivered, monkeypatch, caplog
 ):
     post(launched("a", RECEIVED), clock)
     post(launched("b", RECEIVED), clock)
     clock.advance(minutes=11)
-    real_publish = services.notifications.publish
-    failing = iter([RuntimeError("the outbox is broken")])
+    real = processing._remind_if_due
+    failing = iter([RuntimeError("a broken store")])
 
-    def publish_failing_once(notification):
-        error = next(failing, None)
-        if error:
+    def failing_once(now, state):
+        if state.pending_reminder.user_id == "a" and (error := next(failing, None)):
             raise error
-        return real_publish(notification)
+        return real(now, state)
 
-    monkeypatch.setattr(services.notifications, "publish", publish_failing_once)
-    with pytest.raises(RuntimeError):
-        ticker.tick()
+    monkeypatch.setattr(processing, "_remind_if_due", failing_once)
     ticker.tick()
+    assert [n.user_id for n in delivered()] == ["b"]
+    assert "could not send the reminder of user a" in caplog.text
 
-    assert len(delivered()) == 1
+    clock.advance(seconds=5)
+    ticker.tick()
+    assert [n.user_id for n in delivered()] == ["b"]
+    clock.advance(seconds=30)
+    ticker.tick()
+    assert [n.user_id for n in delivered()] == ["b", "a"]
 
 
-def test_a_sent_reminder_is_forgotten_once_a_late_start_would_be_a_retry(ticker, clock, delivered):
+def test_a_sent_reminder_is_forgotten_once_a_late_start_would_be_a_retry(
+    ticker, clock, delivered, repository
+):
     post(launched("a", RECEIVED), clock)
     clock.advance(minutes=11)
     ticker.tick()
@@ -126,8 +129,8 @@ def test_a_sent_reminder_is_forgotten_once_a_late_start_would_be_a_retry(ticker,
 
     post(started("a", RECEIVED + timedelta(minutes=5)), clock)
 
-    assert [r.outcome for r in get_repository().decisions("a")] == [Verdict.SENT]
-    assert get_repository().stats()["pending_reminders"] == 0
+    assert [r.outcome for r in repository.decisions("a")] == [Verdict.SENT]
+    assert repository.stats()["pending_reminders"] == 0
 
 
 def test_a_burst_of_old_events_sends_nothing_before_its_users_fall_silent(ticker, clock, delivered):
@@ -166,7 +169,7 @@ def test_a_reminder_is_sent_once_however_often_the_clock_passes_it(ticker, clock
 
 
 def test_a_start_that_arrives_after_the_wall_clock_sent_the_reminder_is_a_late_start(
-    ticker, clock, delivered
+    ticker, clock, delivered, repository
 ):
     post(launched("a", RECEIVED), clock)
     clock.advance(minutes=11)
@@ -174,7 +177,7 @@ def test_a_start_that_arrives_after_the_wall_clock_sent_the_reminder_is_a_late_s
     # Stamped 9 minutes after the launch, delivered 2 minutes late by a bad network.
     post(started("a", RECEIVED + timedelta(minutes=9)), clock)
 
-    outcomes = [record.outcome for record in get_repository().decisions("a")]
+    outcomes = [record.outcome for record in repository.decisions("a")]
     assert outcomes == [Verdict.LATE_START_AFTER_SENT, Verdict.SENT]
     assert len(delivered()) == 1
 
@@ -195,7 +198,7 @@ def test_before_any_event_a_tick_sends_nothing(ticker, delivered):
 
 
 def test_a_started_ticker_ticks_by_itself_and_stops(monkeypatch):
-    real = ReminderTicker(services.send_due_reminders, period=0.01)
+    real = ReminderTicker(send_due_reminders, period=0.01)
     ticked = threading.Event()
     monkeypatch.setattr(real, "tick", ticked.set)
 
@@ -208,7 +211,7 @@ def test_a_started_ticker_ticks_by_itself_and_stops(monkeypatch):
 
 
 def test_a_failing_tick_does_not_stop_the_ticker(monkeypatch):
-    real = ReminderTicker(services.send_due_reminders, period=0.01)
+    real = ReminderTicker(send_due_reminders, period=0.01)
     calls = []
 
     def failing_tick():

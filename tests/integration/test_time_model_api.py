@@ -6,8 +6,8 @@ import pytest
 from rest_framework.test import APIClient
 
 from events.ingestion import ingest
-from events.services import drain_reminders
 from tests.sample import BRIEF_SAMPLE
+from tests.service import drain_reminders
 from tests.wire import post, v2_event
 
 

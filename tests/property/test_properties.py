@@ -27,17 +27,14 @@ from itertools import count
 from typing import Any, NamedTuple
 from uuid import UUID
 
-import pytest
-from django.apps import apps
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 from events.domain import EventType
 from events.ingestion import ingest
-from events.repository import InMemoryEventRepository
-from events.services import drain_reminders
+from events.repository import EventRepository
+from eventsproject import bootstrap
 from notifications.domain import Notification, NotificationKind
-from notifications.outbox import Outbox
 from tests.conftest import RecordingTransport
 
 WireEvent = dict[str, Any]
@@ -478,24 +475,21 @@ def predicted(
 class ServiceRun:
     statuses: list[str]
     delivered: list[Notification]
-    repository: InMemoryEventRepository
+    repository: EventRepository
 
 
 def run_service(stream: Sequence[WireEvent], *, drain: bool = False) -> ServiceRun:
     """Ingest every event into fresh state (and, when asked, drain as a replay does at its
     end), then wait until the outbox has delivered."""
     transport = RecordingTransport()
-    outbox = Outbox(transport)
-    repository = InMemoryEventRepository()
-    with pytest.MonkeyPatch.context() as patch:
-        patch.setattr(apps.get_app_config("events"), "repository", repository)
-        patch.setattr(apps.get_app_config("notifications"), "outbox", outbox)
+    with bootstrap.installed(bootstrap.build(transport=transport)) as parts:
+        parts.dispatcher.start()
         statuses = [ingest(data).status for data in stream]
         if drain:
-            drain_reminders()
-        assert outbox.flush(timeout=5), "the outbox did not settle"
-    outbox.close(timeout=0)  # stops its worker thread
-    return ServiceRun(statuses, list(transport.sent), repository)
+            parts.processor.drain_reminders()
+        assert parts.dispatcher.flush(timeout=5), "the outbox did not settle"
+        parts.dispatcher.close(timeout=0)  # stops its worker thread
+    return ServiceRun(statuses, list(transport.sent), parts.repository)
 
 
 def summary(notifications: Sequence[Notification]) -> list[Sent]:

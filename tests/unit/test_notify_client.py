@@ -7,10 +7,8 @@ import requests
 import responses
 from responses import matchers
 
-from events.decisions import Reminder, Trigger
-from events.rules import remind_to_start
 from notifications.client import NotificationError, NotifyClient
-from tests.factories import at, launched
+from tests.factories import reminder_for
 
 NOTIFY_URL = "http://notify.test/v1/notify"
 
@@ -25,9 +23,7 @@ def notify_settings(settings):
 
 @pytest.fixture
 def notification():
-    return remind_to_start(
-        Reminder(launch=launched("u1", at(0)), deadline=at(10)), Trigger.WALL_CLOCK
-    )
+    return reminder_for("u1")
 
 
 @responses.activate

@@ -12,7 +12,6 @@ from events.decisions import (
     CloseSession,
     DecisionRecord,
     ForgetSentReminder,
-    Notify,
     OpenSession,
     Reminder,
     SendReminder,
@@ -21,6 +20,7 @@ from events.decisions import (
     Verdict,
 )
 from events.domain import EventType
+from events.notices import notifications_of
 from events.rules import (
     EVENT_RULES,
     Thresholds,
@@ -33,7 +33,6 @@ from events.rules import (
     open_training_session,
     remind_to_start,
     send_overdue_reminder,
-    send_reminder,
 )
 from notifications.domain import NotificationKind
 from tests.factories import at, cancelled, finished, launched, started, unknown
@@ -44,6 +43,11 @@ NOTHING = UserState(open_sessions=MappingProxyType({}))
 
 def with_session(start) -> UserState:
     return UserState(MappingProxyType({start.training_program_id: start}))
+
+
+def notified(decisions):
+    """The notifications the decisions' records cause."""
+    return notifications_of(d for d in decisions if isinstance(d, DecisionRecord))
 
 
 def reminder_of(launch) -> Reminder:
@@ -84,7 +88,7 @@ def test_finishing_congratulates_only_sessions_longer_than_30_minutes(
 
     decisions = congratulate_training_dose(finish, with_session(start), T)
 
-    sent_minutes = [d.notification.minutes for d in decisions if isinstance(d, Notify)]
+    sent_minutes = [notification.minutes for notification in notified(decisions)]
     assert sent_minutes == ([] if expected_minutes is None else [expected_minutes])
     assert outcomes(decisions) == [
         Verdict.TOO_SHORT if expected_minutes is None else Verdict.CONGRATULATED
@@ -98,18 +102,18 @@ def test_the_training_dose_is_a_threshold_from_settings():
         finished("u1", at(6)), with_session(started("u1", at(0))), shorter_dose
     )
 
-    [notify] = [d for d in decisions if isinstance(d, Notify)]
-    assert notify.notification.minutes == 6
-    assert notify.notification.reason.figures["threshold_minutes"] == 5
+    [notification] = notified(decisions)
+    assert notification.minutes == 6
+    assert notification.reason.figures["threshold_minutes"] == 5
 
 
 def test_congratulation_names_the_minutes_and_why_it_was_sent():
     start = started("u1", at(0))
     finish = finished("u1", at(36, 18))
 
-    notify, explain = congratulate_training_dose(finish, with_session(start), T)
+    [explain] = congratulate_training_dose(finish, with_session(start), T)
 
-    notification = notify.notification
+    [notification] = notified([explain])
     assert notification.kind is NotificationKind.TRAINING_DOSE_CONGRATULATION
     assert (notification.user_id, notification.device_id) == ("u1", "device-of-u1")
     assert "36 minutes" in notification.message
@@ -135,7 +139,7 @@ def test_a_too_short_session_is_explained_with_its_duration():
 def test_congratulation_id_is_deterministic_and_distinct_per_session():
     def notification_of(finish):
         session = with_session(started("u1", at(0)))
-        return congratulate_training_dose(finish, session, T)[0].notification
+        return notified(congratulate_training_dose(finish, session, T))[0]
 
     first = notification_of(finished("u1", at(40)))
     again = notification_of(finished("u1", at(40)))
@@ -306,11 +310,11 @@ def test_the_users_own_later_event_sends_an_overdue_reminder(minutes, seconds, s
 
 def test_a_sent_reminder_says_what_triggered_it_and_keeps_its_id_whatever_the_trigger():
     launch = launched("u1", at(0))
-    by_event = send_reminder(reminder_of(launch), Trigger.OWN_EVENT, by=unknown("u1", at(20)))
-    by_clock = send_reminder(reminder_of(launch), Trigger.WALL_CLOCK)
+    by_event = remind_to_start(reminder_of(launch), Trigger.OWN_EVENT, by=unknown("u1", at(20)))
+    by_clock = remind_to_start(reminder_of(launch), Trigger.WALL_CLOCK)
 
-    [first] = [d.notification for d in by_event if isinstance(d, Notify)]
-    [second] = [d.notification for d in by_clock if isinstance(d, Notify)]
+    [first] = notified(by_event)
+    [second] = notified(by_clock)
 
     assert first.notification_id == second.notification_id
     assert (first.decision.trigger, second.decision.trigger) == ("own_event", "wall_clock")
@@ -321,7 +325,7 @@ def test_a_sent_reminder_says_what_triggered_it_and_keeps_its_id_whatever_the_tr
 def test_a_due_reminder_encourages_the_device_that_launched_the_app():
     launch = launched("u1", at(0))
 
-    notification = remind_to_start(reminder_of(launch), Trigger.END_OF_REPLAY)
+    [notification] = notified(remind_to_start(reminder_of(launch), Trigger.END_OF_REPLAY))
 
     assert notification.kind is NotificationKind.START_TRAINING_REMINDER
     assert (notification.user_id, notification.device_id) == ("u1", "device-of-u1")
@@ -339,4 +343,4 @@ def test_finishing_both_closes_the_session_and_congratulates():
 
     decisions = decide(finished("u1", at(31)), with_session(start), T)
 
-    assert [type(d) for d in decisions] == [Notify, DecisionRecord, CloseSession]
+    assert [type(d) for d in decisions] == [DecisionRecord, CloseSession]

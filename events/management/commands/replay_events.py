@@ -6,16 +6,16 @@ import sys
 import time
 from collections import Counter
 from collections.abc import Iterator
-from contextlib import AbstractContextManager, ExitStack, nullcontext
+from contextlib import AbstractContextManager, nullcontext
 from typing import Any, TextIO
 
 import orjson
 from django.core.management.base import BaseCommand, CommandError, CommandParser, OutputWrapper
 
 from events.ingestion import REJECTED, ingest
-from events.services import Outcome, drain_reminders
+from events.processing import Outcome
+from eventsproject import bootstrap
 from notifications.console import ConsoleTransport
-from notifications.services import get_outbox
 
 #: Outcomes reported on standard error, with the event's position.
 _REPORTED = {REJECTED, Outcome.CONFLICT}
@@ -40,15 +40,15 @@ class Command(BaseCommand):
         )
 
     def handle(self, *args: Any, **options: Any) -> None:
-        outbox = get_outbox()
-        with ExitStack() as stack:
-            source = stack.enter_context(_open(options["path"], options.get("stdin")))
-            if options["dry_run"]:
-                stack.enter_context(outbox.use_transport(ConsoleTransport(self.stdout)))
+        parts = bootstrap.components()
+        if options["dry_run"]:
+            parts = bootstrap.build(transport=ConsoleTransport(self.stdout))
+        with bootstrap.installed(parts), _open(options["path"], options.get("stdin")) as source:
+            parts.dispatcher.start()
             tally = self._replay(source)
-            tally["drained"] = 0 if options["no_drain"] else drain_reminders()
-        outbox.flush()
-        self._summarise(tally, outbox.counts(), dry_run=options["dry_run"])
+            tally["drained"] = 0 if options["no_drain"] else parts.processor.drain_reminders()
+            parts.dispatcher.flush()
+        self._summarise(tally, parts.outbox.counts(), dry_run=options["dry_run"])
 
     def _replay(self, source: TextIO) -> Counter[str]:
         tally: Counter[str] = Counter()

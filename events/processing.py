@@ -1,0 +1,170 @@
+"""Event processing: the one path every event takes, from the API or a replay.
+
+`EventProcessor.record` runs one unit of work for the event's user: the store
+checks the event in (duplicates and conflicts stop there) and hands over the
+user's state; `event_recorded` is sent, and its receivers — the rules —
+return decisions; `settle` carries them out on the state, `notices` turns the
+outcomes the user is told about into notifications, and the store saves all of
+it at once. Reminders whose users fell silent are sent by `send_due_reminders`
+(the ticker, on the server's wall clock) or, at the end of a replay, by
+`drain_reminders`, each in a unit of work of its own.
+"""
+
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime
+from enum import StrEnum
+from functools import partial
+from typing import cast
+
+from events import metrics
+from events.decisions import Decision, DecisionRecord, Trigger, UserState, settle
+from events.domain import Event, UnknownEvent
+from events.notices import notifications_of
+from events.repository import Arrival, Change, EventRepository
+from events.rules import Thresholds, remind_to_start
+from events.signals import event_recorded
+from notifications import metrics as notification_metrics
+from notifications.domain import Notification
+
+logger = logging.getLogger(__name__)
+
+
+class Outcome(StrEnum):
+    ACCEPTED = "accepted"
+    IGNORED = "ignored"  # an unknown type: recorded and counted, no rule runs
+    DUPLICATE = "duplicate"  # seen before with the same content: nothing runs again
+    CONFLICT = "conflict"  # an id seen before with other content: refused
+
+
+@dataclass(frozen=True, slots=True)
+class RecordResult:
+    outcome: Outcome
+    event: Event
+    reason: str = ""
+
+
+def change_of(state: UserState, decisions: list[Decision]) -> Change:
+    """The unit of work's result: the state after the decisions, their records and
+    the notifications those cause."""
+    after, records = settle(state, decisions)
+    return Change(after, records, notifications_of(records))
+
+
+class EventProcessor:
+    def __init__(self, repository: EventRepository, thresholds: Thresholds) -> None:
+        self.repository = repository
+        self.thresholds = thresholds
+
+    def record(self, event: Event) -> RecordResult:
+        committed = self.repository.update(event.user_id, partial(self._decide, event), event=event)
+        if committed.change is None:
+            metrics.count_event(event.event_type, committed.arrival)
+            return _refused(committed.arrival, event)
+        result = _result_of(event)
+        records = committed.change.records
+        metrics.count_event(event.event_type, result.outcome, (r.outcome for r in records))
+        _log(committed.change)
+        if logger.isEnabledFor(logging.DEBUG):
+            logger.debug(
+                "event %s %s: %s for user %s",
+                event.event_id,
+                result.outcome,
+                event.event_type,
+                event.user_id,
+            )
+        return result
+
+    def send_due_reminders(self, now: datetime) -> int:
+        """Silence, by the server's clock: send the reminders due at `now`, one user at a
+        time (one that fails is claimed again later, the others are sent). Returns how many."""
+        sent = 0
+        for user_id in self.repository.claim_due_reminders(now):
+            try:
+                sent += self._settle(user_id, partial(_remind_if_due, now))
+            except Exception:  # claimed again once its lease ends; the others go on
+                logger.exception("could not send the reminder of user %s", user_id)
+        return sent
+
+    def drain_reminders(self) -> int:
+        """The stream is over: send every pending reminder now. Returns how many."""
+        sent = 0
+        for reminder in self.repository.pending_reminders():
+            sent += self._settle(reminder.user_id, _remind_at_end_of_replay)
+        return sent
+
+    def _decide(self, event: Event, state: UserState) -> Change:
+        decisions: list[Decision] = []
+        for _, response in event_recorded.send(
+            sender=type(event), event=event, state=state, thresholds=self.thresholds
+        ):
+            decisions += cast(list[Decision], response)
+        return change_of(state, decisions)
+
+    def _settle(self, user_id: str, decide: Callable[[UserState], list[Decision]]) -> int:
+        """A unit of work with no event; returns how many notifications it caused."""
+        change = self.repository.update(user_id, lambda state: change_of(state, decide(state)))
+        assert change.change is not None, "no event, so nothing to refuse"
+        metrics.count_decisions(record.outcome for record in change.change.records)
+        _log(change.change)
+        return len(change.change.notifications)
+
+
+def _remind_if_due(now: datetime, state: UserState) -> list[Decision]:
+    reminder = state.pending_reminder
+    if reminder is None or reminder.due_at is None or reminder.due_at > now:
+        return []
+    return remind_to_start(reminder, Trigger.WALL_CLOCK, decided_at=now)
+
+
+def _remind_at_end_of_replay(state: UserState) -> list[Decision]:
+    reminder = state.pending_reminder
+    return [] if reminder is None else remind_to_start(reminder, Trigger.END_OF_REPLAY)
+
+
+def _log(change: Change) -> None:
+    for notification in change.notifications:
+        notification_metrics.notifications_counter(notification.kind, "queued").inc()
+    if not logger.isEnabledFor(logging.INFO):
+        return  # the arguments below cost more than the check, on every decision
+    for record in change.records:
+        _log_decision(record)
+    for notification in change.notifications:
+        _log_queued(notification)
+
+
+def _log_decision(record: DecisionRecord) -> None:
+    logger.info(
+        "decision %s by %s for user %s%s: events %s",
+        record.outcome,
+        record.rule,
+        record.user_id,
+        f" ({record.trigger})" if record.trigger else "",
+        ",".join(event.event_id for event in record.events),
+    )
+
+
+def _log_queued(notification: Notification) -> None:
+    logger.info(
+        "notification %s queued: %s for user %s because of %s",
+        notification.notification_id,
+        notification.kind,
+        notification.user_id,
+        ",".join(event.event_id for event in notification.reason.events),
+    )
+
+
+def _refused(arrival: Arrival, event: Event) -> RecordResult:
+    logger.info("event %s refused as %s", event.event_id, arrival)
+    if arrival is Arrival.DUPLICATE:
+        return RecordResult(Outcome.DUPLICATE, event, "this event was already recorded")
+    reason = "this event_id was already recorded with different content"
+    return RecordResult(Outcome.CONFLICT, event, reason)
+
+
+def _result_of(event: Event) -> RecordResult:
+    if isinstance(event, UnknownEvent):
+        reason = f"unknown event type {event.raw_type!r}: no rule handles it"
+        return RecordResult(Outcome.IGNORED, event, reason)
+    return RecordResult(Outcome.ACCEPTED, event)

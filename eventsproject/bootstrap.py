@@ -1,0 +1,136 @@
+"""The composition root: the one place that builds the service's parts from settings.
+
+`EventsConfig.ready()` calls `start()` once per process; everything else asks
+`components()` for the parts it needs. Tests build their own parts through
+`build`, with overrides, and `install` them for the length of a test.
+"""
+
+import gc
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from django.conf import settings
+
+from events import receivers
+from events.processing import EventProcessor
+from events.repository import EventRepository, InMemoryEventRepository
+from events.rules import Thresholds
+from events.signals import event_recorded
+from events.ticker import ReminderTicker
+from notifications.client import NotifyClient
+from notifications.dispatcher import Dispatcher, Transport, circuit_breaker
+from notifications.outbox import InMemoryOutboxStore, OutboxStore, utc_now
+from notifications.retry import RetryPolicy
+
+
+@dataclass(frozen=True, slots=True)
+class Components:
+    thresholds: Thresholds
+    repository: EventRepository
+    outbox: OutboxStore
+    dispatcher: Dispatcher
+    processor: EventProcessor
+    ticker: ReminderTicker
+
+
+_installed: Components | None = None
+
+
+def start() -> Components:
+    """Build the parts from settings and install them: once per process."""
+    _tune_garbage_collector(settings.EVENTS_GC_GEN0_THRESHOLD)
+    event_recorded.connect(receivers.run_rules, dispatch_uid="events.run_rules")
+    components = build()
+    install(components)
+    return components
+
+
+def build(
+    *,
+    thresholds: Thresholds | None = None,
+    transport: Transport | None = None,
+    clock: Callable[[], datetime] = utc_now,
+) -> Components:
+    """Every part, from settings; `thresholds`, `transport` and the wall `clock` may be
+    given instead."""
+    thresholds = thresholds or thresholds_from_settings()
+    outbox = InMemoryOutboxStore(history_limit=settings.NOTIFICATIONS_RECENT_LIMIT, clock=clock)
+    repository = InMemoryEventRepository(
+        recent_limit=settings.EVENTS_RECENT_LIMIT,
+        seen_limit=settings.EVENTS_SEEN_IDS_LIMIT,
+        seen_max_age=timedelta(hours=settings.EVENTS_SEEN_IDS_MAX_AGE_HOURS),
+        decisions_per_user=settings.EVENTS_DECISION_LOG_LIMIT,
+        users_with_history=settings.EVENTS_DECISION_LOG_USERS,
+        outbox=outbox,
+    )
+    processor = EventProcessor(repository, thresholds)
+    return Components(
+        thresholds=thresholds,
+        repository=repository,
+        outbox=outbox,
+        dispatcher=_dispatcher(outbox, transport or NotifyClient(), clock),
+        processor=processor,
+        # Created everywhere, started only by a serving process (eventsproject.serving).
+        ticker=ReminderTicker(
+            processor.send_due_reminders, period=settings.EVENTS_TICK_SECONDS, utc_now=clock
+        ),
+    )
+
+
+def thresholds_from_settings() -> Thresholds:
+    return Thresholds(
+        reminder_delay=timedelta(seconds=settings.EVENTS_REMINDER_DELAY_SECONDS),
+        training_dose=timedelta(seconds=settings.EVENTS_TRAINING_DOSE_SECONDS),
+        allowed_lateness=timedelta(seconds=settings.EVENTS_ALLOWED_LATENESS_SECONDS),
+    )
+
+
+def install(components: Components) -> Components | None:
+    """Make `components` the process's parts; returns the ones they replace."""
+    global _installed
+    previous, _installed = _installed, components
+    return previous
+
+
+@contextmanager
+def installed(components: Components) -> Iterator[Components]:
+    """`components` are the process's parts inside the block."""
+    previous = install(components)
+    try:
+        yield components
+    finally:
+        if previous is not None:
+            install(previous)
+
+
+def components() -> Components:
+    assert _installed is not None, "the events app is not ready yet"
+    return _installed
+
+
+def _dispatcher(
+    outbox: OutboxStore, transport: Transport, clock: Callable[[], datetime]
+) -> Dispatcher:
+    return Dispatcher(
+        outbox,
+        transport,
+        policy=RetryPolicy(
+            max_attempts=settings.NOTIFY_MAX_ATTEMPTS,
+            base_delay=settings.NOTIFY_BACKOFF_BASE_SECONDS,
+            max_delay=settings.NOTIFY_BACKOFF_MAX_SECONDS,
+            max_total=settings.NOTIFY_RETRY_BUDGET_SECONDS,
+        ),
+        breaker=circuit_breaker(
+            failures=settings.NOTIFY_BREAKER_FAILURES,
+            cooldown_seconds=settings.NOTIFY_BREAKER_COOLDOWN_SECONDS,
+        ),
+        clock=clock,
+    )
+
+
+def _tune_garbage_collector(gen0_threshold: int) -> None:
+    """Every process that processes events loads this: the server and the commands."""
+    if gen0_threshold:
+        gc.set_threshold(gen0_threshold, *gc.get_threshold()[1:])

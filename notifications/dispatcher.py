@@ -1,0 +1,206 @@
+"""The dispatcher: delivers what the outbox store holds, through a transport.
+
+One worker thread claims the due entries and makes one attempt at each
+(pybreaker runs the calls it guards one at a time anyway). A retryable failure
+(connection error, timeout, 408, 429, 5xx) is scheduled again by the
+`RetryPolicy` — exponential backoff with full jitter, at least `Retry-After` —
+without blocking other notifications; past the policy's budget, or on any
+other 4xx, the notification is a dead letter (`failed`, which `resend`
+revives with the same id). A circuit breaker stops attempts while the notify
+service keeps failing and lets one through after its cool-down.
+
+What happens to undelivered notifications at `close` is the store's: the
+memory store loses them with the process (each is logged), a durable store
+keeps them for the next process.
+"""
+
+import logging
+import threading
+import time
+from collections.abc import Callable
+from datetime import datetime, timedelta
+from typing import Any, Protocol
+
+import pybreaker
+
+from notifications import metrics
+from notifications.client import NotificationError
+from notifications.domain import Notification
+from notifications.outbox import DeliveryStatus, OutboxEntry, OutboxStore, utc_now
+from notifications.retry import RetryPolicy
+
+logger = logging.getLogger(__name__)
+
+
+class Transport(Protocol):
+    def send(self, notification: Notification) -> None:
+        """Deliver one notification or raise `NotificationError`."""
+
+
+def _is_final(error: Exception) -> bool:
+    return isinstance(error, NotificationError) and not error.retryable
+
+
+class _BreakerStateMetric(pybreaker.CircuitBreakerListener):
+    def state_change(self, cb: pybreaker.CircuitBreaker, old_state: Any, new_state: Any) -> None:
+        metrics.BREAKER_STATE.state(new_state.name)  # cb still reports the old state here
+        logger.warning("circuit breaker in front of /v1/notify is now %s", new_state.name)
+
+
+def circuit_breaker(failures: int = 5, cooldown_seconds: float = 30) -> pybreaker.CircuitBreaker:
+    """Opens after `failures` retryable failures in a row; one trial after the cool-down."""
+    return pybreaker.CircuitBreaker(
+        fail_max=failures,
+        reset_timeout=cooldown_seconds,
+        exclude=[_is_final],  # a 400 says nothing about the service's health
+        throw_new_error_on_trip=False,
+        listeners=[_BreakerStateMetric()],
+    )
+
+
+class Dispatcher:
+    #: Entries claimed at once; each is still attempted on its own.
+    batch = 100
+
+    def __init__(
+        self,
+        store: OutboxStore,
+        transport: Transport,
+        *,
+        policy: RetryPolicy | None = None,
+        breaker: pybreaker.CircuitBreaker | None = None,
+        clock: Callable[[], datetime] = utc_now,
+        idle_wait: float = 1.0,
+    ) -> None:
+        self._store = store
+        self._transport = transport
+        self._policy = policy or RetryPolicy()
+        self._breaker = breaker or circuit_breaker()
+        self._clock = clock
+        self._idle_wait = idle_wait
+        self._stopping = threading.Event()
+        self._worker: threading.Thread | None = None
+
+    @property
+    def alive(self) -> bool:
+        return self._worker is not None and self._worker.is_alive()
+
+    @property
+    def breaker_state(self) -> str:
+        return str(self._breaker.current_state)
+
+    def start(self) -> None:
+        if self.alive or self._stopping.is_set():
+            return
+        self._worker = threading.Thread(target=self._deliver_forever, daemon=True, name="outbox")
+        self._worker.start()
+
+    def flush(self, timeout: float | None = None) -> bool:
+        """Wait until nothing is pending (sent or failed); False on timeout."""
+        return _wait_until(lambda: self._store.counts()[DeliveryStatus.PENDING] == 0, timeout)
+
+    def close(self, timeout: float) -> list[str]:
+        """Deliver what is pending for up to `timeout` seconds, then stop.
+
+        Returns the ids still undelivered, each also logged.
+        """
+        self.flush(timeout)
+        self._stopping.set()
+        self._store.wake()
+        if self._worker is not None:
+            self._worker.join(timeout=5)  # an attempt under way may still succeed
+        undelivered = [
+            entry.notification_id for entry in self._store.entries(DeliveryStatus.PENDING)
+        ]
+        for notification_id in undelivered:
+            logger.error("notification %s undelivered at shutdown", notification_id)
+        return undelivered
+
+    def deliver_due(self) -> int:
+        """One pass: attempt every entry due now. Returns how many were attempted."""
+        claimed = self._store.claim_due(self._clock(), self.batch)
+        for entry in claimed:
+            self._deliver(entry)
+        return len(claimed)
+
+    def _deliver_forever(self) -> None:
+        while not self._stopping.is_set():
+            if not self.deliver_due():
+                self._store.wait(self._idle_wait)
+
+    def _deliver(self, entry: OutboxEntry) -> None:
+        try:
+            self._breaker.call(self._transport.send, entry.notification)
+        except pybreaker.CircuitBreakerError:
+            self._postpone(entry)
+        except Exception as exc:  # a broken transport must not stop the worker
+            self._attempt_failed(entry, exc)
+        else:
+            self._sent(entry)
+
+    def _postpone(self, entry: OutboxEntry) -> None:
+        """The breaker is open: wait for its cool-down without spending an attempt."""
+        cooldown = float(self._breaker.reset_timeout)
+        if self._elapsed(entry) + cooldown <= self._policy.max_total:
+            self._store.retry_later(
+                entry.notification_id, self._in(cooldown), entry.last_error, attempted=False
+            )
+            return
+        entry = self._store.dead_letter(
+            entry.notification_id, "circuit breaker open", attempted=False
+        )
+        self._failed_for_good(entry, "the circuit breaker stayed open past the retry budget")
+
+    def _sent(self, entry: OutboxEntry) -> None:
+        started = entry.round[0]
+        entry = self._store.acknowledge(entry.notification_id)
+        metrics.DELIVERY_LATENCY.observe((entry.updated_at - started).total_seconds())
+        metrics.notifications_counter(entry.notification.kind, "sent").inc()
+        metrics.attempts_counter("sent").inc()
+        logger.info("notification %s sent (attempt %s)", entry.notification_id, entry.attempts)
+
+    def _attempt_failed(self, entry: OutboxEntry, error: Exception) -> None:
+        metrics.attempts_counter("failed").inc()
+        delay = self._retry_delay(entry, error)
+        if delay is None:
+            entry = self._store.dead_letter(entry.notification_id, str(error))
+            self._failed_for_good(entry, str(error))
+            return
+        entry = self._store.retry_later(entry.notification_id, self._in(delay), str(error))
+        logger.warning(
+            "notification %s attempt %s failed (%s); next in %.2fs",
+            entry.notification_id,
+            entry.attempts,
+            error,
+            delay,
+        )
+
+    def _failed_for_good(self, entry: OutboxEntry, why: str) -> None:
+        metrics.notifications_counter(entry.notification.kind, "failed").inc()
+        logger.error(
+            "notification %s failed after %s attempts: %s",
+            entry.notification_id,
+            entry.attempts,
+            why,
+        )
+
+    def _retry_delay(self, entry: OutboxEntry, error: Exception) -> float | None:
+        if not isinstance(error, NotificationError) or not error.retryable:
+            return None
+        attempts = entry.attempts_this_round + 1
+        return self._policy.next_delay(attempts, self._elapsed(entry), error.retry_after)
+
+    def _elapsed(self, entry: OutboxEntry) -> float:
+        return (self._clock() - entry.round[0]).total_seconds()
+
+    def _in(self, seconds: float) -> datetime:
+        return self._clock() + timedelta(seconds=seconds)
+
+
+def _wait_until(condition: Callable[[], bool], timeout: float | None) -> bool:
+    deadline = None if timeout is None else time.monotonic() + timeout
+    while not condition():
+        if deadline is not None and time.monotonic() >= deadline:
+            return False
+        time.sleep(0.005)
+    return True

@@ -1,0 +1,19 @@
+"""The processing entry points of the parts installed for the running test."""
+
+from datetime import datetime
+
+from events.domain import Event
+from events.processing import RecordResult
+from eventsproject.bootstrap import components
+
+
+def record_event(event: Event) -> RecordResult:
+    return components().processor.record(event)
+
+
+def drain_reminders() -> int:
+    return components().processor.drain_reminders()
+
+
+def send_due_reminders(now: datetime) -> int:
+    return components().processor.send_due_reminders(now)
