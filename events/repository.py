@@ -16,6 +16,7 @@ and a last sent reminder expires with the seen ids' age after its due time.
 
 import heapq
 import threading
+import zlib
 from collections import Counter, OrderedDict, deque
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
@@ -122,7 +123,7 @@ class InMemoryEventRepository:
         self._counts: Counter[str] = Counter()
 
     def update(self, user_id: str, change_of: ChangeOf, event: Event | None = None) -> Committed:
-        with self._user_locks[hash(user_id) % self._STRIPES]:
+        with self._user_locks[zlib.crc32(user_id.encode("utf-8", "surrogatepass")) % self._STRIPES]:
             if event is not None and (arrival := self._check_in(event)) is not Arrival.NEW:
                 return Committed(arrival)
             before = self._states.get(user_id, NO_STATE)

@@ -1,0 +1,175 @@
+"""The outbox store's contract: every adapter passes the very same tests."""
+
+import threading
+
+import pytest
+
+from notifications.outbox import DeliveryStatus, NotResendable, UnknownNotification
+from tests.contract.conftest import NOW
+from tests.factories import reminder_for
+
+SENT, PENDING, FAILED = DeliveryStatus.SENT, DeliveryStatus.PENDING, DeliveryStatus.FAILED
+
+
+def ids(entries):
+    return [entry.notification_id for entry in entries]
+
+
+def test_an_appended_notification_is_pending_and_due_at_once(make_outbox):
+    store = make_outbox()
+    notification = reminder_for("u1")
+
+    store.append([notification])
+
+    entry = store.get(notification.notification_id)
+    assert (entry.notification, entry.status, entry.attempts) == (notification, PENDING, 0)
+    assert (entry.created_at, entry.next_attempt_at) == (NOW, NOW)
+    assert ids(store.claim_due(NOW, 10)) == [notification.notification_id]
+
+
+def test_appending_a_known_id_again_changes_nothing(make_outbox):
+    store = make_outbox()
+    store.append([reminder_for("u1")])
+    store.acknowledge(store.claim_due(NOW, 10)[0].notification_id)
+
+    store.append([reminder_for("u1")])
+
+    assert [entry.status for entry in store.entries()] == [SENT]
+    assert store.claim_due(NOW, 10) == []
+
+
+def test_a_claimed_entry_is_handed_to_one_caller_only(make_outbox):
+    store = make_outbox()
+    store.append([reminder_for(user) for user in ("u1", "u2", "u3")])
+
+    first = store.claim_due(NOW, 2)
+    second = store.claim_due(NOW, 2)
+
+    assert len(first) == 2
+    assert len(second) == 1
+    assert set(ids(first)).isdisjoint(ids(second))
+    assert store.claim_due(NOW, 2) == []
+
+
+def test_an_acknowledged_entry_is_sent_after_one_attempt(make_outbox, clock):
+    store = make_outbox()
+    notification = reminder_for("u1")
+    store.append([notification])
+    store.claim_due(NOW, 1)
+    clock.advance(seconds=1)
+
+    entry = store.acknowledge(notification.notification_id)
+
+    assert (entry.status, entry.attempts, entry.last_error) == (SENT, 1, "")
+    assert (entry.updated_at, entry.next_attempt_at) == (clock.now, None)
+    assert store.counts() == {"pending": 0, "sent": 1, "failed": 0}
+
+
+def test_an_entry_retried_later_is_due_only_from_then(make_outbox, clock):
+    store = make_outbox()
+    notification = reminder_for("u1")
+    store.append([notification])
+    store.claim_due(NOW, 1)
+    later = clock.now.replace(minute=5)
+
+    entry = store.retry_later(notification.notification_id, later, "answered 503")
+
+    assert (entry.status, entry.attempts, entry.last_error) == (PENDING, 1, "answered 503")
+    assert entry.next_attempt_at == later
+    assert store.claim_due(later.replace(minute=4), 10) == []
+    assert ids(store.claim_due(later, 10)) == [notification.notification_id]
+
+
+def test_a_postponed_entry_spends_no_attempt(make_outbox):
+    store = make_outbox()
+    notification = reminder_for("u1")
+    store.append([notification])
+    store.claim_due(NOW, 1)
+
+    entry = store.retry_later(notification.notification_id, NOW, "", attempted=False)
+
+    assert (entry.status, entry.attempts) == (PENDING, 0)
+
+
+def test_a_dead_letter_is_failed_with_its_error_and_listed_as_failed(make_outbox):
+    store = make_outbox()
+    store.append([reminder_for("u1"), reminder_for("u2")])
+    [first, second] = store.claim_due(NOW, 2)
+
+    store.dead_letter(first.notification_id, "answered 400")
+    store.acknowledge(second.notification_id)
+
+    [failed] = store.entries(FAILED)
+    assert (failed.notification_id, failed.attempts, failed.last_error) == (
+        first.notification_id,
+        1,
+        "answered 400",
+    )
+    assert store.counts() == {"pending": 0, "sent": 1, "failed": 1}
+
+
+def test_a_resent_dead_letter_is_pending_again_in_a_new_round(make_outbox, clock):
+    store = make_outbox()
+    notification = reminder_for("u1")
+    store.append([notification])
+    store.claim_due(NOW, 1)
+    store.dead_letter(notification.notification_id, "answered 400")
+    clock.advance(minutes=1)
+
+    entry = store.resend(notification.notification_id)
+
+    assert (entry.status, entry.attempts, entry.attempts_this_round) == (PENDING, 1, 0)
+    assert entry.round[0] == clock.now
+    assert ids(store.claim_due(clock.now, 1)) == [notification.notification_id]
+
+
+def test_only_a_known_failed_notification_is_resent(make_outbox):
+    store = make_outbox()
+    notification = reminder_for("u1")
+    store.append([notification])
+
+    with pytest.raises(UnknownNotification):
+        store.resend("no-such-id")
+    with pytest.raises(NotResendable, match="this one is pending"):
+        store.resend(notification.notification_id)
+
+
+def test_entries_are_listed_newest_first(make_outbox, clock):
+    store = make_outbox()
+    for minute in range(3):
+        store.append([reminder_for("u1", minute)])
+        clock.advance(seconds=1)
+
+    listed = [entry.created_at for entry in store.entries()]
+
+    assert listed == sorted(listed, reverse=True)
+    assert len(listed) == 3
+
+
+def test_history_keeps_the_newest_sent_and_every_failed_one_and_counts_them_all(make_outbox):
+    store = make_outbox(history_limit=2)
+    for minute in range(5):
+        store.append([reminder_for("u1", minute)])
+    [failed, *sent] = store.claim_due(NOW, 10)
+    store.dead_letter(failed.notification_id, "gone")
+    for entry in sent:
+        store.acknowledge(entry.notification_id)
+
+    assert [entry.status for entry in store.entries()] == [SENT, SENT, FAILED]
+    assert store.counts() == {"pending": 0, "sent": 4, "failed": 1}
+
+
+def test_waiting_returns_once_something_is_appended(make_outbox):
+    store = make_outbox()
+    woken = threading.Event()
+
+    def waiter():
+        store.wait(timeout=5)
+        woken.set()
+
+    thread = threading.Thread(target=waiter)
+    thread.start()
+    store.append([reminder_for("u1")])
+
+    assert woken.wait(timeout=5)
+    thread.join()
