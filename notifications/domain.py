@@ -72,6 +72,33 @@ class Notification:
         return payload
 
 
+def notification_from_payload(payload: dict[str, Any]) -> Notification:
+    """The notification `as_payload` describes."""
+    reason, cause = payload["reason"], payload.get("decision")
+    return Notification(
+        notification_id=payload["notification_id"],
+        kind=NotificationKind(payload["kind"]),
+        user_id=payload["user_id"],
+        device_id=payload["device_id"],
+        message=payload["message"],
+        triggered_at=datetime.fromisoformat(payload["triggered_at"]),
+        reason=Reason(
+            rule=reason["rule"],
+            events=tuple(
+                TriggerEvent(
+                    event["event_id"], event["type"], datetime.fromisoformat(event["occurred_at"])
+                )
+                for event in reason["events"]
+            ),
+            figures=reason["figures"],
+        ),
+        minutes=payload.get("minutes"),
+        decision=None
+        if cause is None
+        else Cause(cause["outcome"], tuple(cause["event_ids"]), cause.get("trigger")),
+    )
+
+
 def _cause_payload(cause: Cause) -> dict[str, Any]:
     payload: dict[str, Any] = {"outcome": cause.outcome, "event_ids": list(cause.event_ids)}
     if cause.trigger is not None:

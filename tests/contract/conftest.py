@@ -1,13 +1,18 @@
 """The adapters every port's contract suite runs against: add one here and it runs them all."""
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
 import pytest
+import redis
 
+from events.redis_store import RedisEventRepository
 from events.repository import EventRepository, InMemoryEventRepository
+from eventsproject.redis import Layout
 from notifications.outbox import InMemoryOutboxStore, OutboxStore
+from notifications.redis_outbox import RedisOutboxStore
+from tests.redis_server import delete_prefix, require_redis, unique_prefix
 
 NOW = datetime(2026, 12, 2, 12, 0, tzinfo=UTC)
 
@@ -28,25 +33,50 @@ def clock() -> Clock:
     return Clock()
 
 
-def memory_outbox(clock: Clock, history_limit: int) -> OutboxStore:
+def memory_outbox(clock: Clock, history_limit: int, redis_prefix=None) -> OutboxStore:
     return InMemoryOutboxStore(history_limit=history_limit, clock=clock)
 
 
-def memory_repository(outbox: OutboxStore, **limits: object) -> EventRepository:
-    return InMemoryEventRepository(outbox=outbox, **limits)
+def memory_repository(outbox, clock, redis_prefix) -> EventRepository:
+    return InMemoryEventRepository(outbox=outbox)
 
 
-OUTBOX_STORES: dict[str, Callable[..., OutboxStore]] = {"memory": memory_outbox}
-REPOSITORIES: dict[str, tuple[Callable[..., EventRepository], Callable[..., OutboxStore]]] = {
-    "memory": (memory_repository, memory_outbox)
+@pytest.fixture
+def redis_prefix() -> Iterator[tuple[redis.Redis, str]]:
+    client = require_redis()
+    prefix = unique_prefix()
+    yield client, prefix
+    delete_prefix(client, prefix)
+
+
+def redis_outbox(clock: Clock, history_limit: int, redis_prefix) -> OutboxStore:
+    client, prefix = redis_prefix
+    return RedisOutboxStore(
+        client, Layout(prefix, shards=4), history_limit=history_limit, clock=clock
+    )
+
+
+def redis_repository(outbox, clock, redis_prefix) -> EventRepository:
+    client, prefix = redis_prefix
+    return RedisEventRepository(client, Layout(prefix, shards=4), outbox, clock=clock)
+
+
+OUTBOX_STORES = {"memory": memory_outbox, "redis": redis_outbox}
+REPOSITORIES = {
+    "memory": (memory_repository, memory_outbox),
+    "redis": (redis_repository, redis_outbox),
 }
+
+
+def _redis_if(request, name: str):
+    return request.getfixturevalue("redis_prefix") if name == "redis" else None
 
 
 @pytest.fixture(params=sorted(OUTBOX_STORES))
 def make_outbox(request, clock) -> Callable[..., OutboxStore]:
     """Call with an optional `history_limit` for a fresh, empty outbox store."""
-    adapter = OUTBOX_STORES[request.param]
-    return lambda history_limit=1000: adapter(clock, history_limit)
+    adapter, connection = OUTBOX_STORES[request.param], _redis_if(request, request.param)
+    return lambda history_limit=1000: adapter(clock, history_limit, connection)
 
 
 @dataclass(frozen=True)
@@ -57,11 +87,12 @@ class Stores:
 
 @pytest.fixture(params=sorted(REPOSITORIES))
 def make_stores(request, clock) -> Callable[..., Stores]:
-    """Call with the repository's limits for a fresh, empty repository and its outbox store."""
+    """Call for a fresh, empty repository and its outbox store."""
     repository_adapter, outbox_adapter = REPOSITORIES[request.param]
+    connection = _redis_if(request, request.param)
 
-    def make(**limits: object) -> Stores:
-        outbox = outbox_adapter(clock, 1000)
-        return Stores(repository_adapter(outbox, **limits), outbox)
+    def make() -> Stores:
+        outbox = outbox_adapter(clock, 1000, connection)
+        return Stores(repository_adapter(outbox, clock, connection), outbox)
 
     return make

@@ -146,11 +146,12 @@ def test_entries_are_listed_newest_first(make_outbox, clock):
     assert len(listed) == 3
 
 
-def test_history_keeps_the_newest_sent_and_every_failed_one_and_counts_them_all(make_outbox):
+def test_history_keeps_the_newest_sent_and_every_failed_one_and_counts_them_all(make_outbox, clock):
     store = make_outbox(history_limit=2)
     for minute in range(5):
         store.append([reminder_for("u1", minute)])
-    [failed, *sent] = store.claim_due(NOW, 10)
+        clock.advance(seconds=1)
+    [failed, *sent] = store.claim_due(clock.now, 10)
     store.dead_letter(failed.notification_id, "gone")
     for entry in sent:
         store.acknowledge(entry.notification_id)

@@ -1,0 +1,149 @@
+"""The domain in JSON, for stores that keep it outside the process (events.redis_store).
+
+Compact keys, because every byte is paid for per user in Redis memory; the
+decoder takes what the encoder writes, and nothing else.
+"""
+
+from collections.abc import Callable
+from datetime import datetime
+from types import MappingProxyType
+from typing import Any, TypeVar, cast
+
+import orjson
+
+from events.decisions import DecisionRecord, Reminder, Trigger, UserState, Verdict
+from events.domain import (
+    AppLaunched,
+    Event,
+    EventType,
+    TrainingProgramCancelled,
+    TrainingProgramEvent,
+    TrainingProgramFinished,
+    TrainingProgramStarted,
+    UnknownEvent,
+)
+
+_T = TypeVar("_T")
+_R = TypeVar("_R")
+
+_EVENT_CLASSES: dict[str, Callable[..., Event]] = {
+    EventType.APP_LAUNCHED: AppLaunched,
+    EventType.TRAINING_PROGRAM_STARTED: TrainingProgramStarted,
+    EventType.TRAINING_PROGRAM_CANCELLED: TrainingProgramCancelled,
+    EventType.TRAINING_PROGRAM_FINISHED: TrainingProgramFinished,
+    EventType.UNKNOWN: UnknownEvent,
+}
+
+
+def event_to_dict(event: Event) -> dict[str, Any]:
+    encoded: dict[str, Any] = {
+        "t": event.event_type.value,
+        "i": event.event_id,
+        "u": event.user_id,
+        "d": event.device_id,
+        "o": event.occurred_at,
+    }
+    if event.sent_at is not None:
+        encoded["s"] = event.sent_at
+    if event.received_at is not None:
+        encoded["r"] = event.received_at
+    if isinstance(event, TrainingProgramEvent):
+        encoded["p"] = event.training_program_id
+        if event.training_program_title is not None:
+            encoded["pt"] = event.training_program_title
+    if isinstance(event, UnknownEvent):
+        encoded["x"] = event.raw_type
+    return encoded
+
+
+def event_from_dict(encoded: dict[str, Any]) -> Event:
+    fields: dict[str, Any] = {
+        "event_id": encoded["i"],
+        "user_id": encoded["u"],
+        "device_id": encoded["d"],
+        "occurred_at": _time(encoded["o"]),
+        "sent_at": _time(encoded.get("s")),
+        "received_at": _time(encoded.get("r")),
+    }
+    if "p" in encoded:
+        fields["training_program_id"] = encoded["p"]
+        fields["training_program_title"] = encoded.get("pt")
+    if "x" in encoded:
+        fields["raw_type"] = encoded["x"]
+    return _EVENT_CLASSES[encoded["t"]](**fields)
+
+
+def reminder_to_dict(reminder: Reminder) -> dict[str, Any]:
+    return {"l": event_to_dict(reminder.launch), "dl": reminder.deadline, "du": reminder.due_at}
+
+
+def reminder_from_dict(encoded: dict[str, Any]) -> Reminder:
+    launch = cast(AppLaunched, event_from_dict(encoded["l"]))
+    return Reminder(launch, datetime.fromisoformat(encoded["dl"]), _time(encoded.get("du")))
+
+
+def encode_state(state: UserState) -> bytes:
+    return orjson.dumps(
+        {
+            "o": [event_to_dict(started) for started in state.open_sessions.values()],
+            "p": _optional(reminder_to_dict, state.pending_reminder),
+            "ls": _optional(reminder_to_dict, state.last_sent_reminder),
+        }
+    )
+
+
+def decode_state(raw: bytes) -> UserState:
+    encoded = orjson.loads(raw)
+    sessions = [cast(TrainingProgramStarted, event_from_dict(item)) for item in encoded["o"]]
+    return UserState(
+        open_sessions=MappingProxyType({start.training_program_id: start for start in sessions}),
+        pending_reminder=_optional(reminder_from_dict, encoded["p"]),
+        last_sent_reminder=_optional(reminder_from_dict, encoded["ls"]),
+    )
+
+
+def encode_record(record: DecisionRecord) -> bytes:
+    return orjson.dumps(
+        {
+            "v": record.outcome.value,
+            "r": record.rule,
+            "e": [event_to_dict(event) for event in record.events],
+            "a": event_to_dict(record.about),
+            "t": record.trigger,
+            "m": _optional(reminder_to_dict, record.reminder),
+            "at": record.decided_at,
+            "n": record.notification_id,
+            "f": dict(record.figures),
+        }
+    )
+
+
+def decode_record(raw: bytes) -> DecisionRecord:
+    encoded = orjson.loads(raw)
+    return DecisionRecord(
+        outcome=Verdict(encoded["v"]),
+        rule=encoded["r"],
+        events=tuple(event_from_dict(event) for event in encoded["e"]),
+        about=event_from_dict(encoded["a"]),
+        trigger=_optional(Trigger, encoded["t"]),
+        reminder=_optional(reminder_from_dict, encoded["m"]),
+        decided_at=_time(encoded["at"]),
+        notification_id=encoded["n"],
+        figures=encoded["f"],
+    )
+
+
+def encode_event(event: Event) -> bytes:
+    return orjson.dumps(event_to_dict(event))
+
+
+def decode_event(raw: bytes) -> Event:
+    return event_from_dict(orjson.loads(raw))
+
+
+def _optional(convert: Callable[[_T], _R], value: _T | None) -> _R | None:
+    return None if value is None else convert(value)
+
+
+def _time(value: str | None) -> datetime | None:
+    return None if value is None else datetime.fromisoformat(value)

@@ -1,0 +1,320 @@
+"""The event repository on Redis: state shared by every process, kept across restarts.
+
+Per user, in the user's shard (eventsproject.redis.Layout): the state
+(`state:<user>`, JSON, expiring after `EVENTS_USER_STATE_TTL_HOURS` idle), the
+decision log (`log:<user>`) and one key per seen event (`seen:<digest>`,
+expiring after `EVENTS_SEEN_IDS_MAX_AGE_HOURS`). Per shard: pending reminders
+by wall-clock due time (`due`) and by deadline (`pending`), the recent events
+(`recent`) and the tallies (`tally`).
+
+A unit of work is optimistic: one round trip reads the state and the event's
+seen key, the caller decides, and one script commits — only if the state is
+still what was read — the state, the seen key, the decision records, the
+reminder indexes and the notifications (the transactional outbox). When
+another process got there first, the work is done again on the new state, a
+bounded number of times.
+"""
+
+import hashlib
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, replace
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import orjson
+
+from events.codec import (
+    decode_event,
+    decode_record,
+    decode_state,
+    encode_event,
+    encode_record,
+    encode_state,
+    event_to_dict,
+)
+from events.decisions import NO_STATE, DecisionRecord, Reminder, UserState
+from events.domain import Event
+from events.repository import Arrival, Change, ChangeOf, Committed
+from eventsproject.redis import Client, Layout
+from notifications.redis_outbox import APPEND_NOTES, RedisOutboxStore
+
+#: KEYS: state, seen, log, due, pending, recent, tally, then the outbox's stream, notes and
+#: counts, then one key per notification. ARGV: see `RedisEventRepository._commit`.
+_COMMIT = (
+    APPEND_NOTES
+    + """
+local current = redis.call('GET', KEYS[1]) or ''
+if current ~= ARGV[1] then return 'retry' end
+if ARGV[4] ~= '' then
+  local seen = redis.call('GET', KEYS[2])
+  if seen then return 'seen:' .. seen end
+  redis.call('SET', KEYS[2], ARGV[4], 'PX', ARGV[5])
+end
+if ARGV[2] == '' then
+  redis.call('DEL', KEYS[1])
+elseif ARGV[2] ~= ARGV[1] then
+  redis.call('SET', KEYS[1], ARGV[2], 'PX', ARGV[3])
+else
+  redis.call('PEXPIRE', KEYS[1], ARGV[3])
+end
+if ARGV[7] == '' then redis.call('ZREM', KEYS[4], ARGV[6])
+else redis.call('ZADD', KEYS[4], ARGV[7], ARGV[6]) end
+if ARGV[8] == '' then redis.call('ZREM', KEYS[5], ARGV[6])
+else redis.call('ZADD', KEYS[5], ARGV[8], ARGV[6]) end
+if ARGV[9] ~= '' then
+  redis.call('HINCRBY', KEYS[7], 'type:' .. ARGV[9], 1)
+  if tonumber(ARGV[11]) > 0 then
+    redis.call('LPUSH', KEYS[6], ARGV[10])
+    redis.call('LTRIM', KEYS[6], 0, tonumber(ARGV[11]) - 1)
+  end
+end
+if ARGV[14] ~= '0' then redis.call('HINCRBY', KEYS[7], 'open_sessions', ARGV[14]) end
+if ARGV[15] ~= '0' then
+  redis.call('HINCRBY', KEYS[7], 'users_with_open_sessions', ARGV[15])
+end
+local records = tonumber(ARGV[16])
+if records > 0 and tonumber(ARGV[12]) > 0 then
+  for j = 1, records do redis.call('LPUSH', KEYS[3], ARGV[16 + j]) end
+  redis.call('LTRIM', KEYS[3], 0, tonumber(ARGV[12]) - 1)
+  redis.call('PEXPIRE', KEYS[3], ARGV[13])
+end
+append_notes(11, 8, 17 + records)
+return 'ok'
+"""
+)
+
+#: KEYS: due. ARGV: now in ms, lease end in ms, limit. Claims the due users for a lease.
+_CLAIM = """
+local users = redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', ARGV[1], 'LIMIT', 0, ARGV[3])
+for _, user in ipairs(users) do redis.call('ZADD', KEYS[1], 'XX', ARGV[2], user) end
+return users
+"""
+
+
+class TooMuchContention(RuntimeError):
+    """Other processes kept changing the user's state while this one decided."""
+
+
+@dataclass(frozen=True, slots=True)
+class Retention:
+    """How much is kept, and for how long."""
+
+    recent_limit: int = 1000
+    seen_max_age: timedelta = timedelta(hours=24)
+    decisions_per_user: int = 100
+    state_ttl: timedelta = timedelta(hours=48)
+    claim_lease: timedelta = timedelta(seconds=30)
+
+
+@dataclass(frozen=True, slots=True)
+class _Unit:
+    """One unit of work: a user, in a shard, and maybe an event to check in."""
+
+    shard: int
+    user_id: str
+    event: Event | None
+    seen_key: str = ""
+    content: str = ""
+
+
+class RedisEventRepository:
+    attempts = 20  # optimistic commits per unit of work before giving up
+    claim_batch = 1000
+
+    def __init__(
+        self,
+        client: Client,
+        layout: Layout,
+        outbox: RedisOutboxStore,
+        retention: Retention | None = None,
+        clock: Callable[[], datetime] = lambda: datetime.now(UTC),
+    ) -> None:
+        retention = retention or Retention()
+        self._client: Any = client  # redis-py's annotations mix in its asyncio client's
+        self._layout = layout
+        self._outbox = outbox
+        self._recent_limit = retention.recent_limit
+        self._seen_max_age = retention.seen_max_age
+        self._decisions_per_user = retention.decisions_per_user
+        self._state_ttl_ms = _ms_of(retention.state_ttl)
+        self._seen_ttl_ms = _ms_of(retention.seen_max_age)
+        self._lease = retention.claim_lease
+        self._clock = clock
+        self._commit_script = client.register_script(_COMMIT)
+        self._claim_script = client.register_script(_CLAIM)
+
+    def update(self, user_id: str, change_of: ChangeOf, event: Event | None = None) -> Committed:
+        unit = self._unit(user_id, event)
+        for _ in range(self.attempts):
+            raw, seen = self._read(unit)
+            if seen is not None:
+                return Committed(_arrival(seen, unit.content))
+            before = self._decoded(raw)
+            change = change_of(before)
+            outcome = self._commit(unit, raw, before, change)
+            if outcome == b"ok":
+                if change.notifications:
+                    self._outbox.wake()
+                return Committed(Arrival.NEW, change)
+            if outcome.startswith(b"seen:"):
+                return Committed(_arrival(outcome[5:], unit.content))
+        raise TooMuchContention(f"user {user_id}'s state kept changing")
+
+    def user_state(self, user_id: str) -> UserState:
+        shard = self._layout.shard_of(user_id)
+        return self._decoded(self._client.get(self._key(shard, "state", user_id)) or b"")
+
+    def decisions(self, user_id: str) -> list[DecisionRecord]:
+        shard = self._layout.shard_of(user_id)
+        log = self._client.lrange(self._key(shard, "log", user_id), 0, -1)
+        return [decode_record(raw) for raw in log]
+
+    def claim_due_reminders(self, now: datetime) -> list[str]:
+        lease_end = now + self._lease
+        users = []
+        for shard in range(self._layout.shards):
+            claimed = self._claim_script(
+                keys=[self._key(shard, "due")],
+                args=[_ms(now), _ms(lease_end), self.claim_batch],
+            )
+            users += [user.decode() for user in claimed]
+        return users
+
+    def pending_reminders(self) -> list[Reminder]:
+        reminders = []
+        for shard in range(self._layout.shards):
+            users = self._client.zrange(self._key(shard, "pending"), 0, -1)
+            states = [self.user_state(user.decode()) for user in users]
+            reminders += [state.pending_reminder for state in states if state.pending_reminder]
+        return sorted(reminders, key=lambda reminder: reminder.deadline)
+
+    def recent_events(self) -> list[Event]:
+        events = []
+        for shard in range(self._layout.shards):
+            recent = self._client.lrange(self._key(shard, "recent"), 0, self._recent_limit - 1)
+            events += [decode_event(raw) for raw in recent]
+        events.sort(key=lambda event: event.received_at or event.occurred_at, reverse=True)
+        return events[: self._recent_limit]
+
+    def event_counts(self) -> dict[str, int]:
+        return {
+            name.removeprefix("type:"): count
+            for name, count in self._tallies().items()
+            if name.startswith("type:")
+        }
+
+    def stats(self) -> dict[str, int]:
+        tallies = self._tallies()
+        pipe = self._client.pipeline(transaction=False)
+        for shard in range(self._layout.shards):
+            pipe.zcard(self._key(shard, "pending"))
+        return {
+            "users_with_open_sessions": tallies.get("users_with_open_sessions", 0),
+            "open_sessions": tallies.get("open_sessions", 0),
+            "pending_reminders": sum(pipe.execute()),
+        }
+
+    # --- the unit of work ---------------------------------------------------------
+
+    def _unit(self, user_id: str, event: Event | None) -> _Unit:
+        shard = self._layout.shard_of(user_id)
+        if event is None:
+            return _Unit(shard, user_id, None)
+        # The seen key is a stable digest of the user and the id; the content's digest
+        # tells a retry from another event reusing the id.
+        content = event_to_dict(event)
+        content.pop("s", None)
+        content.pop("r", None)
+        seen_key = self._key(shard, "seen", _digest((event.user_id, event.event_id)))
+        return _Unit(shard, user_id, event, seen_key, _digest(content))
+
+    def _read(self, unit: _Unit) -> tuple[bytes, bytes | None]:
+        pipe = self._client.pipeline(transaction=False)
+        pipe.get(self._key(unit.shard, "state", unit.user_id))
+        if unit.seen_key:
+            pipe.get(unit.seen_key)
+        answers = pipe.execute()
+        return answers[0] or b"", answers[1] if unit.seen_key else None
+
+    def _decoded(self, raw: bytes) -> UserState:
+        if not raw:
+            return NO_STATE
+        state = decode_state(raw)
+        sent = state.last_sent_reminder
+        horizon = self._clock() - self._seen_max_age
+        if sent is not None and sent.due_at is not None and sent.due_at <= horizon:
+            state = replace(state, last_sent_reminder=None)  # as the memory store forgets it
+        return state
+
+    def _commit(self, unit: _Unit, raw: bytes, before: UserState, change: Change) -> bytes:
+        shard, user_id, event = unit.shard, unit.user_id, unit.event
+        after = change.state
+        encoded = encode_state(after) if after else b""
+        pending = after.pending_reminder
+        records = [encode_record(record) for record in change.records]
+        notifications = change.notifications
+        args: list[Any] = [
+            raw,
+            raw if after == before and raw else encoded,
+            self._state_ttl_ms,
+            unit.content,
+            self._seen_ttl_ms,
+            user_id,
+            _ms(pending.due_at) if pending and pending.due_at else "",
+            _ms(pending.deadline) if pending else "",
+            event.event_type.value if event is not None else "",
+            encode_event(event) if event is not None else "",
+            self._recent_limit,
+            self._decisions_per_user,
+            self._state_ttl_ms,
+            len(after.open_sessions) - len(before.open_sessions),
+            bool(after.open_sessions) - bool(before.open_sessions),
+            len(records),
+            *records,
+            *self._outbox.append_args(notifications),
+        ]
+        keys = [
+            self._key(shard, "state", user_id),
+            unit.seen_key or self._key(shard, "state", user_id),
+            self._key(shard, "log", user_id),
+            self._key(shard, "due"),
+            self._key(shard, "pending"),
+            self._key(shard, "recent"),
+            self._key(shard, "tally"),
+            *self._outbox.keys(shard),
+            *(self._outbox.note_key(shard, n.notification_id) for n in notifications),
+        ]
+        outcome: bytes = self._commit_script(keys=keys, args=args)
+        return outcome
+
+    # --- keys ---------------------------------------------------------------------
+
+    def _key(self, shard: int, *parts: str) -> str:
+        return self._layout.key(shard, *parts)
+
+    def _tallies(self) -> dict[str, int]:
+        pipe = self._client.pipeline(transaction=False)
+        for shard in range(self._layout.shards):
+            pipe.hgetall(self._key(shard, "tally"))
+        totals: dict[str, int] = {}
+        for tally in pipe.execute():
+            for name, count in tally.items():
+                totals[name.decode()] = totals.get(name.decode(), 0) + int(count)
+        return totals
+
+
+def _arrival(seen: bytes, content: str) -> Arrival:
+    return Arrival.DUPLICATE if seen.decode() == content else Arrival.CONFLICT
+
+
+def _digest(value: Iterable[Any] | dict[str, Any]) -> str:
+    canonical = orjson.dumps(value, option=orjson.OPT_SORT_KEYS)
+    return hashlib.blake2b(canonical, digest_size=12).hexdigest()
+
+
+def _ms(moment: datetime) -> int:
+    return int(moment.timestamp() * 1000)
+
+
+def _ms_of(duration: timedelta) -> int:
+    return max(int(duration.total_seconds() * 1000), 1)
