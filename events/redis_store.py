@@ -16,9 +16,9 @@ bounded number of times.
 """
 
 import hashlib
-from collections.abc import Callable, Iterable
-from dataclasses import dataclass, replace
-from datetime import UTC, datetime, timedelta
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import datetime, timedelta
 from typing import Any
 
 import orjson
@@ -127,19 +127,16 @@ class RedisEventRepository:
         layout: Layout,
         outbox: RedisOutboxStore,
         retention: Retention | None = None,
-        clock: Callable[[], datetime] = lambda: datetime.now(UTC),
     ) -> None:
         retention = retention or Retention()
         self._client: Any = client  # redis-py's annotations mix in its asyncio client's
         self._layout = layout
         self._outbox = outbox
         self._recent_limit = retention.recent_limit
-        self._seen_max_age = retention.seen_max_age
         self._decisions_per_user = retention.decisions_per_user
         self._state_ttl_ms = _ms_of(retention.state_ttl)
         self._seen_ttl_ms = _ms_of(retention.seen_max_age)
         self._lease = retention.claim_lease
-        self._clock = clock
         self._commit_script = client.register_script(_COMMIT)
         self._claim_script = client.register_script(_CLAIM)
 
@@ -237,14 +234,7 @@ class RedisEventRepository:
         return answers[0] or b"", answers[1] if unit.seen_key else None
 
     def _decoded(self, raw: bytes) -> UserState:
-        if not raw:
-            return NO_STATE
-        state = decode_state(raw)
-        sent = state.last_sent_reminder
-        horizon = self._clock() - self._seen_max_age
-        if sent is not None and sent.due_at is not None and sent.due_at <= horizon:
-            state = replace(state, last_sent_reminder=None)  # as the memory store forgets it
-        return state
+        return decode_state(raw) if raw else NO_STATE
 
     def _commit(self, unit: _Unit, raw: bytes, before: UserState, change: Change) -> bytes:
         shard, user_id, event = unit.shard, unit.user_id, unit.event

@@ -52,6 +52,9 @@ class Thresholds:
     reminder_delay: timedelta = timedelta(minutes=10)
     training_dose: timedelta = timedelta(minutes=30)
     allowed_lateness: timedelta = timedelta(seconds=30)
+    #: How long after a sent reminder's due time a start received may still be a late start
+    #: rather than a retry nobody can tell apart any more (EVENTS_SEEN_IDS_MAX_AGE_HOURS).
+    retry_window: timedelta = timedelta(hours=24)
 
 
 # Each rule takes the event type it is mapped to; Any lets one map hold them all.
@@ -163,6 +166,8 @@ def flag_late_start(
     sent = state.last_sent_reminder
     if sent is None or not sent.launch.effective_at <= event.effective_at <= sent.deadline:
         return []
+    if _past_retry_window(event, sent, thresholds):
+        return []
     return [
         ForgetSentReminder(event.user_id),
         _explain(
@@ -174,6 +179,12 @@ def flag_late_start(
             reminder=sent,
         ),
     ]
+
+
+def _past_retry_window(event: Event, sent: Reminder, thresholds: Thresholds) -> bool:
+    if sent.due_at is None or event.received_at is None:
+        return False  # a replay has no wall clock: it keeps the reminder to its end
+    return event.received_at - sent.due_at >= thresholds.retry_window
 
 
 def send_overdue_reminder(event: Event, state: UserState, thresholds: Thresholds) -> list[Decision]:

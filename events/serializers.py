@@ -16,12 +16,12 @@ from dataclasses import fields
 from datetime import UTC, datetime, timedelta
 from enum import StrEnum
 from functools import cache, cached_property
-from typing import Any, ClassVar, cast
+from typing import Any, ClassVar, NoReturn, cast
 
 from django.utils import timezone
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
-from rest_framework.fields import SkipField
+from rest_framework.fields import SkipField, empty
 from rest_framework.settings import api_settings
 
 from events.decisions import Trigger, Verdict
@@ -433,16 +433,24 @@ class BatchSerializer(serializers.Serializer[dict[str, Any]]):
     sent_at = EventTimeField(require_offset=True, max_ahead=MAX_AHEAD_CORRECTED, required=False)
     events = EventListField()
 
+    def run_validation(self, data: Any = empty) -> Any:
+        if data is None:  # DRF's own answer would be a bare list, unlike every other 400
+            self._not_a_batch()
+        return super().run_validation(data)
+
     def to_internal_value(self, data: Any) -> dict[str, Any]:
         if isinstance(data, list):
             return {"events": data}
         if not isinstance(data, Mapping) or "events" not in data:
-            message = self.error_messages["not_a_batch"]
-            raise serializers.ValidationError(
-                {api_settings.NON_FIELD_ERRORS_KEY: [message]}, code="not_a_batch"
-            )
+            self._not_a_batch()
         batch: dict[str, Any] = super().to_internal_value(data)
         return batch
+
+    def _not_a_batch(self) -> NoReturn:
+        message = self.error_messages["not_a_batch"]
+        raise serializers.ValidationError(
+            {api_settings.NON_FIELD_ERRORS_KEY: [message]}, code="not_a_batch"
+        )
 
 
 class PresentOnlyCharField(serializers.CharField):

@@ -15,13 +15,16 @@ from django.conf import settings
 
 from events import receivers
 from events.processing import EventProcessor
+from events.redis_store import RedisEventRepository, Retention
 from events.repository import EventRepository, InMemoryEventRepository
 from events.rules import Thresholds
 from events.signals import event_recorded
 from events.ticker import ReminderTicker
+from eventsproject.redis import Layout, connect
 from notifications.client import NotifyClient
 from notifications.dispatcher import Dispatcher, Transport, circuit_breaker
 from notifications.outbox import InMemoryOutboxStore, OutboxStore, utc_now
+from notifications.redis_outbox import RedisOutboxStore
 from notifications.retry import RetryPolicy
 
 
@@ -52,19 +55,12 @@ def build(
     thresholds: Thresholds | None = None,
     transport: Transport | None = None,
     clock: Callable[[], datetime] = utc_now,
+    store: str | None = None,
 ) -> Components:
-    """Every part, from settings; `thresholds`, `transport` and the wall `clock` may be
-    given instead."""
+    """Every part, from settings; `thresholds`, `transport`, the wall `clock` and the
+    `store` (EVENTS_STORE) may be given instead."""
     thresholds = thresholds or thresholds_from_settings()
-    outbox = InMemoryOutboxStore(history_limit=settings.NOTIFICATIONS_RECENT_LIMIT, clock=clock)
-    repository = InMemoryEventRepository(
-        recent_limit=settings.EVENTS_RECENT_LIMIT,
-        seen_limit=settings.EVENTS_SEEN_IDS_LIMIT,
-        seen_max_age=timedelta(hours=settings.EVENTS_SEEN_IDS_MAX_AGE_HOURS),
-        decisions_per_user=settings.EVENTS_DECISION_LOG_LIMIT,
-        users_with_history=settings.EVENTS_DECISION_LOG_USERS,
-        outbox=outbox,
-    )
+    repository, outbox = STORES[store or settings.EVENTS_STORE](clock)
     processor = EventProcessor(repository, thresholds)
     return Components(
         thresholds=thresholds,
@@ -79,11 +75,47 @@ def build(
     )
 
 
+def memory_stores(clock: Callable[[], datetime]) -> tuple[EventRepository, OutboxStore]:
+    outbox = InMemoryOutboxStore(history_limit=settings.NOTIFICATIONS_RECENT_LIMIT, clock=clock)
+    repository = InMemoryEventRepository(
+        recent_limit=settings.EVENTS_RECENT_LIMIT,
+        seen_limit=settings.EVENTS_SEEN_IDS_LIMIT,
+        seen_max_age=timedelta(hours=settings.EVENTS_SEEN_IDS_MAX_AGE_HOURS),
+        decisions_per_user=settings.EVENTS_DECISION_LOG_LIMIT,
+        users_with_history=settings.EVENTS_DECISION_LOG_USERS,
+        outbox=outbox,
+    )
+    return repository, outbox
+
+
+def redis_stores(clock: Callable[[], datetime]) -> tuple[EventRepository, OutboxStore]:
+    client = connect(settings.REDIS_URL)
+    layout = Layout(settings.EVENTS_REDIS_PREFIX, settings.EVENTS_TIMER_SHARDS)
+    outbox = RedisOutboxStore(
+        client, layout, history_limit=settings.NOTIFICATIONS_RECENT_LIMIT, clock=clock
+    )
+    retention = Retention(
+        recent_limit=settings.EVENTS_RECENT_LIMIT,
+        seen_max_age=timedelta(hours=settings.EVENTS_SEEN_IDS_MAX_AGE_HOURS),
+        decisions_per_user=settings.EVENTS_DECISION_LOG_LIMIT,
+        state_ttl=timedelta(hours=settings.EVENTS_USER_STATE_TTL_HOURS),
+    )
+    return RedisEventRepository(client, layout, outbox, retention), outbox
+
+
+#: EVENTS_STORE's choices.
+STORES: dict[str, Callable[[Callable[[], datetime]], tuple[EventRepository, OutboxStore]]] = {
+    "memory": memory_stores,
+    "redis": redis_stores,
+}
+
+
 def thresholds_from_settings() -> Thresholds:
     return Thresholds(
         reminder_delay=timedelta(seconds=settings.EVENTS_REMINDER_DELAY_SECONDS),
         training_dose=timedelta(seconds=settings.EVENTS_TRAINING_DOSE_SECONDS),
         allowed_lateness=timedelta(seconds=settings.EVENTS_ALLOWED_LATENESS_SECONDS),
+        retry_window=timedelta(hours=settings.EVENTS_SEEN_IDS_MAX_AGE_HOURS),
     )
 
 

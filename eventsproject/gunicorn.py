@@ -1,14 +1,16 @@
 """gunicorn settings for production: `gunicorn -c python:eventsproject.gunicorn eventsproject.wsgi`.
 
-State is in memory, in one process: several workers would each see a part of
-every user's events and decide wrongly. So: one worker, with threads, and a
-refusal to start with more.
+With the memory store, state is in one process: several workers would each see
+a part of every user's events and decide wrongly, so more than one worker is
+refused. With `EVENTS_STORE=redis`, every worker shares the state: run as many
+as `WEB_CONCURRENCY` (or `-w`) says.
 """
 
+import os
 from typing import Any
 
 bind = "127.0.0.1:8000"
-workers = 1
+workers = int(os.environ.get("WEB_CONCURRENCY", "1") or 1)
 worker_class = "gthread"
 threads = 8
 # Long enough for requests under way plus the outbox's shutdown grace
@@ -20,9 +22,15 @@ def on_starting(server: Any) -> None:
     if server.cfg.preload_app:
         # The ticker and the outbox threads would start in the master and die in the fork.
         raise SystemExit("Refusing --preload: the service's threads must start in its worker.")
-    if server.cfg.workers != 1:
+    if server.cfg.workers != 1 and _store() != "redis":
         raise SystemExit(
-            f"Refusing to start with {server.cfg.workers} workers: the events processor keeps "
-            "its state in memory, in one process. Run one worker (add --threads for "
-            "concurrency); see README, 'Production'."
+            f"Refusing to start with {server.cfg.workers} workers: with EVENTS_STORE=memory "
+            "the events processor keeps its state in one process. Set EVENTS_STORE=redis "
+            "(and REDIS_URL) to run several workers, or run one (add --threads for "
+            "concurrency); see README, 'Running on Redis'."
         )
+
+
+def _store() -> str:
+    """EVENTS_STORE, read as the settings read it (which validate it in the worker)."""
+    return os.environ.get("EVENTS_STORE", "memory").strip().lower()

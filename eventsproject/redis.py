@@ -7,21 +7,44 @@ written in one atomic script. `EVENTS_TIMER_SHARDS` shards spread the work over
 the cluster (and over the processes that claim due work).
 """
 
+import logging
 import zlib
 from dataclasses import dataclass
 
 import redis
 from redis.cluster import RedisCluster
 
+from eventsproject.settings import redact_url
+
+logger = logging.getLogger(__name__)
+
 Client = redis.Redis | RedisCluster
 
 
+#: What a Redis that cannot be reached raises: the API answers 503 and a retry later succeeds.
+UNAVAILABLE = (redis.ConnectionError, redis.TimeoutError, redis.exceptions.ClusterError)
+
+_TIMEOUTS = {"socket_timeout": 5, "socket_connect_timeout": 2, "health_check_interval": 30}
+
+
 def connect(url: str) -> Client:
-    """A client of the Redis at `url`: a cluster client when that Redis is a cluster node."""
-    client = redis.Redis.from_url(url, socket_timeout=5, socket_connect_timeout=2)
-    if client.info("cluster").get("cluster_enabled"):
+    """A client of the Redis at `url`: a cluster client when that Redis is a cluster node.
+
+    A Redis that does not answer yet is taken for a single server (logged): the service
+    starts, answers 503 until it answers, and goes on from there."""
+    client = redis.Redis.from_url(url, **_TIMEOUTS)
+    try:
+        clustered = client.info("cluster").get("cluster_enabled")
+    except UNAVAILABLE as error:
+        logger.error(
+            "Redis at %s does not answer (%s): requests get 503 until it does",
+            redact_url(url),
+            error,
+        )
+        return client
+    if clustered:
         client.close()
-        return RedisCluster.from_url(url, socket_timeout=5, socket_connect_timeout=2)
+        return RedisCluster.from_url(url, **_TIMEOUTS)
     return client
 
 

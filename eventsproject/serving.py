@@ -17,6 +17,7 @@ from typing import Any
 from django.conf import settings
 
 from eventsproject.bootstrap import components
+from eventsproject.redis import UNAVAILABLE
 
 logger = logging.getLogger(__name__)
 
@@ -43,17 +44,27 @@ def stop() -> None:
 
 
 def health_report() -> dict[str, Any]:
-    """`ok` unless a background thread of this serving process has died."""
+    """`ok` unless a background thread of this serving process has died or the store
+    cannot be reached."""
     parts = components()
     threads = {"ticker": parts.ticker.alive, "dispatcher": parts.dispatcher.alive}
+    store: dict[str, Any] = {"kind": settings.EVENTS_STORE, "reachable": True}
+    try:
+        figures = {
+            "events": parts.repository.event_counts(),
+            "state": parts.repository.stats(),
+            "notifications": parts.outbox.counts(),
+        }
+    except UNAVAILABLE as error:
+        store.update(reachable=False, error=str(error))
+        figures = {}
     broken = _started.is_set() and not all(threads.values())
     return {
-        "status": "degraded" if broken else "ok",
+        "status": "degraded" if broken or not store["reachable"] else "ok",
         "serving": _started.is_set(),
         "threads": {name: "alive" if alive else "stopped" for name, alive in threads.items()},
-        "events": parts.repository.event_counts(),
-        "state": parts.repository.stats(),
-        "notifications": parts.outbox.counts(),
+        "store": store,
+        **figures,
         "circuit_breaker": parts.dispatcher.breaker_state,
     }
 

@@ -7,6 +7,7 @@ every variable. Defaults are safe for local use: DEBUG off, loopback hosts only.
 import math
 import os
 from pathlib import Path
+from urllib.parse import urlsplit, urlunsplit
 
 from django.core.exceptions import ImproperlyConfigured
 
@@ -54,6 +55,35 @@ def _env_count(name: str, default: int, maximum: int = 10**9) -> int:
             f"{name} must be a non-negative integer up to {maximum}, got {raw!r}"
         )
     return int(text)
+
+
+def _env_choice(name: str, default: str, choices: tuple[str, ...]) -> str:
+    raw = os.environ.get(name)
+    if raw is None:
+        return default
+    value = raw.strip().lower()
+    if value not in choices:
+        raise ImproperlyConfigured(f"{name} must be one of {', '.join(choices)}, got {raw!r}")
+    return value
+
+
+def _env_redis_url(name: str, default: str) -> str:
+    raw = os.environ.get(name, default).strip()
+    if urlsplit(raw).scheme not in {"redis", "rediss", "unix"}:
+        raise ImproperlyConfigured(
+            f"{name} must be a redis://, rediss:// or unix:// URL, got {redact_url(raw)!r}"
+        )
+    return raw
+
+
+def redact_url(url: str) -> str:
+    """The URL without its password, for messages."""
+    parts = urlsplit(url)
+    if parts.password is None:
+        return url
+    host = parts.hostname or ""
+    netloc = f"{parts.username or ''}:***@{host}" + (f":{parts.port}" if parts.port else "")
+    return urlunsplit(parts._replace(netloc=netloc))
 
 
 def _env_list(name: str, default: list[str]) -> list[str]:
@@ -116,6 +146,7 @@ REST_FRAMEWORK = {
     "DEFAULT_PERMISSION_CLASSES": ["eventsproject.authentication.TokenRequiredWhenConfigured"],
     "UNAUTHENTICATED_USER": None,
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    "EXCEPTION_HANDLER": "eventsproject.exceptions.handle_exception",
 }
 
 SPECTACULAR_SETTINGS = {
@@ -173,6 +204,19 @@ EVENTS_BATCH_THROTTLE_RATE = os.environ.get("EVENTS_BATCH_THROTTLE_RATE", "10/s"
 #: Bearer tokens accepted for ingestion; empty means no authentication here
 #: (the service must then sit behind a gateway that authenticates the app).
 EVENTS_API_TOKENS = _env_list("EVENTS_API_TOKENS", [])
+
+# --- State ---------------------------------------------------------------------
+#: Where state and the outbox live: `memory` (one process, lost on exit) or `redis`
+#: (shared by every process, kept across restarts; README, "Running on Redis").
+EVENTS_STORE = _env_choice("EVENTS_STORE", "memory", ("memory", "redis"))
+REDIS_URL = _env_redis_url("REDIS_URL", "redis://127.0.0.1:6379/0")
+#: Every key starts with this, so that several services can share one Redis.
+EVENTS_REDIS_PREFIX = os.environ.get("EVENTS_REDIS_PREFIX", "ep").strip() or "ep"
+#: Users are spread over this many shards (each one Redis Cluster slot, with its own due
+#: reminders and notification stream).
+EVENTS_TIMER_SHARDS = _env_count("EVENTS_TIMER_SHARDS", 16, 16384) or 1
+#: A user's state and decision log expire after this many idle hours (Redis).
+EVENTS_USER_STATE_TTL_HOURS = _env_number("EVENTS_USER_STATE_TTL_HOURS", 48, 0.01, 10 * 8784)
 
 # --- Notifications ------------------------------------------------------------
 #: Full URL of the notify endpoint, e.g. http://127.0.0.1:8001/v1/notify.

@@ -125,7 +125,13 @@ class Dispatcher:
 
     def _deliver_forever(self) -> None:
         while not self._stopping.is_set():
-            if not self.deliver_due():
+            try:
+                attempted = self.deliver_due()
+            except Exception:  # a store out of reach: what was claimed is claimed again later
+                logger.exception("the dispatcher could not reach the outbox store; retrying")
+                self._stopping.wait(self._idle_wait)
+                continue
+            if not attempted:
                 self._store.wait(self._idle_wait)
 
     def _deliver(self, entry: OutboxEntry) -> None:

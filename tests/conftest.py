@@ -11,6 +11,7 @@ from events.ticker import ReminderTicker
 from eventsproject import bootstrap
 from notifications.domain import Notification
 from notifications.outbox import OutboxStore
+from tests.redis_server import REDIS_URL, delete_prefix, require_redis, unique_prefix
 
 
 class RecordingTransport:
@@ -38,8 +39,37 @@ def transport() -> RecordingTransport:
     return RecordingTransport()
 
 
+def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
+    """A module or test marked `both_stores` runs once per store."""
+    definition = metafunc.definition
+    if definition.get_closest_marker("both_stores") and not definition.get_closest_marker(
+        "memory_only"
+    ):
+        metafunc.parametrize("store_kind", ["memory", "redis"], indirect=True)
+
+
+@pytest.fixture
+def store_kind(request) -> str:
+    return getattr(request, "param", "memory")
+
+
+@pytest.fixture
+def store_settings(settings, store_kind) -> Iterator[str]:
+    """Settings for a fresh, empty store of `store_kind`: a Redis prefix of the test's own."""
+    settings.EVENTS_STORE = store_kind
+    if store_kind != "redis":
+        yield store_kind
+        return
+    client = require_redis()
+    settings.REDIS_URL = REDIS_URL
+    settings.EVENTS_REDIS_PREFIX = unique_prefix()
+    settings.EVENTS_TIMER_SHARDS = 4
+    yield store_kind
+    delete_prefix(client, settings.EVENTS_REDIS_PREFIX)
+
+
 @pytest.fixture(autouse=True)
-def parts(settings, transport) -> Iterator[bootstrap.Components]:
+def parts(settings, store_settings, transport) -> Iterator[bootstrap.Components]:
     settings.EVENTS_RECENT_LIMIT = 50
     settings.NOTIFICATIONS_RECENT_LIMIT = 50
     with bootstrap.installed(bootstrap.build(transport=transport)) as fresh:

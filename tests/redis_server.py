@@ -47,37 +47,42 @@ def free_port() -> int:
         return int(probe.getsockname()[1])
 
 
+class OwnRedis:
+    """A redis-server of the test's own on a free loopback port, which it may stop and
+    start again (with `--appendonly yes`, what it held comes back)."""
+
+    def __init__(self, directory: Path, *options: str) -> None:
+        server = shutil.which("redis-server")
+        if server is None:
+            pytest.skip("redis-server is not installed")
+        self.port = free_port()
+        self.url = f"redis://127.0.0.1:{self.port}/0"
+        self._command = [
+            server, "--port", str(self.port), "--bind", "127.0.0.1", "--save", "",
+            "--dir", str(directory), *options,
+        ]  # fmt: skip
+        self._process: subprocess.Popen[bytes] | None = None
+
+    def start(self) -> "OwnRedis":
+        self._process = subprocess.Popen(
+            self._command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+        )
+        _wait_for(self.port)
+        return self
+
+    def stop(self) -> None:
+        if self._process is not None and self._process.poll() is None:
+            self._process.terminate()
+            self._process.wait(timeout=10)
+
+
 @contextmanager
-def own_redis(tmp_path: Path, *extra: str) -> Iterator[tuple[subprocess.Popen[bytes], int]]:
-    """A redis-server of the test's own on a free loopback port, stopped afterwards."""
-    server = shutil.which("redis-server")
-    if server is None:
-        pytest.skip("redis-server is not installed")
-    port = free_port()
-    process = subprocess.Popen(
-        [
-            server,
-            "--port",
-            str(port),
-            "--bind",
-            "127.0.0.1",
-            "--save",
-            "",
-            "--appendonly",
-            "no",
-            "--dir",
-            str(tmp_path),
-            *extra,
-        ],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
+def own_redis(directory: Path, *options: str) -> Iterator[OwnRedis]:
+    server = OwnRedis(directory, *options).start()
     try:
-        _wait_for(port)
-        yield process, port
+        yield server
     finally:
-        process.terminate()
-        process.wait(timeout=10)
+        server.stop()
 
 
 def _wait_for(port: int) -> None:

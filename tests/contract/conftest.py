@@ -58,7 +58,7 @@ def redis_outbox(clock: Clock, history_limit: int, redis_prefix) -> OutboxStore:
 
 def redis_repository(outbox, clock, redis_prefix) -> EventRepository:
     client, prefix = redis_prefix
-    return RedisEventRepository(client, Layout(prefix, shards=4), outbox, clock=clock)
+    return RedisEventRepository(client, Layout(prefix, shards=4), outbox)
 
 
 OUTBOX_STORES = {"memory": memory_outbox, "redis": redis_outbox}

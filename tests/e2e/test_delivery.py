@@ -161,7 +161,7 @@ def test_the_production_command_serves_the_brief_sample(server_env, standin):
     assert "0 notifications undelivered" in output
 
 
-def test_the_production_command_refuses_several_workers(server_env):
+def test_the_production_command_refuses_several_workers_with_the_memory_store(server_env):
     refused = subprocess.run(
         [*GUNICORN, "-w", "2", "-b", "127.0.0.1:0", "eventsproject.wsgi"],
         cwd=PROJECT_ROOT,
@@ -173,4 +173,4 @@ def test_the_production_command_refuses_several_workers(server_env):
     )
 
     assert refused.returncode != 0
-    assert "state in memory" in refused.stdout + refused.stderr
+    assert "Set EVENTS_STORE=redis" in refused.stdout + refused.stderr

@@ -122,9 +122,17 @@ def gunicorn_server(workers=1, preload_app=False):
 
 
 @pytest.mark.parametrize("workers", [2, 4])
-def test_gunicorn_refuses_more_than_one_worker(workers):
-    with pytest.raises(SystemExit, match="state in memory"):
+def test_gunicorn_refuses_more_than_one_worker_with_the_memory_store(workers, monkeypatch):
+    monkeypatch.delenv("EVENTS_STORE", raising=False)
+
+    with pytest.raises(SystemExit, match="Set EVENTS_STORE=redis"):
         gunicorn.on_starting(gunicorn_server(workers=workers))
+
+
+def test_gunicorn_starts_several_workers_with_the_redis_store(monkeypatch):
+    monkeypatch.setenv("EVENTS_STORE", "redis")
+
+    gunicorn.on_starting(gunicorn_server(workers=4))
 
 
 def test_gunicorn_refuses_preloading():

@@ -12,6 +12,9 @@ from events.ticker import ReminderTicker
 from tests.factories import launched, received, started, unknown
 from tests.service import record_event, send_due_reminders
 
+pytestmark = pytest.mark.both_stores
+
+
 RECEIVED = datetime(2026, 12, 2, 12, 0, tzinfo=UTC)
 DUE_AFTER = timedelta(minutes=10, seconds=30)  # the reminder delay and the allowed lateness
 

@@ -10,6 +10,8 @@ from tests.sample import BRIEF_SAMPLE
 from tests.service import drain_reminders
 from tests.wire import post, v2_event
 
+pytestmark = pytest.mark.both_stores
+
 
 @pytest.fixture
 def client() -> APIClient:

@@ -289,6 +289,26 @@ def test_a_start_inside_the_window_of_a_reminder_already_sent_is_a_late_start(
 
 
 @pytest.mark.parametrize(
+    ("received_after_due", "late"),
+    [
+        pytest.param(timedelta(hours=23, minutes=59), True, id="inside the retry window"),
+        pytest.param(timedelta(hours=24), False, id="a day after: no longer told from a retry"),
+    ],
+)
+def test_a_start_received_past_the_retry_window_of_a_sent_reminder_is_not_a_late_start(
+    received_after_due, late
+):
+    launch = launched("u1", at(0))
+    sent = replace(reminder_of(launch), due_at=at(10, 30))
+    start = replace(started("u1", at(5)), received_at=at(10, 30) + received_after_due)
+    state = UserState(MappingProxyType({}), last_sent_reminder=sent)
+
+    decisions = flag_late_start(start, state, Thresholds(retry_window=timedelta(hours=24)))
+
+    assert outcomes(decisions) == ([Verdict.LATE_START_AFTER_SENT] if late else [])
+
+
+@pytest.mark.parametrize(
     ("minutes", "seconds", "sends"),
     [
         pytest.param(10, 0, False, id="an event exactly at the deadline sends nothing"),

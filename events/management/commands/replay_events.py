@@ -36,13 +36,16 @@ class Command(BaseCommand):
             help="leave reminders still pending at the end of the input unsent",
         )
         parser.add_argument(
-            "--dry-run", action="store_true", help="print notifications instead of sending them"
+            "--dry-run",
+            action="store_true",
+            help="process into a throwaway in-memory store and print the notifications "
+            "instead of sending them",
         )
 
     def handle(self, *args: Any, **options: Any) -> None:
         parts = bootstrap.components()
-        if options["dry_run"]:
-            parts = bootstrap.build(transport=ConsoleTransport(self.stdout))
+        if options["dry_run"]:  # a throwaway store: the configured one is left untouched
+            parts = bootstrap.build(transport=ConsoleTransport(self.stdout), store="memory")
         with bootstrap.installed(parts), _open(options["path"], options.get("stdin")) as source:
             parts.dispatcher.start()
             tally = self._replay(source)

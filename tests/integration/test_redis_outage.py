@@ -1,0 +1,61 @@
+"""Redis out of reach: 503 with Retry-After, health says so, and nothing is lost after."""
+
+import pytest
+from rest_framework.test import APIClient
+
+from eventsproject import bootstrap
+from notifications.domain import NotificationKind
+from tests.redis_server import free_port, own_redis
+from tests.wire import post, v2_event
+
+
+@pytest.fixture
+def client() -> APIClient:
+    return APIClient()
+
+
+def redis_parts(settings, transport, url):
+    settings.EVENTS_STORE = "redis"
+    settings.REDIS_URL = url
+    settings.EVENTS_TIMER_SHARDS = 2
+    return bootstrap.installed(bootstrap.build(transport=transport))
+
+
+def test_an_unreachable_redis_is_a_503_with_retry_after_and_health_says_so(
+    client, settings, transport, caplog
+):
+    with redis_parts(settings, transport, f"redis://127.0.0.1:{free_port()}/0"):
+        response = post(client, "/v1/event", v2_event(occurred_at="2021-02-28T16:00:00Z"))
+        health = client.get("/v1/health")
+
+    assert response.status_code == 503
+    assert response["Retry-After"] == "2"
+    assert response.json() == {"detail": "The state store is unavailable; retry later."}
+    assert health.status_code == 503
+    assert health.json()["store"]["reachable"] is False
+    assert "does not answer" in caplog.text
+
+
+def test_when_redis_comes_back_processing_goes_on_with_nothing_lost(
+    client, settings, transport, delivered, tmp_path
+):
+    durable = ("--appendonly", "yes", "--appendfsync", "always")
+    with (
+        own_redis(tmp_path, *durable) as server,
+        redis_parts(settings, transport, server.url) as parts,
+    ):
+        parts.dispatcher.start()
+        started = v2_event(occurred_at="2021-02-28T16:00:00Z")
+        finished = v2_event(type="training_program_finished", occurred_at="2021-02-28T16:40:00Z")
+        assert post(client, "/v1/event", started).status_code == 202
+
+        server.stop()
+        assert post(client, "/v1/event", finished).status_code == 503
+        server.start()
+
+        assert post(client, "/v1/event", finished).status_code == 202
+        assert post(client, "/v1/event", started).status_code == 200  # still seen
+        assert parts.dispatcher.flush(timeout=10)
+        parts.dispatcher.close(timeout=0)
+
+    assert [n.kind for n in transport.sent] == [NotificationKind.TRAINING_DOSE_CONGRATULATION]
