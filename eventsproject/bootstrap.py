@@ -91,14 +91,16 @@ def memory_stores(clock: Callable[[], datetime]) -> tuple[EventRepository, Outbo
 def redis_stores(clock: Callable[[], datetime]) -> tuple[EventRepository, OutboxStore]:
     client = connect(settings.REDIS_URL)
     layout = Layout(settings.EVENTS_REDIS_PREFIX, settings.EVENTS_TIMER_SHARDS)
+    lease = timedelta(seconds=settings.EVENTS_CLAIM_LEASE_SECONDS)
     outbox = RedisOutboxStore(
-        client, layout, history_limit=settings.NOTIFICATIONS_RECENT_LIMIT, clock=clock
+        client, layout, history_limit=settings.NOTIFICATIONS_RECENT_LIMIT, lease=lease, clock=clock
     )
     retention = Retention(
         recent_limit=settings.EVENTS_RECENT_LIMIT,
         seen_max_age=timedelta(hours=settings.EVENTS_SEEN_IDS_MAX_AGE_HOURS),
         decisions_per_user=settings.EVENTS_DECISION_LOG_LIMIT,
         state_ttl=timedelta(hours=settings.EVENTS_USER_STATE_TTL_HOURS),
+        claim_lease=lease,
     )
     return RedisEventRepository(client, layout, outbox, retention), outbox
 

@@ -215,6 +215,10 @@ EVENTS_REDIS_PREFIX = os.environ.get("EVENTS_REDIS_PREFIX", "ep").strip() or "ep
 #: Users are spread over this many shards (each one Redis Cluster slot, with its own due
 #: reminders and notification stream).
 EVENTS_TIMER_SHARDS = _env_count("EVENTS_TIMER_SHARDS", 16, 16384) or 1
+#: Due reminders and notifications a process claimed are claimed again by another after
+#: this many seconds if the first has not settled them (it died or hung). Longer than one
+#: delivery attempt (NOTIFY_CONNECT_TIMEOUT + NOTIFY_READ_TIMEOUT) (Redis).
+EVENTS_CLAIM_LEASE_SECONDS = _env_number("EVENTS_CLAIM_LEASE_SECONDS", 30, 0.1, 3600)
 #: A user's state and decision log expire after this many idle hours (Redis).
 EVENTS_USER_STATE_TTL_HOURS = _env_number("EVENTS_USER_STATE_TTL_HOURS", 48, 0.01, 10 * 8784)
 

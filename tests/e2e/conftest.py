@@ -1,6 +1,7 @@
 """Real processes on loopback: the service as a server process, a real notify stand-in."""
 
 import os
+import signal
 import socket
 import subprocess
 import sys
@@ -54,19 +55,30 @@ GUNICORN = [sys.executable, "-m", "gunicorn", "-c", "python:eventsproject.gunico
 class Server:
     """A real server process on a free loopback port."""
 
-    def __init__(self, command: list[str], env: dict[str, str]) -> None:
-        port = free_port()
-        address = f"127.0.0.1:{port}"
+    def __init__(
+        self, command: list[str], env: dict[str, str], *options: str, port: int = 0
+    ) -> None:
+        address = f"127.0.0.1:{port or free_port()}"
         args = [*command, address] if command is RUNSERVER else [*command, "-b", address]
         if command is GUNICORN:
-            args.append("eventsproject.wsgi")
+            args += [*options, "eventsproject.wsgi"]
         self.url = f"http://{address}"
         # A file, not a pipe: a chatty server must never block on a full pipe.
         self.log = tempfile.TemporaryFile()  # noqa: SIM115  (closed by the fixture's end)
         self.process = subprocess.Popen(
-            args, cwd=PROJECT_ROOT, env=env, stdout=self.log, stderr=subprocess.STDOUT
+            args,
+            cwd=PROJECT_ROOT,
+            env=env,
+            stdout=self.log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,  # its own process group, which `kill` ends at once
         )
         wait_until_up(self.url, self.process, self.log)
+
+    def kill(self) -> None:
+        """SIGKILL the server and every process it started: a crash, with no goodbye."""
+        os.killpg(self.process.pid, signal.SIGKILL)
+        self.process.wait(timeout=10)
 
     def stop(self) -> str:
         """SIGTERM, wait for a graceful exit, and return everything it logged."""

@@ -1,0 +1,164 @@
+"""Several gunicorn workers on one Redis: a crash loses nothing, concurrency changes nothing."""
+
+import random
+import time
+import uuid
+from collections import Counter, defaultdict
+from concurrent.futures import ThreadPoolExecutor
+from datetime import UTC, datetime, timedelta
+
+import pytest
+import requests
+
+from events.ingestion import ingest
+from eventsproject import bootstrap
+from notifications.standin import Answer
+from tests.conftest import RecordingTransport
+from tests.e2e.conftest import GUNICORN, Server
+from tests.redis_server import REDIS_URL, delete_prefix, require_redis, unique_prefix
+
+pytestmark = pytest.mark.e2e
+
+START = datetime(2026, 12, 2, 9, 0, tzinfo=UTC)
+
+
+@pytest.fixture
+def redis_env(server_env):
+    client = require_redis()
+    prefix = unique_prefix()
+    server_env.update(
+        EVENTS_STORE="redis",
+        REDIS_URL=REDIS_URL,
+        EVENTS_REDIS_PREFIX=prefix,
+        EVENTS_TIMER_SHARDS="4",
+        EVENTS_CLAIM_LEASE_SECONDS="2",
+        EVENTS_TICK_SECONDS="0.2",
+        EVENTS_BATCH_THROTTLE_RATE="",
+    )
+    yield server_env
+    delete_prefix(client, prefix)
+
+
+def event(kind, user, minute, **extra):
+    body = {
+        "schema_version": 2,
+        "event_id": str(uuid.uuid4()),
+        "type": kind,
+        "occurred_at": (START + timedelta(minutes=minute)).isoformat(),
+        "user_id": user,
+        "device_id": f"device-of-{user}",
+        **extra,
+    }
+    if kind.startswith("training_program"):
+        body["training_program"] = {"id": "p1", "title": "HIIT"}
+    return body
+
+
+def stream_of(n: int) -> list[dict]:
+    """One user's events: a congratulation, a reminder sent by their own later event, or
+    nothing (a session too short), by turns."""
+    user = f"user-{n:03d}"
+    streams = {
+        0: [event("app_launched", user, 0), event("training_program_started", user, 1),
+            event("training_program_finished", user, 41)],
+        1: [event("app_launched", user, 0), event("profile_viewed", user, 15)],
+        2: [event("training_program_started", user, 0),
+            event("training_program_finished", user, 9)],
+    }  # fmt: skip
+    return streams[n % 3]
+
+
+def expected_ids(streams: list[list[dict]]) -> set[str]:
+    """The notifications one process with the memory store decides for the same streams."""
+    transport = RecordingTransport()
+    with bootstrap.installed(bootstrap.build(transport=transport, store="memory")) as parts:
+        parts.dispatcher.start()
+        for stream in streams:
+            for body in stream:
+                ingest(body, received_at=datetime.now(UTC))
+        assert parts.dispatcher.flush(timeout=10)
+        parts.dispatcher.close(timeout=0)
+    return {notification.notification_id for notification in transport.sent}
+
+
+def post(server, body):
+    return requests.post(f"{server.url}/v1/event", json=body, timeout=10)
+
+
+def post_streams(url: str, streams: list[list[dict]], twice: set[str]) -> Counter[int]:
+    """Each stream's events in order, those in `twice` posted a second time at once."""
+    statuses: Counter[int] = Counter()
+    with requests.Session() as session:
+        for body in (body for stream in streams for body in stream):
+            for _ in range(2 if body["event_id"] in twice else 1):
+                statuses[session.post(f"{url}/v1/event", json=body, timeout=10).status_code] += 1
+    return statuses
+
+
+def test_two_workers_with_interleaved_users_and_duplicates_decide_as_one_process(
+    redis_env, standin
+):
+    streams = [stream_of(n) for n in range(120)]
+    chooser = random.Random(8)
+    twice = {body["event_id"] for stream in streams for body in stream if chooser.random() < 0.1}
+    server = Server(GUNICORN, redis_env, "-w", "2")
+    try:
+        with ThreadPoolExecutor(max_workers=8) as clients:
+            tallies = clients.map(
+                lambda n: post_streams(server.url, streams[n::8], twice), range(8)
+            )
+            statuses = sum(tallies, Counter())
+        expected = expected_ids(streams)
+        standin.wait_for(len(expected), timeout=30)
+        time.sleep(0.5)  # anything extra would arrive now
+    finally:
+        log = server.stop()
+
+    assert dict(statuses) == {202: sum(map(len, streams)), 200: len(twice)}, log
+    keys = [received.idempotency_key for received in standin.received]
+    assert sorted(keys) == sorted(expected)
+
+
+def test_a_crash_of_every_process_loses_no_notification_and_reuses_no_key(redis_env, standin):
+    redis_env.update(EVENTS_REMINDER_DELAY_SECONDS="2", EVENTS_ALLOWED_LATENESS_SECONDS="1")
+    standin.answer = Answer(status=503)
+    server = Server(GUNICORN, redis_env, "-w", "2")
+    now = datetime.now(UTC)
+    congratulated = [f"fit-{n}" for n in range(6)]
+    reminded = [f"idle-{n}" for n in range(6)]
+    for user in congratulated:
+        start = event("training_program_started", user, 0, occurred_at=now.isoformat())
+        finish = event(
+            "training_program_finished",
+            user,
+            0,
+            occurred_at=(now + timedelta(minutes=45)).isoformat(),
+        )
+        assert post(server, start).status_code == 202
+        assert post(server, finish).status_code == 202
+    for user in reminded:
+        assert (
+            post(server, event("app_launched", user, 0, occurred_at=now.isoformat())).status_code
+            == 202
+        )
+    standin.wait_for_attempts(6, timeout=15)  # congratulations failing, reminders coming due
+
+    server.kill()
+    standin.answer = Answer()
+    restarted = Server(GUNICORN, redis_env, "-w", "2")
+    try:
+        standin.wait_for(12, timeout=60)
+        time.sleep(1)  # anything extra would arrive now
+    finally:
+        restarted.stop()
+
+    delivered = {(r.payload["kind"], r.payload["user_id"]) for r in standin.received}
+    assert delivered == {
+        *(("training_dose_congratulation", user) for user in congratulated),
+        *(("start_training_reminder", user) for user in reminded),
+    }
+    payloads_by_key = defaultdict(set)
+    for attempt in standin.attempts:
+        payloads_by_key[attempt.idempotency_key].add(attempt.payload["user_id"])
+    assert all(len(users) == 1 for users in payloads_by_key.values())
+    assert len(payloads_by_key) == 12
