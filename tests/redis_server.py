@@ -5,6 +5,7 @@ under `CI=true`, where it fails: CI must not pass without having run them.
 """
 
 import os
+import random
 import shutil
 import socket
 import subprocess
@@ -41,6 +42,24 @@ def delete_prefix(client: redis.Redis, prefix: str) -> None:
         client.delete(*keys)
 
 
+def free_cluster_port() -> int:
+    """A free port whose cluster bus port (10,000 higher) is free too, as a node needs."""
+    chooser = random.Random()
+    while True:
+        port = chooser.randrange(20_000, 45_000)
+        if all(_is_free(candidate) for candidate in (port, port + 10_000)):
+            return port
+
+
+def _is_free(port: int) -> bool:
+    with socket.socket() as probe:
+        try:
+            probe.bind(("127.0.0.1", port))
+        except OSError:
+            return False
+        return True
+
+
 def free_port() -> int:
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
@@ -51,16 +70,17 @@ class OwnRedis:
     """A redis-server of the test's own on a free loopback port, which it may stop and
     start again (with `--appendonly yes`, what it held comes back)."""
 
-    def __init__(self, directory: Path, *options: str) -> None:
+    def __init__(self, directory: Path, *options: str, port: int = 0) -> None:
         server = shutil.which("redis-server")
         if server is None:
             pytest.skip("redis-server is not installed")
-        self.port = free_port()
+        self.port = port or free_port()
         self.url = f"redis://127.0.0.1:{self.port}/0"
         self._command = [
             server, "--port", str(self.port), "--bind", "127.0.0.1", "--save", "",
             "--dir", str(directory), *options,
         ]  # fmt: skip
+        self.directory = directory
         self._process: subprocess.Popen[bytes] | None = None
 
     def start(self) -> "OwnRedis":
@@ -95,3 +115,47 @@ def _wait_for(port: int) -> None:
         except redis.ConnectionError:
             time.sleep(0.05)
     raise RuntimeError(f"redis-server on port {port} did not start")
+
+
+@contextmanager
+def own_cluster(directory: Path, masters: int = 3) -> Iterator[str]:
+    """A local Redis Cluster of `masters` masters and no replicas; yields a node's URL."""
+    servers = [
+        OwnRedis(
+            directory,
+            "--cluster-enabled",
+            "yes",
+            "--cluster-config-file",
+            f"nodes-{n}.conf",
+            "--appendonly",
+            "no",
+            port=free_cluster_port(),
+        )  # fmt: skip
+        for n in range(masters)
+    ]
+    try:
+        for server in servers:
+            server.start()
+        nodes = [f"127.0.0.1:{server.port}" for server in servers]
+        subprocess.run(
+            ["redis-cli", "--cluster", "create", *nodes, "--cluster-replicas", "0",
+             "--cluster-yes"],
+            check=True, capture_output=True, timeout=30,
+        )  # fmt: skip
+        _wait_for_cluster(servers)
+        yield servers[0].url
+    finally:
+        for server in servers:
+            server.stop()
+
+
+def _wait_for_cluster(servers: list[OwnRedis]) -> None:
+    deadline = time.monotonic() + 20
+    while time.monotonic() < deadline:
+        states = [
+            redis.Redis(port=server.port).cluster("info").get("cluster_state") for server in servers
+        ]
+        if all(state == "ok" for state in states):
+            return
+        time.sleep(0.1)
+    raise RuntimeError("the local Redis Cluster did not come up")

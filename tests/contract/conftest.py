@@ -6,13 +6,14 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 import redis
+from redis.cluster import RedisCluster
 
 from events.redis_store import RedisEventRepository
 from events.repository import EventRepository, InMemoryEventRepository
-from eventsproject.redis import Layout
+from eventsproject.redis import Client, Layout, connect
 from notifications.outbox import InMemoryOutboxStore, OutboxStore
 from notifications.redis_outbox import RedisOutboxStore
-from tests.redis_server import delete_prefix, require_redis, unique_prefix
+from tests.redis_server import delete_prefix, own_cluster, require_redis, unique_prefix
 
 NOW = datetime(2026, 12, 2, 12, 0, tzinfo=UTC)
 
@@ -49,6 +50,21 @@ def redis_prefix() -> Iterator[tuple[redis.Redis, str]]:
     delete_prefix(client, prefix)
 
 
+@pytest.fixture(scope="session")
+def cluster_url(tmp_path_factory) -> Iterator[str]:
+    """A local three-master Redis Cluster for the whole session."""
+    with own_cluster(tmp_path_factory.mktemp("cluster")) as url:
+        yield url
+
+
+@pytest.fixture
+def cluster_prefix(cluster_url) -> tuple[Client, str]:
+    """The cluster client `connect` picks for a cluster node's URL, and a fresh prefix."""
+    client = connect(cluster_url)
+    assert isinstance(client, RedisCluster)
+    return client, unique_prefix()
+
+
 def redis_outbox(clock: Clock, history_limit: int, redis_prefix) -> OutboxStore:
     client, prefix = redis_prefix
     return RedisOutboxStore(
@@ -61,15 +77,18 @@ def redis_repository(outbox, clock, redis_prefix) -> EventRepository:
     return RedisEventRepository(client, Layout(prefix, shards=4), outbox)
 
 
-OUTBOX_STORES = {"memory": memory_outbox, "redis": redis_outbox}
+OUTBOX_STORES = {"memory": memory_outbox, "redis": redis_outbox, "cluster": redis_outbox}
 REPOSITORIES = {
     "memory": (memory_repository, memory_outbox),
     "redis": (redis_repository, redis_outbox),
+    "cluster": (redis_repository, redis_outbox),
 }
+_CONNECTIONS = {"memory": None, "redis": "redis_prefix", "cluster": "cluster_prefix"}
 
 
 def _redis_if(request, name: str):
-    return request.getfixturevalue("redis_prefix") if name == "redis" else None
+    fixture = _CONNECTIONS[name]
+    return None if fixture is None else request.getfixturevalue(fixture)
 
 
 @pytest.fixture(params=sorted(OUTBOX_STORES))
