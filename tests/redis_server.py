@@ -120,17 +120,15 @@ def _wait_for(port: int) -> None:
 @contextmanager
 def own_cluster(directory: Path, masters: int = 3) -> Iterator[str]:
     """A local Redis Cluster of `masters` masters and no replicas; yields a node's URL."""
+    cluster_options = ("--cluster-enabled", "yes", "--appendonly", "no")
     servers = [
         OwnRedis(
             directory,
-            "--cluster-enabled",
-            "yes",
+            *cluster_options,
             "--cluster-config-file",
             f"nodes-{n}.conf",
-            "--appendonly",
-            "no",
             port=free_cluster_port(),
-        )  # fmt: skip
+        )
         for n in range(masters)
     ]
     try:
