@@ -1,10 +1,13 @@
-"""The background work of a serving process, started from `eventsproject.wsgi`.
+"""The background work — the reminder ticker and the notification dispatcher — of a
+serving process (started from `eventsproject.wsgi`) or of `manage.py run_workers`.
 
 Only a process that serves HTTP (runserver, gunicorn) imports the WSGI module,
-so management commands and tests never start these threads. On interpreter
-exit — and on SIGTERM where no server installed its own handler — the ticker
-stops and the outbox delivers what is pending within
-`NOTIFY_SHUTDOWN_GRACE_SECONDS`, logging by id what it could not.
+so other management commands and tests never start these threads; with
+`EVENTS_WEB_RUNS_WORKERS=false` the web processes leave them to `run_workers`.
+On interpreter exit — and on SIGTERM where no server installed its own handler
+— the ticker stops and the dispatcher delivers what is pending within
+`NOTIFY_SHUTDOWN_GRACE_SECONDS`; what it could not is logged by id (and, with
+the Redis store, left to the next process).
 """
 
 import atexit
@@ -24,8 +27,10 @@ logger = logging.getLogger(__name__)
 _started = threading.Event()
 
 
-def start() -> None:
-    if _started.is_set():
+def start(*, workers: bool | None = None) -> None:
+    """Start the background threads once, unless `workers` (EVENTS_WEB_RUNS_WORKERS) is off."""
+    runs_workers = settings.EVENTS_WEB_RUNS_WORKERS if workers is None else workers
+    if _started.is_set() or not runs_workers:
         return
     _started.set()
     parts = components()
@@ -33,10 +38,13 @@ def start() -> None:
     parts.dispatcher.start()
     atexit.register(stop)
     _exit_on_sigterm()
-    logger.info("serving: reminder ticker and notification dispatcher started")
+    logger.info("reminder ticker and notification dispatcher started")
 
 
 def stop() -> None:
+    if not _started.is_set():
+        return
+    _started.clear()
     parts = components()
     parts.ticker.stop()
     undelivered = parts.dispatcher.close(timeout=settings.NOTIFY_SHUTDOWN_GRACE_SECONDS)

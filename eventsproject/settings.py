@@ -219,6 +219,9 @@ EVENTS_TIMER_SHARDS = _env_count("EVENTS_TIMER_SHARDS", 16, 16384) or 1
 #: this many seconds if the first has not settled them (it died or hung). Longer than one
 #: delivery attempt (NOTIFY_CONNECT_TIMEOUT + NOTIFY_READ_TIMEOUT) (Redis).
 EVENTS_CLAIM_LEASE_SECONDS = _env_number("EVENTS_CLAIM_LEASE_SECONDS", 30, 0.1, 3600)
+#: Whether each web process also runs the reminder ticker and the notification dispatcher;
+#: false leaves them to `manage.py run_workers` (Redis; README, "Running on Redis").
+EVENTS_WEB_RUNS_WORKERS = _env_bool("EVENTS_WEB_RUNS_WORKERS", default=True)
 #: A user's state and decision log expire after this many idle hours (Redis).
 EVENTS_USER_STATE_TTL_HOURS = _env_number("EVENTS_USER_STATE_TTL_HOURS", 48, 0.01, 10 * 8784)
 

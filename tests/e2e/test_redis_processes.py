@@ -1,6 +1,9 @@
 """Several gunicorn workers on one Redis: a crash loses nothing, concurrency changes nothing."""
 
 import random
+import signal
+import subprocess
+import sys
 import time
 import uuid
 from collections import Counter, defaultdict
@@ -14,7 +17,7 @@ from events.ingestion import ingest
 from eventsproject import bootstrap
 from notifications.standin import Answer
 from tests.conftest import RecordingTransport
-from tests.e2e.conftest import GUNICORN, Server
+from tests.e2e.conftest import GUNICORN, PROJECT_ROOT, Server
 from tests.redis_server import REDIS_URL, delete_prefix, require_redis, unique_prefix
 
 pytestmark = pytest.mark.e2e
@@ -162,3 +165,35 @@ def test_a_crash_of_every_process_loses_no_notification_and_reuses_no_key(redis_
         payloads_by_key[attempt.idempotency_key].add(attempt.payload["user_id"])
     assert all(len(users) == 1 for users in payloads_by_key.values())
     assert len(payloads_by_key) == 12
+
+
+def test_run_workers_reminds_and_delivers_for_web_processes_that_do_not(redis_env, standin):
+    redis_env.update(
+        EVENTS_WEB_RUNS_WORKERS="false",
+        EVENTS_REMINDER_DELAY_SECONDS="1",
+        EVENTS_ALLOWED_LATENESS_SECONDS="0",
+    )
+    server = Server(GUNICORN, redis_env, "-w", "2")
+    try:
+        launch = event("app_launched", "solo", 0, occurred_at=datetime.now(UTC).isoformat())
+        assert post(server, launch).status_code == 202
+        time.sleep(1.5)
+        assert standin.attempts == []  # due, but no web process runs the ticker
+
+        workers = subprocess.Popen(
+            [sys.executable, "manage.py", "run_workers"],
+            cwd=PROJECT_ROOT,
+            env=redis_env,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
+        )
+        [reminder] = standin.wait_for(1, timeout=15)
+        workers.send_signal(signal.SIGTERM)
+        output, _ = workers.communicate(timeout=30)
+    finally:
+        server.stop()
+
+    assert reminder.payload["user_id"] == "solo"
+    assert workers.returncode == 0, output
+    assert "Stopped." in output

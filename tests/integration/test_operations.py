@@ -1,6 +1,7 @@
 """Operations: health, metrics, notification detail and re-sending, serving and gunicorn."""
 
 import io
+import threading
 from types import SimpleNamespace
 
 import pytest
@@ -109,9 +110,14 @@ def test_an_unknown_status_filter_is_400(client):
     assert client.get("/v1/notifications", {"status": "lost"}).status_code == 400
 
 
-def test_stopping_closes_the_dispatcher_and_the_ticker(parts):
+def test_stopping_closes_the_dispatcher_and_the_ticker(parts, monkeypatch):
+    started = threading.Event()
+    started.set()
+    monkeypatch.setattr(serving, "_started", started)
     parts.ticker.start()
+
     serving.stop()
+    serving.stop()  # at exit, again: nothing more
 
     assert not parts.ticker.alive
     assert not parts.dispatcher.alive
@@ -192,3 +198,8 @@ def test_the_resend_command_needs_ids_or_all_failed():
 def test_the_resend_command_says_when_the_service_is_unreachable():
     with pytest.raises(CommandError, match="Cannot reach the service"):
         resend("n1")
+
+
+def test_run_workers_needs_the_redis_store():
+    with pytest.raises(CommandError, match="needs EVENTS_STORE=redis"):
+        call_command("run_workers")

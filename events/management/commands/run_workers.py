@@ -1,0 +1,50 @@
+"""Run the reminder ticker and the notification dispatcher in a process of their own."""
+
+import signal
+import threading
+from types import FrameType
+from typing import Any
+
+from django.conf import settings
+from django.core.management.base import BaseCommand, CommandError
+
+from eventsproject import serving
+
+
+class Command(BaseCommand):
+    help = (
+        "Run the reminder ticker and the notification dispatcher without serving HTTP, "
+        "for setups that scale them apart from the web processes (EVENTS_STORE=redis; "
+        "set EVENTS_WEB_RUNS_WORKERS=false on the web processes). SIGTERM or Ctrl-C stops "
+        "it, after delivering what it can within NOTIFY_SHUTDOWN_GRACE_SECONDS."
+    )
+
+    #: Seconds between checks that both threads are still alive.
+    watch_period = 1.0
+
+    def handle(self, *args: Any, **options: Any) -> None:
+        if settings.EVENTS_STORE != "redis":
+            raise CommandError(
+                "run_workers needs EVENTS_STORE=redis: with the memory store the state "
+                "lives in the web process, which runs its own ticker and dispatcher."
+            )
+        stopping = threading.Event()
+
+        def stop(signum: int, frame: FrameType | None) -> None:
+            stopping.set()
+
+        signal.signal(signal.SIGTERM, stop)
+        signal.signal(signal.SIGINT, stop)
+        serving.start(workers=True)
+        self.stdout.write("Running the reminder ticker and the notification dispatcher.")
+        try:
+            self._watch(stopping)
+        finally:
+            serving.stop()
+        self.stdout.write("Stopped.")
+
+    def _watch(self, stopping: threading.Event) -> None:
+        while not stopping.wait(self.watch_period):
+            report = serving.health_report()
+            if report["status"] != "ok" and "stopped" in report["threads"].values():
+                raise CommandError(f"a worker thread stopped: {report['threads']}")
