@@ -43,6 +43,7 @@ class RecordResult:
     outcome: Outcome
     event: Event
     reason: str = ""
+    notification_ids: tuple[str, ...] = ()  # the notifications the event caused
 
 
 def change_of(state: UserState, decisions: list[Decision]) -> Change:
@@ -62,10 +63,11 @@ class EventProcessor:
         if committed.change is None:
             metrics.count_event(event.event_type, committed.arrival)
             return _refused(committed.arrival, event)
-        result = _result_of(event)
-        records = committed.change.records
+        change = committed.change
+        result = _result_of(event, tuple(n.notification_id for n in change.notifications))
+        records = change.records
         metrics.count_event(event.event_type, result.outcome, (r.outcome for r in records))
-        _log(committed.change)
+        _log(change)
         if logger.isEnabledFor(logging.DEBUG):
             logger.debug(
                 "event %s %s: %s for user %s",
@@ -82,14 +84,14 @@ class EventProcessor:
         sent = 0
         for user_id in self.repository.claim_due_reminders(now):
             try:
-                sent += self._settle(user_id, partial(_remind_if_due, now))
+                sent += len(self._settle(user_id, partial(_remind_if_due, now)))
             except Exception:  # claimed again once its lease ends; the others go on
                 logger.exception("could not send the reminder of user %s", user_id)
         return sent
 
-    def drain_reminders(self) -> int:
-        """The stream is over: send every pending reminder now. Returns how many."""
-        sent = 0
+    def drain_reminders(self) -> list[Notification]:
+        """The stream is over: send every pending reminder now. Returns their notifications."""
+        sent: list[Notification] = []
         for reminder in self.repository.pending_reminders():
             sent += self._settle(reminder.user_id, _remind_at_end_of_replay)
         return sent
@@ -102,13 +104,15 @@ class EventProcessor:
             decisions += cast(list[Decision], response)
         return change_of(state, decisions)
 
-    def _settle(self, user_id: str, decide: Callable[[UserState], list[Decision]]) -> int:
-        """A unit of work with no event; returns how many notifications it caused."""
+    def _settle(
+        self, user_id: str, decide: Callable[[UserState], list[Decision]]
+    ) -> list[Notification]:
+        """A unit of work with no event; returns the notifications it caused."""
         change = self.repository.update(user_id, lambda state: change_of(state, decide(state)))
         assert change.change is not None, "no event, so nothing to refuse"
         metrics.count_decisions(record.outcome for record in change.change.records)
         _log(change.change)
-        return len(change.change.notifications)
+        return change.change.notifications
 
 
 def _remind_if_due(now: datetime, state: UserState) -> list[Decision]:
@@ -163,8 +167,8 @@ def _refused(arrival: Arrival, event: Event) -> RecordResult:
     return RecordResult(Outcome.CONFLICT, event, reason)
 
 
-def _result_of(event: Event) -> RecordResult:
+def _result_of(event: Event, notification_ids: tuple[str, ...]) -> RecordResult:
     if isinstance(event, UnknownEvent):
         reason = f"unknown event type {event.raw_type!r}: no rule handles it"
-        return RecordResult(Outcome.IGNORED, event, reason)
-    return RecordResult(Outcome.ACCEPTED, event)
+        return RecordResult(Outcome.IGNORED, event, reason, notification_ids)
+    return RecordResult(Outcome.ACCEPTED, event, notification_ids=notification_ids)

@@ -85,6 +85,10 @@ class OutboxStore(Protocol):
 
     def get(self, notification_id: str) -> OutboxEntry | None: ...
 
+    def statuses(self, notifications: Sequence[tuple[str, str]]) -> list[DeliveryStatus | None]:
+        """The status of each (user id, notification id); None for one the store does not
+        hold (never appended, or sent and forgotten by the history)."""
+
     def entries(self, status: DeliveryStatus | None = None) -> list[OutboxEntry]:
         """Entries newest first, optionally of one status."""
 
@@ -180,6 +184,11 @@ class InMemoryOutboxStore:
     def get(self, notification_id: str) -> OutboxEntry | None:
         with self._lock:
             return self._entries.get(notification_id)
+
+    def statuses(self, notifications: Sequence[tuple[str, str]]) -> list[DeliveryStatus | None]:
+        with self._lock:
+            found = [self._entries.get(notification_id) for _, notification_id in notifications]
+        return [None if entry is None else entry.status for entry in found]
 
     def entries(self, status: DeliveryStatus | None = None) -> list[OutboxEntry]:
         with self._lock:

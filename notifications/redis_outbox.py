@@ -233,6 +233,12 @@ class RedisOutboxStore:
         fields = self._client.hgetall(self.note_key(shard, notification_id))
         return _entry(fields) if fields else None
 
+    def statuses(self, notifications: Sequence[tuple[str, str]]) -> list[DeliveryStatus | None]:
+        pipe = self._client.pipeline(transaction=False)
+        for user_id, notification_id in notifications:
+            pipe.hget(self.note_key(self._layout.shard_of(user_id), notification_id), "s")
+        return [None if raw is None else DeliveryStatus(raw.decode()) for raw in pipe.execute()]
+
     def entries(self, status: DeliveryStatus | None = None) -> list[OutboxEntry]:
         found = []
         for shard in range(self._layout.shards):

@@ -5,13 +5,14 @@ from datetime import datetime
 from events.domain import Event
 from events.processing import RecordResult
 from eventsproject.bootstrap import components
+from notifications.domain import Notification
 
 
 def record_event(event: Event) -> RecordResult:
     return components().processor.record(event)
 
 
-def drain_reminders() -> int:
+def drain_reminders() -> list[Notification]:
     return components().processor.drain_reminders()
 
 

@@ -174,3 +174,16 @@ def test_waiting_returns_once_something_is_appended(make_outbox):
 
     assert woken.wait(timeout=5)
     thread.join()
+
+
+def test_statuses_come_by_user_and_id_and_none_for_unknown_ones(make_outbox):
+    store = make_outbox()
+    sent, pending = reminder_for("u1"), reminder_for("u2")
+    store.append([sent, pending])
+    store.acknowledge(sent.notification_id)
+
+    statuses = store.statuses(
+        [("u1", sent.notification_id), ("u2", pending.notification_id), ("u3", "nope")]
+    )
+
+    assert statuses == [SENT, PENDING, None]

@@ -9,6 +9,7 @@ from django.core.management import CommandError, call_command
 from events.management.commands.replay_events import Progress
 from notifications.client import NotificationError
 from notifications.domain import NotificationKind
+from tests.factories import reminder_for
 from tests.sample import BRIEF_SAMPLE
 
 pytestmark = pytest.mark.both_stores
@@ -162,3 +163,22 @@ def test_off_a_terminal_it_shows_no_progress(sample_lines, monkeypatch):
     out, _ = replay(str(sample_lines))
 
     assert "events/s" not in out
+
+
+def test_the_summary_counts_only_what_this_replay_caused(sample_array, parts, transport):
+    """A shared store holds other processes' notifications too, failed ones among them."""
+    real_send = transport.send
+
+    def refuse_someone_else(notification):
+        if notification.user_id == "someone-else":
+            raise NotificationError("answered 400", retryable=False)
+        real_send(notification)
+
+    transport.send = refuse_someone_else
+    parts.outbox.append([reminder_for("someone-else")])
+    assert parts.dispatcher.flush(timeout=5)
+
+    out, _ = replay(str(sample_array))
+
+    assert "Notifications: 2 sent, 0 failed" in out
+    assert parts.outbox.counts()["failed"] == 1

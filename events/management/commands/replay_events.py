@@ -16,6 +16,7 @@ from events.ingestion import REJECTED, ingest
 from events.processing import Outcome
 from eventsproject import bootstrap
 from notifications.console import ConsoleTransport
+from notifications.outbox import DeliveryStatus, OutboxStore
 
 #: Outcomes reported on standard error, with the event's position.
 _REPORTED = {REJECTED, Outcome.CONFLICT}
@@ -46,12 +47,16 @@ class Command(BaseCommand):
         parts = bootstrap.components()
         if options["dry_run"]:  # a throwaway store: the configured one is left untouched
             parts = bootstrap.build(transport=ConsoleTransport(self.stdout), store="memory")
+        self._caused: list[tuple[str, str]] = []  # (user id, notification id)
         with bootstrap.installed(parts), _open(options["path"], options.get("stdin")) as source:
             parts.dispatcher.start()
             tally = self._replay(source)
-            tally["drained"] = 0 if options["no_drain"] else parts.processor.drain_reminders()
-            parts.dispatcher.flush()
-        self._summarise(tally, parts.outbox.counts(), dry_run=options["dry_run"])
+            drained = [] if options["no_drain"] else parts.processor.drain_reminders()
+            tally["drained"] = len(drained)
+            self._caused += [(n.user_id, n.notification_id) for n in drained]
+            deliveries = _delivered(parts.outbox, self._caused)
+            parts.dispatcher.close(timeout=0)
+        self._summarise(tally, deliveries, dry_run=options["dry_run"])
 
     def _replay(self, source: TextIO) -> Counter[str]:
         tally: Counter[str] = Counter()
@@ -68,6 +73,9 @@ class Command(BaseCommand):
             self._report(position, REJECTED, {"non_field_errors": [f"Not JSON: {item}"]})
             return REJECTED
         ingested = ingest(item)
+        if ingested.result is not None:
+            user_id = ingested.result.event.user_id
+            self._caused += [(user_id, nid) for nid in ingested.result.notification_ids]
         if ingested.status in _REPORTED:
             self._report(position, ingested.status, ingested.as_body())
         return ingested.status
@@ -93,6 +101,28 @@ class Command(BaseCommand):
         )
         if deliveries["failed"]:
             raise CommandError(f"{deliveries['failed']} notifications could not be delivered.")
+
+
+def _delivered(outbox: OutboxStore, caused: list[tuple[str, str]]) -> Counter[str]:
+    """Wait until each notification the replay caused is sent or failed, then count them.
+
+    Only this replay's notifications: a shared store also holds other processes'.
+    """
+    final: Counter[str] = Counter()
+    waiting = caused
+    while waiting:
+        statuses = outbox.statuses(waiting)
+        pending = [status is DeliveryStatus.PENDING for status in statuses]
+        # The history forgets only sent notifications: one it no longer holds was sent.
+        final.update(
+            str(status or DeliveryStatus.SENT)
+            for status in statuses
+            if status is not DeliveryStatus.PENDING
+        )
+        waiting = list(itertools.compress(waiting, pending))
+        if waiting:
+            time.sleep(0.05)
+    return final
 
 
 class Progress:
