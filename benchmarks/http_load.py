@@ -42,8 +42,11 @@ def notify_standin(delay_seconds: float) -> Iterator[str]:
 
 
 @contextmanager
-def production_server(notify_url: str, settings_module: str) -> Iterator[int]:
-    """The documented production command on a free loopback port; yields the port."""
+def production_server(
+    notify_url: str, settings_module: str, extra_env: dict[str, str] | None = None
+) -> Iterator[int]:
+    """The documented production command on a free loopback port; yields the port.
+    `extra_env` adds settings (EVENTS_STORE, WEB_CONCURRENCY, ...)."""
     port = free_port()
     env = {
         **os.environ,
@@ -53,6 +56,7 @@ def production_server(notify_url: str, settings_module: str) -> Iterator[int]:
         "EVENTS_THROTTLE_RATE": "",
         "EVENTS_BATCH_THROTTLE_RATE": "",
         "EVENTS_SEEN_IDS_LIMIT": "100000",
+        **(extra_env or {}),
     }
     with tempfile.TemporaryFile() as log:
         process = subprocess.Popen(

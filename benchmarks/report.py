@@ -53,6 +53,21 @@ TARGETS: list[tuple[str, Callable[[Figures], str], Callable[[Figures], bool]]] =
         lambda r: f"{r['replay']['scaling']:.1f}",
         lambda r: r["replay"]["scaling"] <= 12,
     ),
+    (
+        "Redis, 2 workers ≥ 1.5 x memory, 1 worker (HTTP single events)",
+        lambda r: f"{r['stores']['http']['redis_2_over_memory_1']:.2f} x",
+        lambda r: r["stores"]["http"]["redis_2_over_memory_1"] >= 1.5,
+    ),
+    (
+        "Redis round trips per event ≤ 3",
+        lambda r: f"{r['stores']['replay']['round_trips_per_event']:.2f}",
+        lambda r: r["stores"]["replay"]["round_trips_per_event"] <= 3,
+    ),
+    (
+        "Redis memory per active user ≤ 1 KB",
+        lambda r: f"{r['stores']['memory']['bytes_per_user']:,.0f} B",
+        lambda r: r["stores"]["memory"]["bytes_per_user"] <= 1024,
+    ),
 ]
 
 
@@ -61,6 +76,8 @@ def write_report(results: Figures, path: Path) -> None:
     if BEFORE.exists():
         sections.append(_before_and_after(json.loads(BEFORE.read_text()), results))
     sections += [_replay(results["replay"]), _http(results["http"]), _memory(results["memory"])]
+    if "stores" in results:
+        sections.append(_stores(results["stores"]))
     if ANALYSIS.exists():
         sections.append(ANALYSIS.read_text().rstrip())
     path.write_text("\n\n".join(sections) + "\n")
@@ -179,6 +196,44 @@ def _http_row(name: str, figures: Figures) -> str:
     return (
         f"| {name} | {figures['per_second']:,.0f} | {figures['p50_ms']:.1f} | "
         f"{figures['p99_ms']:.1f} | {figures['errors']} |"
+    )
+
+
+def _stores(stores: Figures) -> str:
+    http, replay, memory = stores["http"], stores["replay"], stores["memory"]
+    return "\n".join(
+        [
+            "## Stores: memory and Redis",
+            "",
+            "The production command (gunicorn, 8 threads per worker), 16 connections, single "
+            "events, notify answering in 1 ms, the same settings but for `EVENTS_STORE` and "
+            "`WEB_CONCURRENCY`. Redis is the machine's, on loopback; the load generator, the "
+            "notify stand-in, the workers and Redis share the 2 cores.",
+            "",
+            "| store, workers | requests/s | p50 ms | p99 ms | errors | Redis commands / request |",
+            "|---|---|---|---|---|---|",
+            *(
+                f"| {name} | {row['per_second']:,.0f} | {row['p50_ms']:.1f} | "
+                f"{row['p99_ms']:.1f} | {row['errors']} | {row['redis_commands_per_request']:.1f} |"
+                for name, row in (
+                    ("memory, 1 worker", http["memory_1"]),
+                    ("Redis, 1 worker", http["redis_1"]),
+                    ("Redis, 2 workers", http["redis_2"]),
+                )
+            ),
+            "",
+            f"Replay of {replay['events']:,} events into Redis, delivery included: "
+            f"**{replay['per_second']:,.0f} events/s** ({replay['ingest_per_second']:,.0f} "
+            f"events/s ingesting alone; {replay['notifications']:,} notifications). "
+            f"Per event: **{replay['round_trips_per_event']:.2f} round trips** (one read, one "
+            f"commit script; counted by the client), {replay['commands_per_event']:.1f} Redis "
+            "commands (`INFO commandstats`, the script's own included).",
+            "",
+            f"Redis memory per active user ({memory['users']:,} users, each with one open "
+            f"session or pending reminder and one seen event id, `INFO memory`): "
+            f"**{memory['bytes_per_user']:,.0f} bytes**; Redis CPU "
+            f"{memory['cpu_ms_per_event']:.3f} ms per event.",
+        ]
     )
 
 

@@ -22,7 +22,7 @@ import django
 
 django.setup()
 
-from benchmarks import http_load, memory, replay, workload  # noqa: E402
+from benchmarks import http_load, memory, replay, stores, workload  # noqa: E402
 from benchmarks.report import write_report  # noqa: E402
 
 HERE = Path(__file__).resolve().parent
@@ -50,6 +50,7 @@ def _measure_everything(*, quick: bool) -> dict[str, Any]:
     _settle()
     results["http"] = _http_section(seconds)
     results["memory"] = _memory_section(memory_users)
+    results["stores"] = _stores_section(small, seconds, memory_users)
     results["finished"] = _now()
     return results
 
@@ -153,6 +154,15 @@ def _http_section(seconds: float) -> dict[str, Any]:
         "batch_events_per_second": batches.per_second * 100,
         "batch_errors": batches.errors,
     }
+
+
+def _stores_section(events: int, seconds: float, users: int) -> dict[str, Any]:
+    _progress("stores: single events over HTTP, memory with 1 worker, Redis with 1 and 2")
+    http = stores.http_by_store(seconds, _bodies(200_000, seed=3), _bodies(2000, seed=2))
+    _progress(f"stores: replay of {events:,} events into Redis")
+    redis_replay = stores.replay_into_redis(_lines(events))
+    _progress(f"stores: Redis memory of {users:,} active users")
+    return {"http": http, "replay": redis_replay, "memory": stores.memory_per_user(users)}
 
 
 def _memory_section(users: int) -> dict[str, Any]:

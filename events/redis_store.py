@@ -226,12 +226,11 @@ class RedisEventRepository:
         return _Unit(shard, user_id, event, seen_key, _digest(content))
 
     def _read(self, unit: _Unit) -> tuple[bytes, bytes | None]:
-        pipe = self._client.pipeline(transaction=False)
-        pipe.get(self._key(unit.shard, "state", unit.user_id))
-        if unit.seen_key:
-            pipe.get(unit.seen_key)
-        answers = pipe.execute()
-        return answers[0] or b"", answers[1] if unit.seen_key else None
+        state_key = self._key(unit.shard, "state", unit.user_id)
+        if not unit.seen_key:
+            return self._client.get(state_key) or b"", None
+        state, seen = self._client.mget(state_key, unit.seen_key)  # one slot: one command
+        return state or b"", seen
 
     def _decoded(self, raw: bytes) -> UserState:
         return decode_state(raw) if raw else NO_STATE

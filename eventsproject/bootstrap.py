@@ -20,7 +20,7 @@ from events.repository import EventRepository, InMemoryEventRepository
 from events.rules import Thresholds
 from events.signals import event_recorded
 from events.ticker import ReminderTicker
-from eventsproject.redis import Layout, connect
+from eventsproject.redis import Client, Layout, connect
 from notifications.client import NotifyClient
 from notifications.dispatcher import Dispatcher, Transport, circuit_breaker
 from notifications.outbox import InMemoryOutboxStore, OutboxStore, utc_now
@@ -56,11 +56,12 @@ def build(
     transport: Transport | None = None,
     clock: Callable[[], datetime] = utc_now,
     store: str | None = None,
+    redis_client: Client | None = None,
 ) -> Components:
-    """Every part, from settings; `thresholds`, `transport`, the wall `clock` and the
-    `store` (EVENTS_STORE) may be given instead."""
+    """Every part, from settings; `thresholds`, `transport`, the wall `clock`, the `store`
+    (EVENTS_STORE) and the Redis client may be given instead."""
     thresholds = thresholds or thresholds_from_settings()
-    repository, outbox = STORES[store or settings.EVENTS_STORE](clock)
+    repository, outbox = STORES[store or settings.EVENTS_STORE](clock, redis_client)
     processor = EventProcessor(repository, thresholds)
     return Components(
         thresholds=thresholds,
@@ -75,7 +76,9 @@ def build(
     )
 
 
-def memory_stores(clock: Callable[[], datetime]) -> tuple[EventRepository, OutboxStore]:
+def memory_stores(
+    clock: Callable[[], datetime], redis_client: Client | None = None
+) -> tuple[EventRepository, OutboxStore]:
     outbox = InMemoryOutboxStore(history_limit=settings.NOTIFICATIONS_RECENT_LIMIT, clock=clock)
     repository = InMemoryEventRepository(
         recent_limit=settings.EVENTS_RECENT_LIMIT,
@@ -88,8 +91,10 @@ def memory_stores(clock: Callable[[], datetime]) -> tuple[EventRepository, Outbo
     return repository, outbox
 
 
-def redis_stores(clock: Callable[[], datetime]) -> tuple[EventRepository, OutboxStore]:
-    client = connect(settings.REDIS_URL)
+def redis_stores(
+    clock: Callable[[], datetime], redis_client: Client | None = None
+) -> tuple[EventRepository, OutboxStore]:
+    client = redis_client or connect(settings.REDIS_URL)
     layout = Layout(settings.EVENTS_REDIS_PREFIX, settings.EVENTS_TIMER_SHARDS)
     lease = timedelta(seconds=settings.EVENTS_CLAIM_LEASE_SECONDS)
     outbox = RedisOutboxStore(
@@ -106,7 +111,7 @@ def redis_stores(clock: Callable[[], datetime]) -> tuple[EventRepository, Outbox
 
 
 #: EVENTS_STORE's choices.
-STORES: dict[str, Callable[[Callable[[], datetime]], tuple[EventRepository, OutboxStore]]] = {
+STORES: dict[str, Callable[..., tuple[EventRepository, OutboxStore]]] = {
     "memory": memory_stores,
     "redis": redis_stores,
 }

@@ -1,0 +1,160 @@
+"""The Redis store beside the memory store: HTTP with one and two workers, replay,
+round trips and commands per event, and Redis memory and CPU per active user.
+
+Redis is the machine's (REDIS_URL, 127.0.0.1:6379 by default); every key of a run
+has a prefix of its own, deleted afterwards.
+"""
+
+import time
+import uuid
+from collections import Counter
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import orjson
+import redis
+from django.conf import settings
+from django.test import override_settings
+
+from benchmarks import http_load
+from benchmarks.replay import CountingTransport, Timing
+from events.ingestion import ingest
+from eventsproject import bootstrap
+
+
+class CountingConnection(redis.Connection):
+    """Counts round trips: each command, or each pipeline, is one packet sent."""
+
+    sent = 0
+
+    def send_packed_command(self, command: Any, check_health: bool = True) -> None:
+        CountingConnection.sent += 1
+        super().send_packed_command(command, check_health)  # type: ignore[no-untyped-call]
+
+
+@contextmanager
+def redis_prefix() -> Iterator[tuple[redis.Redis, str]]:
+    client = redis.Redis.from_url(settings.REDIS_URL)
+    prefix = f"bench-{uuid.uuid4().hex[:8]}"
+    try:
+        yield client, prefix
+    finally:
+        keys = list(client.scan_iter(match=f"{prefix}:*", count=5000))
+        for start in range(0, len(keys), 5000):
+            client.delete(*keys[start : start + 5000])
+
+
+def replay_into_redis(lines: list[bytes]) -> dict[str, float]:
+    """The replay's full pipeline into Redis, delivery included (to a counting backend)."""
+    with redis_prefix() as (client, prefix), override_settings(EVENTS_REDIS_PREFIX=prefix):
+        counting = redis.Redis.from_url(settings.REDIS_URL, connection_class=CountingConnection)
+        transport = CountingTransport()
+        parts = bootstrap.build(transport=transport, store="redis", redis_client=counting)
+        bootstrap.install(parts)
+        client.config_resetstat()
+        CountingConnection.sent = 0
+        started = time.perf_counter()
+        for line in lines:
+            ingest(orjson.loads(line))
+        events_done = time.perf_counter()
+        round_trips = CountingConnection.sent
+        commands = _commands(client)
+        parts.dispatcher.start()
+        assert parts.dispatcher.flush(timeout=600), "the outbox did not drain"
+        elapsed = time.perf_counter() - started
+        parts.dispatcher.close(timeout=0)
+    ingest_only = Timing(len(lines), events_done - started)
+    return {
+        "events": len(lines),
+        "per_second": Timing(len(lines), elapsed).per_second,
+        "ingest_per_second": ingest_only.per_second,
+        "round_trips_per_event": round_trips / len(lines),
+        "commands_per_event": commands / len(lines),
+        "notifications": transport.count,
+    }
+
+
+def memory_per_user(users: int) -> dict[str, float]:
+    """Redis memory and CPU for `users` users who each launched the app or started a
+    program (state, seen id, due reminder), by INFO. No window of recent events: it is
+    bounded (EVENTS_RECENT_LIMIT per shard) and would blur what grows with the users."""
+    received = datetime.now(UTC)
+    with (
+        redis_prefix() as (client, prefix),
+        override_settings(EVENTS_REDIS_PREFIX=prefix, EVENTS_RECENT_LIMIT=0),
+    ):
+        parts = bootstrap.build(transport=CountingTransport(), store="redis")
+        bootstrap.install(parts)
+        before_memory = client.info("memory")["used_memory"]
+        before_cpu = _cpu(client)
+        for n in range(users):
+            ingest(_opening_event(n, received), received_at=received)
+        used = client.info("memory")["used_memory"] - before_memory
+        cpu = _cpu(client) - before_cpu
+    return {
+        "users": users,
+        "bytes_per_user": used / users,
+        "cpu_ms_per_event": cpu * 1000 / users,
+    }
+
+
+def http_by_store(seconds: float, bodies: list[bytes], warm_up: list[bytes]) -> dict[str, Any]:
+    """Single-event throughput of the production command: memory with one worker, Redis
+    with one and with two, in one run, the same load."""
+    rows: dict[str, Any] = {}
+    for name, extra in (
+        ("memory_1", {}),
+        ("redis_1", {"EVENTS_STORE": "redis"}),
+        ("redis_2", {"EVENTS_STORE": "redis", "WEB_CONCURRENCY": "2"}),
+    ):
+        with redis_prefix() as (client, prefix):
+            env = {**extra, "EVENTS_REDIS_PREFIX": prefix, "REDIS_URL": settings.REDIS_URL}
+            with (
+                http_load.notify_standin(0.001) as notify_url,
+                http_load.production_server(notify_url, "eventsproject.settings", env) as port,
+            ):
+                http_load.load(port, "/v1/event", warm_up, 8, 2)
+                client.config_resetstat()
+                result = http_load.load(port, "/v1/event", bodies, 16, seconds)
+                commands = _commands(client)
+        rows[name] = {
+            "per_second": result.per_second,
+            "p50_ms": result.percentile(0.50) * 1000,
+            "p99_ms": result.percentile(0.99) * 1000,
+            "errors": result.errors,
+            "redis_commands_per_request": commands / max(result.requests, 1),
+        }
+    rows["redis_2_over_memory_1"] = rows["redis_2"]["per_second"] / rows["memory_1"]["per_second"]
+    return rows
+
+
+def _commands(client: redis.Redis) -> int:
+    """Commands Redis ran since the last CONFIG RESETSTAT, scripts' own included."""
+    stats = client.info("commandstats")
+    calls: Counter[str] = Counter()
+    for name, figures in stats.items():
+        if name not in {"cmdstat_info", "cmdstat_config"}:
+            calls[name] += figures["calls"]
+    return sum(calls.values())
+
+
+def _cpu(client: redis.Redis) -> float:
+    cpu = client.info("cpu")
+    return float(cpu["used_cpu_user"]) + float(cpu["used_cpu_sys"])
+
+
+def _opening_event(n: int, when: datetime) -> dict[str, Any]:
+    kind = "app_launched" if n % 2 else "training_program_started"
+    event: dict[str, Any] = {
+        "schema_version": 2,
+        "event_id": str(uuid.uuid4()),
+        "type": kind,
+        "occurred_at": (when - timedelta(seconds=1)).isoformat(),
+        "user_id": f"user-{n:08d}",
+        "device_id": f"device-{n:08d}",
+    }
+    if kind == "training_program_started":
+        event["training_program"] = {"id": "2352", "title": "7 Minutes of HIIT Training"}
+    return event
