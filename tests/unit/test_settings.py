@@ -100,3 +100,33 @@ def test_env_example_documents_every_variable_the_settings_read():
     documented = set(re.findall(r"^([A-Z_]+)=", (ROOT / ".env.example").read_text(), re.M))
 
     assert read == documented
+
+
+@pytest.mark.parametrize(
+    ("variable", "raw", "message"),
+    [
+        ("EVENTS_STORE", "postgres", "EVENTS_STORE must be one of memory, redis, got 'postgres'"),
+        (
+            "REDIS_URL",
+            "http://user:hunter2@redis.internal:6379/0",
+            "REDIS_URL must be a redis://, rediss:// or unix:// URL, "
+            "got 'http://user:***@redis.internal:6379/0'",
+        ),
+    ],
+)
+def test_a_bad_store_setting_stops_startup_with_a_message_that_keeps_secrets(
+    variable, raw, message
+):
+    startup = subprocess.run(
+        [sys.executable, "manage.py", "check"],
+        cwd=ROOT,
+        env={**os.environ, variable: raw},
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+
+    assert startup.returncode != 0
+    assert message in startup.stderr
+    assert "hunter2" not in startup.stderr
