@@ -45,10 +45,8 @@ _COMMIT = (
     + """
 local current = redis.call('GET', KEYS[1]) or ''
 if current ~= ARGV[1] then return 'retry' end
-if ARGV[4] ~= '' then
-  local seen = redis.call('GET', KEYS[2])
-  if seen then return 'seen:' .. seen end
-  redis.call('SET', KEYS[2], ARGV[4], 'PX', ARGV[5])
+if ARGV[4] ~= '' and not redis.call('SET', KEYS[2], ARGV[4], 'NX', 'PX', ARGV[5]) then
+  return 'seen:' .. redis.call('GET', KEYS[2])
 end
 if ARGV[2] == '' then
   redis.call('DEL', KEYS[1])
