@@ -9,7 +9,7 @@ increment, and per label lookup); a collector turns them into
 
 import threading
 from collections import Counter
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Sequence
 
 from prometheus_client.core import REGISTRY, CounterMetricFamily
 from prometheus_client.registry import Collector
@@ -21,10 +21,11 @@ DECISIONS: Counter[str] = Counter()
 _counting = threading.Lock()
 
 
-def count_event(event_type: str, outcome: str, decisions: Iterable[str] = ()) -> None:
+def count_event(event_type: str, outcome: str, decisions: Sequence[str] = ()) -> None:
     with _counting:
         EVENTS[event_type, outcome] += 1
-        DECISIONS.update(decisions)
+        if decisions:
+            DECISIONS.update(decisions)
 
 
 def count_decisions(decisions: Iterable[str]) -> None:

@@ -50,7 +50,7 @@ def change_of(state: UserState, decisions: list[Decision]) -> Change:
     """The unit of work's result: the state after the decisions, their records and
     the notifications those cause."""
     after, records = settle(state, decisions)
-    return Change(after, records, notifications_of(records))
+    return Change(after, records, notifications_of(records) if records else ())
 
 
 class EventProcessor:
@@ -64,10 +64,12 @@ class EventProcessor:
             metrics.count_event(event.event_type, committed.arrival)
             return _refused(committed.arrival, event)
         change = committed.change
-        result = _result_of(event, tuple(n.notification_id for n in change.notifications))
+        notified = change.notifications
+        result = _result_of(event, tuple(n.notification_id for n in notified) if notified else ())
         records = change.records
-        metrics.count_event(event.event_type, result.outcome, (r.outcome for r in records))
-        _log(change)
+        metrics.count_event(event.event_type, result.outcome, [r.outcome for r in records])
+        if records:
+            _log(change)
         if logger.isEnabledFor(logging.DEBUG):
             logger.debug(
                 "event %s %s: %s for user %s",
@@ -112,7 +114,7 @@ class EventProcessor:
         assert change.change is not None, "no event, so nothing to refuse"
         metrics.count_decisions(record.outcome for record in change.change.records)
         _log(change.change)
-        return change.change.notifications
+        return list(change.change.notifications)
 
 
 def _remind_if_due(now: datetime, state: UserState) -> list[Decision]:

@@ -18,13 +18,13 @@ import heapq
 import threading
 import zlib
 from collections import Counter, OrderedDict, deque
-from collections.abc import Callable
-from dataclasses import dataclass, field, replace
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from enum import StrEnum
 from functools import partial
 from itertools import count
-from typing import Protocol
+from typing import NamedTuple, Protocol
 
 from events.decisions import NO_STATE, DecisionRecord, Reminder, UserState
 from events.domain import Event
@@ -38,17 +38,18 @@ class Arrival(StrEnum):
     CONFLICT = "conflict"  # the same id with other content
 
 
-@dataclass(frozen=True, slots=True)
-class Change:
+# Tuples: built on every event, where a frozen dataclass's __init__ costs several times more.
+
+
+class Change(NamedTuple):
     """What one unit of work decided for one user."""
 
     state: UserState
-    records: list[DecisionRecord] = field(default_factory=list)
-    notifications: list[Notification] = field(default_factory=list)
+    records: Sequence[DecisionRecord] = ()
+    notifications: Sequence[Notification] = ()
 
 
-@dataclass(frozen=True, slots=True)
-class Committed:
+class Committed(NamedTuple):
     arrival: Arrival
     change: Change | None = None  # None when the event was not new
 
@@ -108,7 +109,7 @@ class InMemoryEventRepository:
         self._limits = _Limits(seen_limit, seen_max_age, decisions_per_user, users_with_history)
         self._outbox = outbox if outbox is not None else InMemoryOutboxStore()
         self._user_locks = tuple(threading.Lock() for _ in range(self._STRIPES))
-        self._lock = threading.RLock()  # the tables shared by all users, held briefly
+        self._lock = threading.Lock()  # the tables shared by all users, held briefly
         self._seen: OrderedDict[tuple[str, str], tuple[datetime | None, int]] = OrderedDict()
         self._states: dict[str, UserState] = {}
         self._tally: Counter[str] = Counter()  # open sessions and reminders, kept as they change
@@ -133,14 +134,7 @@ class InMemoryEventRepository:
                 if event is not None:
                     self._forget(event)  # so that a retry is processed, not a duplicate
                 raise
-            with self._lock:
-                self._save(user_id, before, change.state)
-                for record in change.records:
-                    self._decision_log_of(user_id).append(record)
-                if event is not None:
-                    self._recent.append(event)
-                    self._counts[event.event_type] += 1
-            self._outbox.append(change.notifications)
+            self._commit(user_id, before, change, event)
         return Committed(Arrival.NEW, change)
 
     def user_state(self, user_id: str) -> UserState:
@@ -202,15 +196,24 @@ class InMemoryEventRepository:
             self._forget_old_ids(event.received_at)
             return Arrival.NEW
 
+    def _commit(self, user_id: str, before: UserState, change: Change, event: Event | None) -> None:
+        with self._lock:
+            if change.state is not before:
+                self._save(user_id, before, change.state)
+            for record in change.records:
+                self._decision_log_of(user_id).append(record)
+            if event is not None:
+                self._recent.append(event)
+                self._counts[event.event_type] += 1
+        if change.notifications:
+            self._outbox.append(change.notifications)
+
     def _forget(self, event: Event) -> None:
         with self._lock:
             self._seen.pop((event.user_id, event.event_id), None)
 
     def _save(self, user_id: str, before: UserState, after: UserState) -> None:
-        if after is before:
-            return
-        self._count_changes(before, -1)
-        self._count_changes(after, +1)
+        self._count_changes(before, after)
         if after:
             self._states[user_id] = after
         elif self._states.pop(user_id, None) is not None:
@@ -222,11 +225,14 @@ class InMemoryEventRepository:
         if sent is not None and sent != before.last_sent_reminder and sent.due_at is not None:
             self._sent_expiry.append((sent.due_at + self._limits.seen_max_age, sent))
 
-    def _count_changes(self, state: UserState, sign: int) -> None:
-        sessions = len(state.open_sessions)
-        self._tally["open_sessions"] += sign * sessions
-        self._tally["users_with_open_sessions"] += sign * (sessions > 0)
-        self._tally["pending_reminders"] += sign * (state.pending_reminder is not None)
+    def _count_changes(self, before: UserState, after: UserState) -> None:
+        sessions, sessions_before = len(after.open_sessions), len(before.open_sessions)
+        if sessions != sessions_before:
+            self._tally["open_sessions"] += sessions - sessions_before
+            self._tally["users_with_open_sessions"] += (sessions > 0) - (sessions_before > 0)
+        pending = (after.pending_reminder is not None) - (before.pending_reminder is not None)
+        if pending:
+            self._tally["pending_reminders"] += pending
 
     def _pending(self, reminder: Reminder) -> bool:
         state = self._states.get(reminder.user_id)
