@@ -102,13 +102,17 @@ class Dispatcher:
     def close(self, timeout: float) -> list[str]:
         """Deliver what is pending for up to `timeout` seconds, then stop.
 
-        Returns the ids still undelivered, each also logged.
+        Returns the ids a store that is not durable loses with the process, each also
+        logged; a durable store keeps them for the next process.
         """
         self.flush(timeout)
         self._stopping.set()
         self._store.wake()
         if self._worker is not None:
             self._worker.join(timeout=5)  # an attempt under way may still succeed
+        if self._store.durable:
+            logger.info("dispatcher stopped; what is pending stays in the store for the others")
+            return []
         undelivered = [
             entry.notification_id for entry in self._store.entries(DeliveryStatus.PENDING)
         ]

@@ -61,6 +61,9 @@ class NotResendable(ValueError):
 
 
 class OutboxStore(Protocol):
+    #: Whether what it holds outlives the process (and is shared with other processes).
+    durable: bool
+
     def append(self, notifications: Sequence[Notification]) -> None:
         """Queue the notifications whose ids are new, due now."""
 
@@ -108,6 +111,8 @@ def utc_now() -> datetime:
 
 class InMemoryOutboxStore:
     """Thread-safe; what it holds is lost with the process."""
+
+    durable = False
 
     def __init__(self, history_limit: int = 1000, clock: Callable[[], datetime] = utc_now) -> None:
         self._history_limit = history_limit

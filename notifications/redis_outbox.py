@@ -127,6 +127,7 @@ return #due
 class RedisOutboxStore:
     """Thread-safe (redis-py's pool); `claim_due` is safe across processes."""
 
+    durable = True
     poll = 0.2  # seconds between looks for what other processes appended
 
     def __init__(

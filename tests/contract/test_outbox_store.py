@@ -4,7 +4,9 @@ import threading
 
 import pytest
 
+from notifications.dispatcher import Dispatcher
 from notifications.outbox import DeliveryStatus, NotResendable, UnknownNotification
+from tests.conftest import RecordingTransport
 from tests.contract.conftest import NOW
 from tests.factories import reminder_for
 
@@ -187,3 +189,14 @@ def test_statuses_come_by_user_and_id_and_none_for_unknown_ones(make_outbox):
     )
 
     assert statuses == [SENT, PENDING, None]
+
+
+def test_a_dispatcher_closing_on_a_durable_store_leaves_the_pending_ones_to_others(make_outbox):
+    store = make_outbox()
+    store.append([reminder_for("u1")])
+    dispatcher = Dispatcher(store, RecordingTransport())  # never started: nothing is sent
+
+    undelivered = dispatcher.close(timeout=0)
+
+    assert undelivered == ([] if store.durable else [reminder_for("u1").notification_id])
+    assert store.counts()["pending"] == 1
