@@ -37,7 +37,7 @@ def connect(url: str) -> Client:
         clustered = client.info("cluster").get("cluster_enabled")
     except UNAVAILABLE as error:
         logger.error(
-            "Redis at %s does not answer (%s): requests get 503 until it does",
+            "Redis at %s does not answer (%s): nothing can be recorded until it does",
             redact_url(url),
             error,
         )

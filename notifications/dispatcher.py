@@ -105,7 +105,10 @@ class Dispatcher:
         Returns the ids a store that is not durable loses with the process, each also
         logged; a durable store keeps them for the next process.
         """
-        self.flush(timeout)
+        try:
+            self.flush(timeout)
+        except Exception:  # a store out of reach: nothing more can be delivered anyway
+            logger.exception("the dispatcher could not reach the outbox store to finish")
         self._stopping.set()
         self._store.wake()
         if self._worker is not None:

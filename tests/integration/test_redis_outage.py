@@ -1,11 +1,16 @@
 """Redis out of reach: 503 with Retry-After, health says so, and nothing is lost after."""
 
+import io
+import json
+
 import pytest
+from django.core.management import CommandError, call_command
 from rest_framework.test import APIClient
 
 from eventsproject import bootstrap
 from notifications.domain import NotificationKind
 from tests.redis_server import free_port, own_redis
+from tests.sample import BRIEF_SAMPLE
 from tests.wire import post, v2_event
 
 
@@ -59,3 +64,14 @@ def test_when_redis_comes_back_processing_goes_on_with_nothing_lost(
         parts.dispatcher.close(timeout=0)
 
     assert [n.kind for n in transport.sent] == [NotificationKind.TRAINING_DOSE_CONGRATULATION]
+
+
+def test_a_replay_into_an_unreachable_redis_says_so_in_one_message(settings, transport, tmp_path):
+    sample = tmp_path / "sample.json"
+    sample.write_text(json.dumps(BRIEF_SAMPLE))
+
+    with (
+        redis_parts(settings, transport, f"redis://127.0.0.1:{free_port()}/0"),
+        pytest.raises(CommandError, match=r"The state store \(redis\) does not answer"),
+    ):
+        call_command("replay_events", str(sample), stdout=io.StringIO(), stderr=io.StringIO())

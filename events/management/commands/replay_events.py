@@ -10,11 +10,13 @@ from contextlib import AbstractContextManager, nullcontext
 from typing import Any, TextIO
 
 import orjson
+from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError, CommandParser, OutputWrapper
 
 from events.ingestion import REJECTED, ingest
 from events.processing import Outcome
 from eventsproject import bootstrap
+from eventsproject.redis import UNAVAILABLE
 from notifications.console import ConsoleTransport
 from notifications.outbox import DeliveryStatus, OutboxStore
 
@@ -49,14 +51,27 @@ class Command(BaseCommand):
             parts = bootstrap.build(transport=ConsoleTransport(self.stdout), store="memory")
         self._caused: list[tuple[str, str]] = []  # (user id, notification id)
         with bootstrap.installed(parts), _open(options["path"], options.get("stdin")) as source:
-            parts.dispatcher.start()
-            tally = self._replay(source)
-            drained = [] if options["no_drain"] else parts.processor.drain_reminders()
-            tally["drained"] = len(drained)
-            self._caused += [(n.user_id, n.notification_id) for n in drained]
-            deliveries = _delivered(parts.outbox, self._caused)
-            parts.dispatcher.close(timeout=0)
+            try:
+                tally, deliveries = self._replay_and_deliver(parts, source, options["no_drain"])
+            except UNAVAILABLE as error:
+                raise CommandError(
+                    f"The state store ({settings.EVENTS_STORE}) does not answer: {error} "
+                    "Events before this one were recorded; replaying again skips them as "
+                    "duplicates."
+                ) from None
+            finally:
+                parts.dispatcher.close(timeout=0)
         self._summarise(tally, deliveries, dry_run=options["dry_run"])
+
+    def _replay_and_deliver(
+        self, parts: bootstrap.Components, source: TextIO, no_drain: bool
+    ) -> tuple[Counter[str], Counter[str]]:
+        parts.dispatcher.start()
+        tally = self._replay(source)
+        drained = [] if no_drain else parts.processor.drain_reminders()
+        tally["drained"] = len(drained)
+        self._caused += [(n.user_id, n.notification_id) for n in drained]
+        return tally, _delivered(parts.outbox, self._caused)
 
     def _replay(self, source: TextIO) -> Counter[str]:
         tally: Counter[str] = Counter()
