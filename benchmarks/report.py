@@ -208,7 +208,9 @@ def _stores(stores: Figures) -> str:
             "The production command (gunicorn, 8 threads per worker), 16 connections, single "
             "events, notify answering in 1 ms, the same settings but for `EVENTS_STORE` and "
             "`WEB_CONCURRENCY`. Redis is the machine's, on loopback; the load generator, the "
-            "notify stand-in, the workers and Redis share the 2 cores.",
+            "notify stand-in, the workers and Redis share the 2 cores. The three servers take "
+            "turns twice and each row is its better turn: on this shared machine one turn "
+            "varies by a third from the next.",
             "",
             "| store, workers | requests/s | p50 ms | p99 ms | errors | Redis commands / request |",
             "|---|---|---|---|---|---|",

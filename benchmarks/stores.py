@@ -100,34 +100,49 @@ def memory_per_user(users: int) -> dict[str, float]:
     }
 
 
-def http_by_store(seconds: float, bodies: list[bytes], warm_up: list[bytes]) -> dict[str, Any]:
+SERVERS = {
+    "memory_1": {},
+    "redis_1": {"EVENTS_STORE": "redis"},
+    "redis_2": {"EVENTS_STORE": "redis", "WEB_CONCURRENCY": "2"},
+}
+
+
+def http_by_store(
+    seconds: float, bodies: list[bytes], warm_up: list[bytes], rounds: int = 2
+) -> dict[str, Any]:
     """Single-event throughput of the production command: memory with one worker, Redis
-    with one and with two, in one run, the same load."""
+    with one and with two, the same load. The machine is shared: the servers take turns,
+    `rounds` times, and each keeps its best round (the least disturbed)."""
     rows: dict[str, Any] = {}
-    for name, extra in (
-        ("memory_1", {}),
-        ("redis_1", {"EVENTS_STORE": "redis"}),
-        ("redis_2", {"EVENTS_STORE": "redis", "WEB_CONCURRENCY": "2"}),
-    ):
-        with redis_prefix() as (client, prefix):
-            env = {**extra, "EVENTS_REDIS_PREFIX": prefix, "REDIS_URL": settings.REDIS_URL}
-            with (
-                http_load.notify_standin(0.001) as notify_url,
-                http_load.production_server(notify_url, "eventsproject.settings", env) as port,
-            ):
-                http_load.load(port, "/v1/event", warm_up, 8, 2)
-                client.config_resetstat()
-                result = http_load.load(port, "/v1/event", bodies, 16, seconds)
-                commands = _commands(client)
-        rows[name] = {
-            "per_second": result.per_second,
-            "p50_ms": result.percentile(0.50) * 1000,
-            "p99_ms": result.percentile(0.99) * 1000,
-            "errors": result.errors,
-            "redis_commands_per_request": commands / max(result.requests, 1),
-        }
+    for _ in range(rounds):
+        for name, extra in SERVERS.items():
+            row = _http_round(extra, seconds, bodies, warm_up)
+            if name not in rows or row["per_second"] > rows[name]["per_second"]:
+                rows[name] = row
     rows["redis_2_over_memory_1"] = rows["redis_2"]["per_second"] / rows["memory_1"]["per_second"]
     return rows
+
+
+def _http_round(
+    extra: dict[str, str], seconds: float, bodies: list[bytes], warm_up: list[bytes]
+) -> dict[str, float]:
+    with redis_prefix() as (client, prefix):
+        env = {**extra, "EVENTS_REDIS_PREFIX": prefix, "REDIS_URL": settings.REDIS_URL}
+        with (
+            http_load.notify_standin(0.001) as notify_url,
+            http_load.production_server(notify_url, "eventsproject.settings", env) as port,
+        ):
+            http_load.load(port, "/v1/event", warm_up, 8, 2)
+            client.config_resetstat()
+            result = http_load.load(port, "/v1/event", bodies, 16, seconds)
+            commands = _commands(client)
+    return {
+        "per_second": result.per_second,
+        "p50_ms": result.percentile(0.50) * 1000,
+        "p99_ms": result.percentile(0.99) * 1000,
+        "errors": result.errors,
+        "redis_commands_per_request": commands / max(result.requests, 1),
+    }
 
 
 def _commands(client: redis.Redis) -> int:

@@ -68,7 +68,8 @@ class OutboxStore(Protocol):
         """Queue the notifications whose ids are new, due now."""
 
     def claim_due(self, now: datetime, limit: int) -> list[OutboxEntry]:
-        """Up to `limit` pending entries due at `now`, each handed to one caller only."""
+        """Pending entries due at `now`, each handed to one caller only: up to `limit` from
+        each part of the store (a Redis store claims from each of its shards at once)."""
 
     def acknowledge(self, notification_id: str) -> OutboxEntry:
         """The attempt delivered it: `sent`."""

@@ -149,6 +149,7 @@ class RedisOutboxStore:
         self._claimed_lock = threading.Lock()
         self._woken = threading.Event()
         self._reclaimed_at = 0.0
+        self._promoted_at = datetime.min.replace(tzinfo=UTC)
         self._append = client.register_script(_APPEND)
         self._settle = client.register_script(_SETTLE)
         self._resend = client.register_script(_RESEND)
@@ -192,7 +193,7 @@ class RedisOutboxStore:
         self._ensure_groups()
         self._promote_retries(now, limit)
         messages = self._read_new(limit)
-        if len(messages) < limit and self._reclaim_due():
+        if not messages and self._reclaim_due():
             messages += self._take_over(limit - len(messages))
         return self._entries_of(messages)
 
@@ -283,18 +284,22 @@ class RedisOutboxStore:
         self._groups_ready = True
 
     def _promote_retries(self, now: datetime, limit: int) -> None:
+        """Due retries back to their streams: a script per shard, at most every `poll`
+        seconds (of the claims' clock), since a retry waits seconds anyway."""
+        if 0 <= (now - self._promoted_at).total_seconds() < self.poll:
+            return
+        self._promoted_at = now
         for shard in range(self._layout.shards):
             retry, stream = self._layout.key(shard, "retry"), self.keys(shard)[0]
             self._promote(keys=[retry, stream], args=[_ms(now), limit])
 
     def _read_new(self, limit: int) -> list[tuple[int, bytes, bytes]]:
-        messages: list[tuple[int, bytes, bytes]] = []
+        """New messages of every shard's stream, up to `limit` each, in one round trip."""
+        pipe = self._client.pipeline(transaction=False)
         for shard in range(self._layout.shards):
-            wanted = limit - len(messages)
-            if wanted <= 0:
-                break
-            stream = self.keys(shard)[0]
-            answer = self._client.xreadgroup(GROUP, self._consumer, {stream: ">"}, count=wanted)
+            pipe.xreadgroup(GROUP, self._consumer, {self.keys(shard)[0]: ">"}, count=limit)
+        messages: list[tuple[int, bytes, bytes]] = []
+        for shard, answer in enumerate(pipe.execute()):
             for _, batch in answer or ():
                 messages += [(shard, message_id, fields[b"id"]) for message_id, fields in batch]
         return messages
