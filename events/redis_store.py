@@ -39,7 +39,7 @@ from eventsproject.redis import Client, Layout
 from notifications.redis_outbox import APPEND_NOTES, RedisOutboxStore
 
 #: KEYS: state, seen, log, due, pending, recent, tally, then the outbox's stream, notes and
-#: counts, then one key per notification. ARGV: see `RedisEventRepository._commit`.
+#: counts, then one key per notification. ARGV: see `RedisEventRepository._commit_args`.
 _COMMIT = (
     APPEND_NOTES
     + """
@@ -234,19 +234,41 @@ class RedisEventRepository:
         return decode_state(raw) if raw else NO_STATE
 
     def _commit(self, unit: _Unit, raw: bytes, before: UserState, change: Change) -> bytes:
-        shard, user_id, event = unit.shard, unit.user_id, unit.event
-        after = change.state
-        encoded = encode_state(after) if after else b""
+        keys = self._commit_keys(unit, change)
+        outcome: bytes = self._commit_script(
+            keys=keys, args=self._commit_args(unit, raw, before, change)
+        )
+        return outcome
+
+    def _commit_keys(self, unit: _Unit, change: Change) -> list[str]:
+        shard, state_key = unit.shard, self._key(unit.shard, "state", unit.user_id)
+        return [
+            state_key,
+            unit.seen_key or state_key,
+            self._key(shard, "log", unit.user_id),
+            self._key(shard, "due"),
+            self._key(shard, "pending"),
+            self._key(shard, "recent"),
+            self._key(shard, "tally"),
+            *self._outbox.keys(shard),
+            *(self._outbox.note_key(shard, n.notification_id) for n in change.notifications),
+        ]
+
+    def _commit_args(self, unit: _Unit, raw: bytes, before: UserState, change: Change) -> list[Any]:
+        """The state read and the one to write (the same: only its TTL is renewed; empty:
+        deleted), the seen id's content digest, the user's due time and deadline in the
+        reminder indexes, the event for the counts and the recent window, the limits, the
+        tallies' changes, the decision records, then the notifications (`APPEND_NOTES`)."""
+        after, event = change.state, unit.event
         pending = after.pending_reminder
         records = [encode_record(record) for record in change.records]
-        notifications = change.notifications
-        args: list[Any] = [
+        return [
             raw,
-            raw if after == before and raw else encoded,
+            raw if raw and after == before else (encode_state(after) if after else b""),
             self._state_ttl_ms,
             unit.content,
             self._seen_ttl_ms,
-            user_id,
+            unit.user_id,
             _ms(pending.due_at) if pending and pending.due_at else "",
             _ms(pending.deadline) if pending else "",
             event.event_type.value if event is not None else "",
@@ -258,21 +280,8 @@ class RedisEventRepository:
             bool(after.open_sessions) - bool(before.open_sessions),
             len(records),
             *records,
-            *self._outbox.append_args(notifications),
+            *self._outbox.append_args(change.notifications),
         ]
-        keys = [
-            self._key(shard, "state", user_id),
-            unit.seen_key or self._key(shard, "state", user_id),
-            self._key(shard, "log", user_id),
-            self._key(shard, "due"),
-            self._key(shard, "pending"),
-            self._key(shard, "recent"),
-            self._key(shard, "tally"),
-            *self._outbox.keys(shard),
-            *(self._outbox.note_key(shard, n.notification_id) for n in notifications),
-        ]
-        outcome: bytes = self._commit_script(keys=keys, args=args)
-        return outcome
 
     # --- keys ---------------------------------------------------------------------
 

@@ -23,6 +23,7 @@ from typing import Any
 
 import orjson
 import redis
+from redis.cluster import RedisCluster
 
 from eventsproject.redis import Client, Layout
 from notifications.domain import Notification, notification_from_payload
@@ -155,6 +156,11 @@ class RedisOutboxStore:
         self._resend = client.register_script(_RESEND)
         self._promote = client.register_script(_PROMOTE)
         self._groups_ready = False
+        self._clustered = isinstance(client, RedisCluster)
+        self._streams = [self.keys(shard)[0] for shard in range(layout.shards)]
+        self._shard_of_stream = {
+            stream.encode(): shard for shard, stream in enumerate(self._streams)
+        }
 
     # --- keys -------------------------------------------------------------------
 
@@ -294,14 +300,22 @@ class RedisOutboxStore:
             self._promote(keys=[retry, stream], args=[_ms(now), limit])
 
     def _read_new(self, limit: int) -> list[tuple[int, bytes, bytes]]:
-        """New messages of every shard's stream, up to `limit` each, in one round trip."""
-        pipe = self._client.pipeline(transaction=False)
-        for shard in range(self._layout.shards):
-            pipe.xreadgroup(GROUP, self._consumer, {self.keys(shard)[0]: ">"}, count=limit)
+        """New messages of every shard's stream, up to `limit` each, in one round trip: one
+        command on a single Redis, one per shard (pipelined) on a cluster, where a command's
+        keys must share a slot."""
+        if self._clustered:
+            pipe = self._client.pipeline(transaction=False)
+            for stream in self._streams:
+                pipe.xreadgroup(GROUP, self._consumer, {stream: ">"}, count=limit)
+            answers = [stream for answer in pipe.execute() for stream in answer or ()]
+        else:
+            answers = self._client.xreadgroup(
+                GROUP, self._consumer, dict.fromkeys(self._streams, ">"), count=limit
+            )
         messages: list[tuple[int, bytes, bytes]] = []
-        for shard, answer in enumerate(pipe.execute()):
-            for _, batch in answer or ():
-                messages += [(shard, message_id, fields[b"id"]) for message_id, fields in batch]
+        for stream, batch in answers or ():
+            shard = self._shard_of_stream[stream]
+            messages += [(shard, message_id, fields[b"id"]) for message_id, fields in batch]
         return messages
 
     def _reclaim_due(self) -> bool:
