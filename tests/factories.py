@@ -74,3 +74,16 @@ def reminder_for(user: str, minute: int = 0) -> Notification:
         if isinstance(decision, DecisionRecord)
     )
     return notification
+
+
+class FakeClock:
+    """A wall clock that moves only when told to."""
+
+    def __init__(self, now: datetime) -> None:
+        self.now = now
+
+    def __call__(self) -> datetime:
+        return self.now
+
+    def advance(self, **elapsed: float) -> None:
+        self.now += timedelta(**elapsed)

@@ -2,7 +2,7 @@
 
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 
 import pytest
 import redis
@@ -13,25 +13,18 @@ from events.repository import EventRepository, InMemoryEventRepository
 from eventsproject.redis import Client, Layout, connect
 from notifications.outbox import InMemoryOutboxStore, OutboxStore
 from notifications.redis_outbox import RedisOutboxStore
+from tests.factories import FakeClock
 from tests.redis_server import delete_prefix, own_cluster, require_redis, unique_prefix
 
 NOW = datetime(2026, 12, 2, 12, 0, tzinfo=UTC)
 
 
-class Clock:
-    def __init__(self) -> None:
-        self.now = NOW
-
-    def __call__(self) -> datetime:
-        return self.now
-
-    def advance(self, **elapsed: float) -> None:
-        self.now += timedelta(**elapsed)
+Clock = FakeClock
 
 
 @pytest.fixture
 def clock() -> Clock:
-    return Clock()
+    return FakeClock(NOW)
 
 
 def memory_outbox(clock: Clock, history_limit: int, redis_prefix=None) -> OutboxStore:

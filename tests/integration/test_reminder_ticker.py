@@ -9,7 +9,7 @@ import pytest
 from events import processing
 from events.decisions import Trigger, Verdict
 from events.ticker import ReminderTicker
-from tests.factories import launched, received, started, unknown
+from tests.factories import FakeClock, launched, received, started, unknown
 from tests.service import record_event, send_due_reminders
 
 pytestmark = pytest.mark.both_stores
@@ -19,20 +19,9 @@ RECEIVED = datetime(2026, 12, 2, 12, 0, tzinfo=UTC)
 DUE_AFTER = timedelta(minutes=10, seconds=30)  # the reminder delay and the allowed lateness
 
 
-class FakeUtcClock:
-    def __init__(self) -> None:
-        self.now = RECEIVED
-
-    def __call__(self) -> datetime:
-        return self.now
-
-    def advance(self, **elapsed: float) -> None:
-        self.now += timedelta(**elapsed)
-
-
 @pytest.fixture
-def clock() -> FakeUtcClock:
-    return FakeUtcClock()
+def clock() -> FakeClock:
+    return FakeClock(RECEIVED)
 
 
 @pytest.fixture
