@@ -50,8 +50,15 @@ class ReminderTicker:
             self._thread.join(timeout=self._period + 1)
 
     def _run(self) -> None:
+        failing = False
         while not self._stop.wait(self._period):
             try:
                 self.tick()
             except Exception:  # one bad tick must not stop the reminders for good
-                logger.exception("the reminder ticker failed to send due reminders")
+                if not failing:  # once per outage, not once a tick
+                    logger.exception("the reminder ticker failed to send due reminders")
+                failing = True
+            else:
+                if failing:
+                    logger.warning("the reminder ticker sends due reminders again")
+                failing = False

@@ -218,3 +218,25 @@ def test_a_failing_tick_does_not_stop_the_ticker(monkeypatch):
     real.stop()
 
     assert len(calls) >= 3
+
+
+def test_an_outage_is_logged_once_and_its_end_too(monkeypatch, caplog):
+    real = ReminderTicker(send_due_reminders, period=0.01)
+    outcomes = iter([RuntimeError("store down")] * 5)
+    recovered = threading.Event()
+
+    def tick():
+        error = next(outcomes, None)
+        if error is None:
+            recovered.set()
+            return
+        raise error
+
+    monkeypatch.setattr(real, "tick", tick)
+    real.start()
+    assert recovered.wait(timeout=5)
+    time.sleep(0.05)
+    real.stop()
+
+    assert caplog.text.count("failed to send due reminders") == 1
+    assert caplog.text.count("sends due reminders again") == 1
