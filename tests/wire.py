@@ -1,6 +1,7 @@
 """Events as the app sends them over the wire, and posting them to the API under test."""
 
 import json
+import socket
 import uuid
 from typing import Any
 
@@ -21,3 +22,10 @@ def v2_event(**overrides: Any) -> dict[str, Any]:
     }
     event.update(overrides)
     return event
+
+
+def free_port() -> int:
+    """A loopback port nobody listens on now."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])

@@ -19,15 +19,12 @@ from tests.redis_server import delete_prefix, own_cluster, require_redis, unique
 NOW = datetime(2026, 12, 2, 12, 0, tzinfo=UTC)
 
 
-Clock = FakeClock
-
-
 @pytest.fixture
-def clock() -> Clock:
+def clock() -> FakeClock:
     return FakeClock(NOW)
 
 
-def memory_outbox(clock: Clock, history_limit: int, redis_prefix=None) -> OutboxStore:
+def memory_outbox(clock: FakeClock, history_limit: int, redis_prefix=None) -> OutboxStore:
     return InMemoryOutboxStore(history_limit=history_limit, clock=clock)
 
 
@@ -58,7 +55,7 @@ def cluster_prefix(cluster_url) -> tuple[Client, str]:
     return client, unique_prefix()
 
 
-def redis_outbox(clock: Clock, history_limit: int, redis_prefix) -> OutboxStore:
+def redis_outbox(clock: FakeClock, history_limit: int, redis_prefix) -> OutboxStore:
     client, prefix = redis_prefix
     return RedisOutboxStore(
         client, Layout(prefix, shards=4), history_limit=history_limit, clock=clock

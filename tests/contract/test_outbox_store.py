@@ -13,6 +13,15 @@ from tests.factories import reminder_for
 SENT, PENDING, FAILED = DeliveryStatus.SENT, DeliveryStatus.PENDING, DeliveryStatus.FAILED
 
 
+def one_claimed(make_outbox):
+    """A store holding one notification, claimed."""
+    store = make_outbox()
+    notification = reminder_for("u1")
+    store.append([notification])
+    store.claim_due(NOW, 1)
+    return store, notification
+
+
 def ids(entries):
     return [entry.notification_id for entry in entries]
 
@@ -54,10 +63,7 @@ def test_a_claimed_entry_is_handed_to_one_caller_only(make_outbox):
 
 
 def test_an_acknowledged_entry_is_sent_after_one_attempt(make_outbox, clock):
-    store = make_outbox()
-    notification = reminder_for("u1")
-    store.append([notification])
-    store.claim_due(NOW, 1)
+    store, notification = one_claimed(make_outbox)
     clock.advance(seconds=1)
 
     entry = store.acknowledge(notification.notification_id)
@@ -68,10 +74,7 @@ def test_an_acknowledged_entry_is_sent_after_one_attempt(make_outbox, clock):
 
 
 def test_an_entry_retried_later_is_due_only_from_then(make_outbox, clock):
-    store = make_outbox()
-    notification = reminder_for("u1")
-    store.append([notification])
-    store.claim_due(NOW, 1)
+    store, notification = one_claimed(make_outbox)
     later = clock.now.replace(minute=5)
 
     entry = store.retry_later(notification.notification_id, later, "answered 503")
@@ -83,10 +86,7 @@ def test_an_entry_retried_later_is_due_only_from_then(make_outbox, clock):
 
 
 def test_a_postponed_entry_spends_no_attempt(make_outbox):
-    store = make_outbox()
-    notification = reminder_for("u1")
-    store.append([notification])
-    store.claim_due(NOW, 1)
+    store, notification = one_claimed(make_outbox)
 
     entry = store.retry_later(notification.notification_id, NOW, "", attempted=False)
 
@@ -111,10 +111,7 @@ def test_a_dead_letter_is_failed_with_its_error_and_listed_as_failed(make_outbox
 
 
 def test_a_resent_dead_letter_is_pending_again_in_a_new_round(make_outbox, clock):
-    store = make_outbox()
-    notification = reminder_for("u1")
-    store.append([notification])
-    store.claim_due(NOW, 1)
+    store, notification = one_claimed(make_outbox)
     store.dead_letter(notification.notification_id, "answered 400")
     clock.advance(minutes=1)
 

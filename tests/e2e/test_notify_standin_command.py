@@ -8,7 +8,8 @@ import time
 import pytest
 import requests
 
-from tests.e2e.conftest import PROJECT_ROOT, free_port
+from tests.e2e.conftest import PROJECT_ROOT
+from tests.wire import free_port
 
 pytestmark = pytest.mark.e2e
 

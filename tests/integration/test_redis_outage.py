@@ -9,9 +9,9 @@ from rest_framework.test import APIClient
 
 from eventsproject import bootstrap
 from notifications.domain import NotificationKind
-from tests.redis_server import free_port, own_redis
+from tests.redis_server import own_redis
 from tests.sample import BRIEF_SAMPLE
-from tests.wire import post, v2_event
+from tests.wire import free_port, post, v2_event
 
 
 @pytest.fixture
