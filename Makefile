@@ -4,6 +4,8 @@ VENV := .venv
 BIN := $(VENV)/bin
 PORT ?= 8000
 NOTIFY_PORT ?= 8001
+# `make run` signs its notify calls and its stand-in verifies them; never use this key elsewhere.
+DEV_SIGNING_SECRET := whsec_bWFrZS1ydW4gZGV2ZWxvcG1lbnQgc2lnbmluZyBrZXk=
 
 .PHONY: run serve test lint bench clean
 
@@ -21,6 +23,7 @@ $(VENV)/.dev: requirements.txt requirements-dev.txt | $(BIN)/python
 ## run: the API on 127.0.0.1:$(PORT) plus a stand-in for /v1/notify that prints what it gets
 run: $(VENV)/.runtime
 	@trap 'kill $$standin 2>/dev/null' EXIT INT TERM; \
+	export NOTIFY_SIGNING_SECRET="$${NOTIFY_SIGNING_SECRET:-$(DEV_SIGNING_SECRET)}"; \
 	$(BIN)/python manage.py notify_standin --port $(NOTIFY_PORT) & standin=$$!; \
 	NOTIFY_URL=http://127.0.0.1:$(NOTIFY_PORT)/v1/notify DEBUG=$${DEBUG:-true} \
 		$(BIN)/python manage.py runserver 127.0.0.1:$(PORT)

@@ -11,6 +11,9 @@ from urllib.parse import urlsplit, urlunsplit
 
 from django.core.exceptions import ImproperlyConfigured
 
+import eventsproject
+from notifications import signing
+
 BASE_DIR = Path(__file__).resolve().parent.parent
 
 _TRUE_WORDS = {"1", "true", "yes", "on"}
@@ -74,6 +77,13 @@ def _env_redis_url(name: str, default: str) -> str:
             f"{name} must be a redis://, rediss:// or unix:// URL, got {redact_url(raw)!r}"
         )
     return raw
+
+
+def _env_webhook_secrets(name: str) -> tuple[bytes, ...]:
+    try:
+        return signing.parse_secrets(os.environ.get(name, ""))
+    except ValueError as problem:
+        raise ImproperlyConfigured(f"{name}: {problem} (the value is not shown)") from None
 
 
 def redact_url(url: str) -> str:
@@ -152,7 +162,7 @@ REST_FRAMEWORK = {
 SPECTACULAR_SETTINGS = {
     "TITLE": "Events Processor",
     "DESCRIPTION": "Ingests fitness-app events and notifies users when a rule says so.",
-    "VERSION": "2.0.0",
+    "VERSION": eventsproject.__version__,
     "SERVE_INCLUDE_SCHEMA": False,
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
@@ -228,6 +238,11 @@ EVENTS_USER_STATE_TTL_HOURS = _env_number("EVENTS_USER_STATE_TTL_HOURS", 48, 0.0
 # --- Notifications ------------------------------------------------------------
 #: Full URL of the notify endpoint, e.g. http://127.0.0.1:8001/v1/notify.
 NOTIFY_URL = os.environ.get("NOTIFY_URL", "http://127.0.0.1:8001/v1/notify")
+#: Standard Webhooks signing: NOTIFY_SIGNING_SECRET holds `whsec_<base64>` secrets,
+#: space-separated while rotating (the first signs, the notify service accepts any).
+NOTIFY_SIGNING_KEYS = _env_webhook_secrets("NOTIFY_SIGNING_SECRET")
+#: Sent as `Authorization: Bearer <token>` when set.
+NOTIFY_AUTH_TOKEN = os.environ.get("NOTIFY_AUTH_TOKEN", "").strip()
 NOTIFY_CONNECT_TIMEOUT = _env_number("NOTIFY_CONNECT_TIMEOUT", 2.0)
 NOTIFY_READ_TIMEOUT = _env_number("NOTIFY_READ_TIMEOUT", 5.0)
 #: Retries of connection errors, timeouts, 408, 429 and 5xx: exponential backoff

@@ -1,7 +1,9 @@
 """The HTTP client of the notify service's `POST /v1/notify`: one attempt per call.
 
 A `requests.Session` (one per thread) with connect and read timeouts always
-set. Every attempt carries the notification id as the `Idempotency-Key`.
+set. Every attempt carries the notification id as the `Idempotency-Key`, a
+Standard Webhooks signature when a secret is set (`notifications/signing.py`),
+the bearer token when one is set, and a `User-Agent` naming the service.
 Retrying is not done here but by the outbox, which schedules attempts
 without blocking its worker and knows the budget and the circuit breaker:
 the client only says whether a failure is worth retrying, and when the
@@ -10,17 +12,22 @@ server asked to be retried (`Retry-After`). Settings are read at call time.
 
 import logging
 import threading
+import time
 
+import orjson
 import requests
 from django.conf import settings
 from urllib3.exceptions import InvalidHeader
 from urllib3.util.retry import Retry
 
+import eventsproject
+from notifications import signing
 from notifications.domain import Notification
 
 logger = logging.getLogger(__name__)
 
 RETRYABLE_STATUSES = frozenset({408, 429, 500, 502, 503, 504})
+USER_AGENT = f"events-processor/{eventsproject.__version__}"
 
 
 class NotificationError(Exception):
@@ -38,11 +45,12 @@ class NotifyClient:
 
     def send(self, notification: Notification) -> None:
         url = settings.NOTIFY_URL
+        body = orjson.dumps(notification.as_payload())
         try:
             response = self._session().post(
                 url,
-                json=notification.as_payload(),
-                headers={"Idempotency-Key": notification.notification_id},
+                data=body,
+                headers=_headers(notification.notification_id, body),
                 timeout=(settings.NOTIFY_CONNECT_TIMEOUT, settings.NOTIFY_READ_TIMEOUT),
             )
         except requests.RequestException as exc:
@@ -64,6 +72,19 @@ class NotifyClient:
             session.trust_env = False
             self._local.session = session
         return session
+
+
+def _headers(notification_id: str, body: bytes) -> dict[str, str]:
+    headers = {
+        "Content-Type": "application/json",
+        "User-Agent": USER_AGENT,
+        "Idempotency-Key": notification_id,
+    }
+    if keys := settings.NOTIFY_SIGNING_KEYS:
+        headers |= signing.signed_headers(keys, notification_id, body, int(time.time()))
+    if token := settings.NOTIFY_AUTH_TOKEN:
+        headers["Authorization"] = f"Bearer {token}"
+    return headers
 
 
 def _retry_after(response: requests.Response) -> float | None:

@@ -1,8 +1,10 @@
 """A local stand-in for the notify service, for `make run` and the end-to-end tests.
 
 It records every `POST /v1/notify` it receives and answers as it is told: a
-status, an optional delay and an optional `Retry-After`. It is not the real
-notify service and is never used by the running processor itself.
+status, an optional delay and an optional `Retry-After`. Given signing keys, it
+verifies each call's Standard Webhooks signature as a real receiver would and
+answers `401` to a call without a valid one. It is not the real notify service
+and is never used by the running processor itself.
 """
 
 import contextlib
@@ -15,6 +17,8 @@ from dataclasses import dataclass
 from http import HTTPStatus
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
+
+from notifications import signing
 
 NOTIFY_PATH = "/v1/notify"
 
@@ -31,6 +35,12 @@ class Received:
     payload: dict[str, Any]
     idempotency_key: str | None
     at_monotonic: float
+    headers: dict[str, str]  # names in lower case
+    body: bytes = b""
+    verified: bool | None = None  # None: no keys to verify with
+
+
+REFUSED = Answer(status=HTTPStatus.UNAUTHORIZED)
 
 
 class NotifyStandIn:
@@ -39,11 +49,15 @@ class NotifyStandIn:
         host: str = "127.0.0.1",
         port: int = 0,
         on_receive: Callable[[Received], None] | None = None,
+        keys: tuple[bytes, ...] = (),
+        on_refuse: Callable[[Received], None] | None = None,
     ) -> None:
         self.answer = Answer()
+        self.keys = keys
         self.received: list[Received] = []  # notifications it accepted (answered 2xx)
         self.attempts: list[Received] = []  # every request, whatever it answered
         self._on_receive = on_receive
+        self._on_refuse = on_refuse
         self._lock = threading.Lock()
         self._connections: set[socket.socket] = set()
         self._server = ThreadingHTTPServer((host, port), _Handler)
@@ -93,9 +107,13 @@ class NotifyStandIn:
         with self._lock:
             return list(seen)
 
-    def record(self, payload: dict[str, Any], idempotency_key: str | None) -> Answer:
-        received = Received(payload, idempotency_key, time.monotonic())
-        answer = self.answer
+    def verified(self, headers: dict[str, str], body: bytes) -> bool | None:
+        return signing.verify(self.keys, headers, body, time.time()) if self.keys else None
+
+    def record(self, received: Received) -> Answer:
+        answer = self.answer if received.verified is not False else REFUSED
+        if answer is REFUSED and self._on_refuse:
+            self._on_refuse(received)
         with self._lock:
             self.attempts.append(received)
             if answer.status < 300:
@@ -130,7 +148,12 @@ class _Handler(BaseHTTPRequestHandler):
         except ValueError:
             self._answer(Answer(status=HTTPStatus.BAD_REQUEST))
             return
-        answer = self._standin().record(payload, self.headers.get("Idempotency-Key"))
+        headers = {name.lower(): value for name, value in self.headers.items()}
+        verified = self._standin().verified(headers, body)
+        received = Received(
+            payload, headers.get("idempotency-key"), time.monotonic(), headers, body, verified
+        )
+        answer = self._standin().record(received)
         time.sleep(answer.delay_seconds)
         self._answer(answer)
 

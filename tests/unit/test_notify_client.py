@@ -1,12 +1,17 @@
 """The /v1/notify client at the HTTP boundary, with `responses`."""
 
+import base64
 import json
+import time
 
 import pytest
 import requests
 import responses
 from responses import matchers
+from standardwebhooks.webhooks import Webhook
 
+import eventsproject
+from notifications import signing
 from notifications.client import NotificationError, NotifyClient
 from tests.factories import reminder_for
 
@@ -126,3 +131,53 @@ def test_connection_errors_and_timeouts_are_chained_and_retryable(notification, 
 
     assert raised.value.retryable
     assert raised.value.__cause__ is error
+
+
+SECRET = "whsec_" + base64.b64encode(b"a secret shared with the notify service").decode()
+
+
+@responses.activate
+def test_every_call_is_signed_the_standard_webhooks_way(notification, notify_settings):
+    notify_settings.NOTIFY_SIGNING_KEYS = signing.parse_secrets(SECRET)
+    responses.post(NOTIFY_URL)
+
+    NotifyClient().send(notification)
+
+    request = responses.calls[0].request
+    Webhook(SECRET).verify(request.body, dict(request.headers))
+    assert request.headers["webhook-id"] == notification.notification_id
+    assert abs(int(request.headers["webhook-timestamp"]) - time.time()) < 60
+    assert request.headers["Content-Type"] == "application/json"
+
+
+@responses.activate
+def test_without_a_secret_calls_are_not_signed(notification, notify_settings):
+    notify_settings.NOTIFY_SIGNING_KEYS = ()
+    responses.post(NOTIFY_URL)
+
+    NotifyClient().send(notification)
+
+    assert "webhook-signature" not in responses.calls[0].request.headers
+
+
+@responses.activate
+def test_the_auth_token_goes_as_a_bearer_token_only_when_set(notification, notify_settings):
+    responses.post(NOTIFY_URL)
+
+    notify_settings.NOTIFY_AUTH_TOKEN = "t0ken"
+    NotifyClient().send(notification)
+    notify_settings.NOTIFY_AUTH_TOKEN = ""
+    NotifyClient().send(notification)
+
+    assert responses.calls[0].request.headers["Authorization"] == "Bearer t0ken"
+    assert "Authorization" not in responses.calls[1].request.headers
+
+
+@responses.activate
+def test_the_user_agent_names_the_service_and_its_version(notification):
+    responses.post(NOTIFY_URL)
+
+    NotifyClient().send(notification)
+
+    expected = f"events-processor/{eventsproject.__version__}"
+    assert responses.calls[0].request.headers["User-Agent"] == expected

@@ -5,12 +5,15 @@ import os
 import re
 import subprocess
 import sys
+import tomllib
 from pathlib import Path
 
 import pytest
 from django.core.exceptions import ImproperlyConfigured
 
+import eventsproject
 from eventsproject import settings
+from notifications import client
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -112,11 +115,14 @@ def test_env_example_documents_every_variable_the_settings_read():
             "REDIS_URL must be a redis://, rediss:// or unix:// URL, "
             "got 'http://user:***@redis.internal:6379/0'",
         ),
+        (
+            "NOTIFY_SIGNING_SECRET",
+            "whsec_aHVudGVyMg== hunter2",
+            "NOTIFY_SIGNING_SECRET: secret 1 must be whsec_<base64> of at least 16 bytes",
+        ),
     ],
 )
-def test_a_bad_store_setting_stops_startup_with_a_message_that_keeps_secrets(
-    variable, raw, message
-):
+def test_a_bad_setting_stops_startup_with_a_message_that_keeps_secrets(variable, raw, message):
     startup = subprocess.run(
         [sys.executable, "manage.py", "check"],
         cwd=ROOT,
@@ -130,3 +136,12 @@ def test_a_bad_store_setting_stops_startup_with_a_message_that_keeps_secrets(
     assert startup.returncode != 0
     assert message in startup.stderr
     assert "hunter2" not in startup.stderr
+    assert "aHVudGVyMg" not in startup.stderr
+
+
+def test_one_version_for_the_project_the_schema_and_the_user_agent():
+    project = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]["version"]
+
+    assert project == eventsproject.__version__
+    assert settings.SPECTACULAR_SETTINGS["VERSION"] == project
+    assert f"events-processor/{project}" == client.USER_AGENT

@@ -1,8 +1,13 @@
-"""Run a local stand-in for /v1/notify that prints every notification it receives."""
+"""Run a local stand-in for /v1/notify that prints every notification it receives.
+
+With NOTIFY_SIGNING_SECRET set (as `make run` sets it for both sides), it verifies
+every call's signature and refuses the ones without a valid one.
+"""
 
 import json
 from typing import Any
 
+from django.conf import settings
 from django.core.management.base import BaseCommand, CommandParser
 
 from notifications.standin import Answer, NotifyStandIn, Received
@@ -19,10 +24,16 @@ class Command(BaseCommand):
         parser.add_argument("--quiet", action="store_true", help="print nothing per notification")
 
     def handle(self, *args: Any, **options: Any) -> None:
-        on_receive = None if options["quiet"] else self._print
-        standin = NotifyStandIn(port=options["port"], on_receive=on_receive)
+        quiet = options["quiet"]
+        standin = NotifyStandIn(
+            port=options["port"],
+            on_receive=None if quiet else self._print,
+            keys=settings.NOTIFY_SIGNING_KEYS,
+            on_refuse=None if quiet else self._print_refused,
+        )
         standin.answer = Answer(delay_seconds=options["delay"])
-        self.stdout.write(f"Notify stand-in listening on {standin.url} (Ctrl-C stops it)")
+        checking = ", verifying Standard Webhooks signatures" if standin.keys else ""
+        self.stdout.write(f"Notify stand-in listening on {standin.url}{checking} (Ctrl-C stops it)")
         try:
             standin.serve_forever()
         except KeyboardInterrupt:
@@ -31,4 +42,13 @@ class Command(BaseCommand):
             standin.stop()
 
     def _print(self, received: Received) -> None:
-        self.stdout.write(self.style.SUCCESS("notify <- " + json.dumps(received.payload)))
+        verified = "(signature verified) " if received.verified else ""
+        self.stdout.write(
+            self.style.SUCCESS(f"notify <- {verified}" + json.dumps(received.payload))
+        )
+
+    def _print_refused(self, received: Received) -> None:
+        self.stdout.write(
+            self.style.ERROR("notify refused (missing or bad signature): ")
+            + json.dumps(received.payload)
+        )
