@@ -2,10 +2,13 @@
 PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
+HOST ?= 127.0.0.1
 PORT ?= 8000
 NOTIFY_PORT ?= 8001
 # `make run` signs its notify calls and its stand-in verifies them; never use this key elsewhere.
 DEV_SIGNING_SECRET := whsec_bWFrZS1ydW4gZGV2ZWxvcG1lbnQgc2lnbmluZyBrZXk=
+
+STATIC := staticfiles/staticfiles.json
 
 .PHONY: run serve test lint bench clean
 
@@ -20,6 +23,10 @@ $(VENV)/.dev: requirements.txt requirements-dev.txt | $(BIN)/python
 	$(BIN)/pip install --quiet --disable-pip-version-check -r requirements-dev.txt
 	touch $@ $(VENV)/.runtime
 
+# The pages' assets, hashed and compressed for WhiteNoise; again when the packages change.
+$(STATIC): $(VENV)/.runtime
+	$(BIN)/python manage.py collectstatic --noinput --verbosity 0
+
 ## run: the API on 127.0.0.1:$(PORT) plus a stand-in for /v1/notify that prints what it gets
 run: $(VENV)/.runtime
 	@trap 'kill $$standin 2>/dev/null' EXIT INT TERM; \
@@ -28,9 +35,9 @@ run: $(VENV)/.runtime
 	NOTIFY_URL=http://127.0.0.1:$(NOTIFY_PORT)/v1/notify DEBUG=$${DEBUG:-true} \
 		$(BIN)/python manage.py runserver 127.0.0.1:$(PORT)
 
-## serve: the production command (gunicorn, one process with threads) on 127.0.0.1:$(PORT)
-serve: $(VENV)/.runtime
-	$(BIN)/gunicorn -c python:eventsproject.gunicorn -b 127.0.0.1:$(PORT) eventsproject.wsgi
+## serve: the production command (gunicorn, WEB_CONCURRENCY processes with threads) on $(HOST):$(PORT)
+serve: $(STATIC)
+	$(BIN)/gunicorn -c python:eventsproject.gunicorn -b $(HOST):$(PORT) eventsproject.wsgi
 
 ## lint: ruff and mypy
 lint: $(VENV)/.dev
@@ -39,12 +46,12 @@ lint: $(VENV)/.dev
 	$(BIN)/mypy .
 
 ## test: lint, then the whole test suite with coverage (fails under 95%)
-test: lint
+test: lint $(STATIC)
 	$(BIN)/pytest --cov --cov-report=term
 
 ## bench: throughput, latency and memory; writes benchmarks/RESULTS.md and results.json
-bench: $(VENV)/.dev
+bench: $(VENV)/.dev $(STATIC)
 	$(BIN)/python -m benchmarks.run
 
 clean:
-	rm -rf $(VENV) .coverage .pytest_cache .mypy_cache .ruff_cache
+	rm -rf $(VENV) staticfiles .coverage .pytest_cache .mypy_cache .ruff_cache

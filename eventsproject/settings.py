@@ -110,6 +110,7 @@ SECRET_KEY = os.environ.get("SECRET_KEY", "insecure-local-events-processor-key")
 ALLOWED_HOSTS = _env_list("ALLOWED_HOSTS", ["127.0.0.1", "localhost", "[::1]"])
 
 INSTALLED_APPS = [
+    "whitenoise.runserver_nostatic",  # runserver serves static files as production does
     "django.contrib.staticfiles",
     "rest_framework",
     "drf_spectacular",
@@ -120,6 +121,7 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.middleware.common.CommonMiddleware",
 ]
 
@@ -144,6 +146,13 @@ USE_I18N = False
 USE_TZ = True
 
 STATIC_URL = "static/"
+#: Where `manage.py collectstatic` (run by the Makefile) gathers the pages' assets, which
+#: WhiteNoise serves compressed and under content-hashed names, cached for a year.
+STATIC_ROOT = BASE_DIR / "staticfiles"
+STORAGES = {
+    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    "staticfiles": {"BACKEND": "whitenoise.storage.CompressedManifestStaticFilesStorage"},
+}
 
 REST_FRAMEWORK = {
     "DEFAULT_RENDERER_CLASSES": [

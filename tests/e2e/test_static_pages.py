@@ -1,0 +1,54 @@
+"""The production server serves the pages' own assets: Swagger UI and the browsable API."""
+
+import re
+
+import pytest
+import requests
+
+from tests.e2e.conftest import GUNICORN, Server
+
+pytestmark = pytest.mark.e2e
+
+ASSET = re.compile(r"""(?:src|href)=["'](/static/[^"']+)["']""")
+
+
+@pytest.fixture
+def production(server_env):
+    running = Server(GUNICORN, server_env)
+    yield running.url
+    running.stop()
+
+
+@pytest.mark.parametrize("page", ["/v1/docs", "/v1/event", "/v1/notifications"])
+def test_every_asset_a_page_references_answers_under_the_production_server(production, page):
+    html = requests.get(production + page, headers={"Accept": "text/html"}, timeout=10)
+    assets = set(ASSET.findall(html.text))
+
+    answers = {asset: requests.get(production + asset, timeout=10) for asset in assets}
+
+    assert html.status_code == 200
+    assert len(assets) >= 3
+    assert {asset: answer.status_code for asset, answer in answers.items()} == dict.fromkeys(
+        assets, 200
+    )
+
+
+def test_assets_have_cache_busting_names_long_lived_caching_and_compression(production):
+    html = requests.get(production + "/v1/docs", timeout=10).text
+    [stylesheet] = [asset for asset in ASSET.findall(html) if asset.endswith(".css")]
+
+    answer = requests.get(production + stylesheet, headers={"Accept-Encoding": "gzip"}, timeout=10)
+
+    assert re.search(r"\.[0-9a-f]{12}\.css$", stylesheet)
+    assert answer.headers["Content-Encoding"] == "gzip"
+    assert "immutable" in answer.headers["Cache-Control"]
+
+
+def test_the_browsable_api_and_json_ask_for_indentation_and_get_it(production):
+    browsable = requests.get(production + "/v1/health", headers={"Accept": "text/html"}, timeout=10)
+    indented = requests.get(production + "/v1/health?format=json&indent=2", timeout=10)
+    compact = requests.get(production + "/v1/health?format=json", timeout=10)
+
+    assert '{\n    "status"' in browsable.text.replace("&quot;", '"')
+    assert indented.text.startswith('{\n  "')
+    assert "\n" not in compact.text
