@@ -12,14 +12,20 @@ from rest_framework.response import Response
 from rest_framework.throttling import BaseThrottle
 from rest_framework.views import APIView
 
-from events import schema
+from events import cloudevents, schema
 from events.decisions import DecisionRecord
 from events.domain import Event
 from events.ingestion import ingest, ingest_batch
-from events.parsers import PayloadTooLarge
+from events.parsers import (
+    CloudEventBatchParser,
+    CloudEventParser,
+    LimitedJSONParser,
+    PayloadTooLarge,
+)
 from events.serializers import (
     BatchSerializer,
     DecisionRecordSerializer,
+    EventFormat,
     EventRepresentationSerializer,
     UserStateSerializer,
 )
@@ -29,11 +35,30 @@ from eventsproject.pagination import Pagination
 
 _BATCH = BatchSerializer()
 
+#: The format a media type says; the app's own formats (None) say it in the event.
+BATCH_FORMATS = {cloudevents.BATCH_MEDIA_TYPE: EventFormat.CLOUDEVENTS}
+
+
+def _media_type(request: Request) -> str:
+    return str(request.content_type).partition(";")[0].strip().lower()
+
+
+def _incoming(request: Request) -> tuple[EventFormat | None, Any]:
+    """The format of one posted event and its data: a CloudEvent says so by its media type
+    (structured mode) or its `ce-*` headers (binary mode)."""
+    if _media_type(request) == cloudevents.STRUCTURED_MEDIA_TYPE:
+        return EventFormat.CLOUDEVENTS, request.data
+    if cloudevents.is_binary(request.headers):
+        return EventFormat.CLOUDEVENTS, cloudevents.from_binary(request.headers, request.data)
+    return None, request.data
+
 
 class EventIngestApi(APIView):
-    """Post one event from the app, in the brief's format or v2. `GET` shows an example."""
+    """Post one event: the app's legacy format or v2, or a CloudEvent (structured or binary
+    mode). `GET` shows an example."""
 
     max_body_setting = "EVENTS_MAX_BODY_BYTES"
+    parser_classes = [LimitedJSONParser, CloudEventParser]
     throttle_classes = [DeviceRateThrottle]
 
     @schema.describe_event_example
@@ -44,16 +69,19 @@ class EventIngestApi(APIView):
 
     @schema.describe_event_ingest
     def post(self, request: Request) -> Response:
-        ingested = ingest(request.data, received_at=timezone.now())
+        event_format, data = _incoming(request)
+        ingested = ingest(data, received_at=timezone.now(), event_format=event_format)
         if ingested.result is None:
             raise ValidationError(ingested.errors)
         return Response(ingested.as_body(), status=ingested.status_code)
 
 
 class EventCollectionApi(ListAPIView):  # type: ignore[type-arg]  # a list, not a Model
-    """Recent events, newest first (a bounded window); `POST` ingests a batch, in order."""
+    """Recent events, newest first (a bounded window); `POST` ingests a batch, in order:
+    the app's own events, or CloudEvents in batched mode."""
 
     max_body_setting = "EVENTS_BATCH_MAX_BODY_BYTES"
+    parser_classes = [LimitedJSONParser, CloudEventBatchParser]
     serializer_class = EventRepresentationSerializer
     pagination_class = Pagination
 
@@ -88,7 +116,10 @@ class EventCollectionApi(ListAPIView):  # type: ignore[type-arg]  # a list, not 
             )
         # The raw `sent_at` goes into each event, to be checked and read like its own.
         sent_at = request.data.get("sent_at") if "sent_at" in batch else None
-        ingested = ingest_batch(events, sent_at=sent_at, received_at=received_at)
+        event_format = BATCH_FORMATS.get(_media_type(request))
+        ingested = ingest_batch(
+            events, sent_at=sent_at, received_at=received_at, event_format=event_format
+        )
         return Response(
             {"results": [each.as_body() for each in ingested]}, status=status.HTTP_200_OK
         )

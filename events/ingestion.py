@@ -14,13 +14,9 @@ from rest_framework import status
 from rest_framework.exceptions import ValidationError
 
 from events.domain import Event
+from events.formats import IncomingEventSerializer, detect_format
 from events.processing import Outcome, RecordResult
-from events.serializers import (
-    EventFormat,
-    EventRepresentationSerializer,
-    IncomingEventSerializer,
-    detect_format,
-)
+from events.serializers import EventFormat, EventRepresentationSerializer
 from eventsproject.bootstrap import components
 
 REJECTED = "rejected"
@@ -37,7 +33,10 @@ STATUS_CODES = {
 
 #: Parsing and representing keep no per-call state: one instance of each serves every
 #: event (a new serializer deep-copies its fields, which costs more than the parsing).
-_INCOMING = IncomingEventSerializer()
+_INCOMING = {
+    event_format: IncomingEventSerializer(event_format=event_format)
+    for event_format in [None, *EventFormat]
+}
 _REPRESENTATION = EventRepresentationSerializer()
 
 
@@ -70,28 +69,41 @@ class Ingested:
         return body
 
 
-def parse(data: Any) -> Event:
-    """The domain event of one incoming event, or `ValidationError` with DRF's errors."""
-    event: Event = _INCOMING.run_validation(data)
+def parse(data: Any, event_format: EventFormat | None = None) -> Event:
+    """The domain event of one incoming event, or `ValidationError` with DRF's errors.
+    Without `event_format`, the event is in one of the app's own formats."""
+    event: Event = _INCOMING[event_format].run_validation(data)
     return event
 
 
-def ingest(data: Any, *, received_at: datetime | None = None) -> Ingested:
+def ingest(
+    data: Any,
+    *,
+    received_at: datetime | None = None,
+    event_format: EventFormat | None = None,
+) -> Ingested:
     """Parse and record one event; `received_at` is the server's clock (none in a replay)."""
     try:
-        event = parse(data)
+        event = parse(data, event_format)
     except ValidationError as exc:
         return Ingested(errors=exc.detail)
     if received_at is not None:
         event = replace(event, received_at=received_at)
-    return Ingested(components().processor.record(event), detect_format(data))
+    return Ingested(components().processor.record(event), event_format or detect_format(data))
 
 
 def ingest_batch(
-    events: list[Any], *, sent_at: str | None = None, received_at: datetime | None = None
+    events: list[Any],
+    *,
+    sent_at: str | None = None,
+    received_at: datetime | None = None,
+    event_format: EventFormat | None = None,
 ) -> list[Ingested]:
     """Each event in order; the batch's `sent_at` stands in for the events that have none."""
-    return [ingest(_with_sent_at(data, sent_at), received_at=received_at) for data in events]
+    return [
+        ingest(_with_sent_at(data, sent_at), received_at=received_at, event_format=event_format)
+        for data in events
+    ]
 
 
 def _with_sent_at(data: Any, sent_at: str | None) -> Any:

@@ -46,3 +46,15 @@ class LimitedJSONParser(BaseParser):
             return orjson.loads(body)
         except orjson.JSONDecodeError as exc:
             raise ParseError(f"JSON parse error - {exc}") from exc
+
+
+class CloudEventParser(LimitedJSONParser):
+    """A CloudEvent in structured mode: the attributes and `data` in one JSON object."""
+
+    media_type = "application/cloudevents+json"
+
+
+class CloudEventBatchParser(LimitedJSONParser):
+    """CloudEvents in batched mode: a JSON array of structured events."""
+
+    media_type = "application/cloudevents-batch+json"

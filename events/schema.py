@@ -11,10 +11,11 @@ from drf_spectacular.utils import (
 )
 from rest_framework import serializers
 
+from events import cloudevents
 from events.domain import EventType
+from events.formats import SERIALIZERS
 from events.ingestion import REJECTED, STATUS_CODES
 from events.serializers import (
-    SERIALIZERS,
     BatchSerializer,
     DecisionRecordSerializer,
     EventFormat,
@@ -23,17 +24,23 @@ from events.serializers import (
 )
 from eventsproject.schema import ERRORS
 
-INCOMING_EVENT = PolymorphicProxySerializer(
-    component_name="IncomingEvent",
-    # Known types only: any other `type` is accepted and ignored, which no schema can enumerate.
-    serializers=[
-        SERIALIZERS[event_format][event_type]
-        for event_format in EventFormat
-        for event_type in EventType
-        if event_type is not EventType.UNKNOWN
-    ],
-    resource_type_field_name=None,
-)
+
+def _known_types(*formats: EventFormat) -> PolymorphicProxySerializer:
+    return PolymorphicProxySerializer(
+        component_name="IncomingEvent" if EventFormat.V2 in formats else "CloudEvent",
+        # Known types only: any other type is accepted and ignored, which no schema enumerates.
+        serializers=[
+            SERIALIZERS[event_format][event_type]
+            for event_format in formats
+            for event_type in EventType
+            if event_type is not EventType.UNKNOWN
+        ],
+        resource_type_field_name=None,
+    )
+
+
+INCOMING_EVENT = _known_types(EventFormat.LEGACY, EventFormat.V2)
+CLOUD_EVENT = _known_types(EventFormat.CLOUDEVENTS)
 
 INGEST_RESULT = inline_serializer(
     "IngestResult",
@@ -61,7 +68,7 @@ BRIEF_EXAMPLE = {
 }
 
 EXAMPLES = [
-    OpenApiExample("brief format", request_only=True, value=BRIEF_EXAMPLE),
+    OpenApiExample("legacy format", request_only=True, value=BRIEF_EXAMPLE),
     OpenApiExample(
         "v2 format",
         request_only=True,
@@ -79,7 +86,16 @@ EXAMPLES = [
 
 describe_event_ingest = extend_schema(
     summary="Ingest one event",
-    request=INCOMING_EVENT,
+    description=(
+        "An event of the app's own formats (legacy or v2, `application/json`), or a "
+        "CloudEvent: in structured mode (`application/cloudevents+json`), or in binary mode "
+        "(the attributes as `ce-specversion`, `ce-id`, `ce-source`, `ce-type`, `ce-time` and "
+        "`ce-subject` headers, `data` as the `application/json` body). See docs/events.md."
+    ),
+    request={
+        "application/json": INCOMING_EVENT,
+        cloudevents.STRUCTURED_MEDIA_TYPE: CLOUD_EVENT,
+    },
     examples=EXAMPLES,
     responses={
         202: OpenApiResponse(INGEST_RESULT, description="Accepted, or ignored (unknown type)."),
@@ -99,15 +115,18 @@ describe_event_batch = extend_schema(
         "A JSON array of events, or an object with `events` and one `sent_at` for the "
         "events that have none of their own."
     ),
-    request=PolymorphicProxySerializer(
-        component_name="IncomingBatch",
-        serializers=[
-            serializers.ListSerializer(child=INCOMING_EVENT),  # type: ignore[list-item]
-            BatchSerializer,
-        ],
-        resource_type_field_name=None,
-        many=False,
-    ),
+    request={
+        "application/json": PolymorphicProxySerializer(
+            component_name="IncomingBatch",
+            serializers=[
+                serializers.ListSerializer(child=INCOMING_EVENT),  # type: ignore[list-item]
+                BatchSerializer,
+            ],
+            resource_type_field_name=None,
+            many=False,
+        ),
+        cloudevents.BATCH_MEDIA_TYPE: serializers.ListSerializer(child=CLOUD_EVENT),
+    },
     responses={
         200: inline_serializer(
             "BatchResult",

@@ -15,7 +15,7 @@ from contextlib import contextmanager
 from dataclasses import fields
 from datetime import UTC, datetime, timedelta
 from enum import StrEnum
-from functools import cache, cached_property
+from functools import cached_property
 from typing import Any, ClassVar, NoReturn, cast
 
 from django.utils import timezone
@@ -28,7 +28,6 @@ from events.decisions import Trigger, Verdict
 from events.domain import (
     AppLaunched,
     Event,
-    EventType,
     TrainingProgramCancelled,
     TrainingProgramFinished,
     TrainingProgramStarted,
@@ -61,13 +60,11 @@ _FORBIDDEN_CHARACTERS = re.compile(r"[\x00-\x1f\x7f\ud800-\udfff]")
 
 
 class EventFormat(StrEnum):
-    BRIEF = "brief"
+    """The wire formats: the app's own two (docs/events.md) and the ecosystem's."""
+
+    LEGACY = "legacy"  # the brief's original format
     V2 = "v2"
-
-
-def detect_format(data: Mapping[str, Any]) -> EventFormat:
-    """v2 events say so with `schema_version`; anything else is read as the brief's format."""
-    return EventFormat.V2 if "schema_version" in data else EventFormat.BRIEF
+    CLOUDEVENTS = "cloudevents"
 
 
 def json_type_name(value: object) -> str:
@@ -211,10 +208,10 @@ class EventSerializer(FixedFieldsSerializer):
         return attrs
 
 
-# --- The brief's format --------------------------------------------------------
+# --- The legacy format (the brief's original) -----------------------------
 
 
-class BriefEventSerializer(EventSerializer):
+class LegacyEventSerializer(EventSerializer):
     """The envelope of every event in the brief's format."""
 
     user_id = identifier_field()
@@ -234,27 +231,27 @@ class BriefEventSerializer(EventSerializer):
         return {**attrs, "event_id": event_id}
 
 
-class BriefAppLaunchSerializer(BriefEventSerializer):
+class LegacyAppLaunchSerializer(LegacyEventSerializer):
     event_class = AppLaunched
     type = type_name_field("app_launch")
 
 
-class BriefTrainingProgramSerializer(BriefEventSerializer):
+class LegacyTrainingProgramSerializer(LegacyEventSerializer):
     training_program_id = identifier_field()
     training_program_title = title_field(default=None)
 
 
-class BriefTrainingProgramStartedSerializer(BriefTrainingProgramSerializer):
+class LegacyTrainingProgramStartedSerializer(LegacyTrainingProgramSerializer):
     event_class = TrainingProgramStarted
     type = type_name_field("training_program_started")
 
 
-class BriefTrainingProgramCancelledSerializer(BriefTrainingProgramSerializer):
+class LegacyTrainingProgramCancelledSerializer(LegacyTrainingProgramSerializer):
     event_class = TrainingProgramCancelled
     type = type_name_field("training_program_cancelled")
 
 
-class BriefTrainingProgramFinishedSerializer(BriefTrainingProgramSerializer):
+class LegacyTrainingProgramFinishedSerializer(LegacyTrainingProgramSerializer):
     event_class = TrainingProgramFinished
     type = type_name_field("training_program_finished")
 
@@ -262,17 +259,49 @@ class BriefTrainingProgramFinishedSerializer(BriefTrainingProgramSerializer):
 # --- v2 ------------------------------------------------------------------------
 
 
-class V2EventSerializer(EventSerializer):
-    """The envelope of every v2 event.
+class DeviceTimesSerializer(EventSerializer):
+    """An event with the device's `occurred_at` and optional `sent_at`, checked together.
 
     With `sent_at` the device's clock is corrected (docs/time.md), so `occurred_at`
     may be any time before it; without, it may be at most an hour ahead of the server.
+    Errors name the format's own fields (`occurred_field`, `sent_field`).
     """
 
+    occurred_field: ClassVar[str] = "occurred_at"
+    sent_field: ClassVar[str] = "sent_at"
+
     default_error_messages = {
-        "sent_before_occurred": "Must not be before occurred_at.",
-        "waited_too_long": "More than 30 days after occurred_at: too old to act on.",
+        "sent_before_occurred": "Must not be before {occurred}.",
+        "waited_too_long": "More than 30 days after {occurred}: too old to act on.",
     }
+
+    def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
+        occurred_at, sent_at = attrs["occurred_at"], attrs["sent_at"]
+        max_ahead = MAX_AHEAD if sent_at is None else MAX_AHEAD_CORRECTED
+        limit = timezone.now() + max_ahead  # one look at the clock: this is the hot path
+        if occurred_at > limit:
+            self._fail_ahead(self.occurred_field, occurred_at, max_ahead)
+        if sent_at is None:
+            return attrs
+        if sent_at > limit:
+            self._fail_ahead(self.sent_field, sent_at, max_ahead)
+        if sent_at < occurred_at:
+            self._fail_on(self.sent_field, "sent_before_occurred")
+        if sent_at - occurred_at > MAX_WAIT:
+            self._fail_on(self.sent_field, "waited_too_long")
+        return attrs
+
+    def _fail_ahead(self, field_name: str, value: datetime, max_ahead: timedelta) -> None:
+        with _errors_of(field_name):
+            cast(EventTimeField, self.fields[field_name]).check_not_ahead(value, max_ahead)
+
+    def _fail_on(self, field_name: str, key: str) -> None:
+        with _errors_of(field_name):
+            self.fail(key, occurred=self.occurred_field)
+
+
+class V2EventSerializer(DeviceTimesSerializer):
+    """The envelope of every v2 event."""
 
     schema_version = serializers.ChoiceField(choices=[SCHEMA_VERSION])
     event_id = serializers.UUIDField()
@@ -282,30 +311,6 @@ class V2EventSerializer(EventSerializer):
     sent_at = EventTimeField(require_offset=True, max_ahead=None, default=None)
     user_id = identifier_field()
     device_id = identifier_field()
-
-    def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
-        occurred_at, sent_at = attrs["occurred_at"], attrs["sent_at"]
-        max_ahead = MAX_AHEAD if sent_at is None else MAX_AHEAD_CORRECTED
-        limit = timezone.now() + max_ahead  # one look at the clock: this is the hot path
-        if occurred_at > limit:
-            self._fail_ahead("occurred_at", occurred_at, max_ahead)
-        if sent_at is None:
-            return attrs
-        if sent_at > limit:
-            self._fail_ahead("sent_at", sent_at, max_ahead)
-        if sent_at < occurred_at:
-            self._fail_on("sent_at", "sent_before_occurred")
-        if sent_at - occurred_at > MAX_WAIT:
-            self._fail_on("sent_at", "waited_too_long")
-        return attrs
-
-    def _fail_ahead(self, field_name: str, value: datetime, max_ahead: timedelta) -> None:
-        with _errors_of(field_name):
-            cast(EventTimeField, self.fields[field_name]).check_not_ahead(value, max_ahead)
-
-    def _fail_on(self, field_name: str, key: str) -> None:
-        with _errors_of(field_name):
-            self.fail(key)
 
     def normalise(self, attrs: dict[str, Any]) -> dict[str, Any]:
         return {**attrs, "event_id": str(attrs["event_id"])}
@@ -346,66 +351,6 @@ class V2TrainingProgramCancelledSerializer(V2TrainingProgramEventSerializer):
 class V2TrainingProgramFinishedSerializer(V2TrainingProgramEventSerializer):
     event_class = TrainingProgramFinished
     type = type_name_field("training_program_finished")
-
-
-# --- The serializer maps, keyed like the strategy map --------------------------
-
-#: Each format's names for the event types it knows; any other name is UNKNOWN.
-TYPE_NAMES: dict[EventFormat, dict[str, EventType]] = {
-    EventFormat.BRIEF: {
-        "app_launch": EventType.APP_LAUNCHED,
-        "training_program_started": EventType.TRAINING_PROGRAM_STARTED,
-        "training_program_cancelled": EventType.TRAINING_PROGRAM_CANCELLED,
-        "training_program_finished": EventType.TRAINING_PROGRAM_FINISHED,
-    },
-    EventFormat.V2: {
-        "app_launched": EventType.APP_LAUNCHED,
-        "training_program_started": EventType.TRAINING_PROGRAM_STARTED,
-        "training_program_cancelled": EventType.TRAINING_PROGRAM_CANCELLED,
-        "training_program_finished": EventType.TRAINING_PROGRAM_FINISHED,
-    },
-}
-
-SERIALIZERS: dict[EventFormat, dict[EventType, type[EventSerializer]]] = {
-    EventFormat.BRIEF: {
-        EventType.APP_LAUNCHED: BriefAppLaunchSerializer,
-        EventType.TRAINING_PROGRAM_STARTED: BriefTrainingProgramStartedSerializer,
-        EventType.TRAINING_PROGRAM_CANCELLED: BriefTrainingProgramCancelledSerializer,
-        EventType.TRAINING_PROGRAM_FINISHED: BriefTrainingProgramFinishedSerializer,
-        EventType.UNKNOWN: BriefEventSerializer,
-    },
-    EventFormat.V2: {
-        EventType.APP_LAUNCHED: V2AppLaunchedSerializer,
-        EventType.TRAINING_PROGRAM_STARTED: V2TrainingProgramStartedSerializer,
-        EventType.TRAINING_PROGRAM_CANCELLED: V2TrainingProgramCancelledSerializer,
-        EventType.TRAINING_PROGRAM_FINISHED: V2TrainingProgramFinishedSerializer,
-        EventType.UNKNOWN: V2EventSerializer,
-    },
-}
-
-
-class IncomingEventSerializer(serializers.Serializer[Event]):
-    """One incoming event, in either format, parsed into a domain event."""
-
-    default_error_messages = {"not_an_object": "Expected a JSON object but got {input_type}."}
-
-    def validate_empty_values(self, data: Any) -> tuple[bool, Any]:
-        self._require_object(data)  # before DRF calls a null body "this field"
-        return super().validate_empty_values(data)
-
-    def to_internal_value(self, data: Any) -> Event:
-        self._require_object(data)
-        event_format = detect_format(data)
-        serializer = _serializer_for(event_format, _event_type(event_format, data.get("type")))
-        return serializer.to_event(serializer.run_validation(data))
-
-    def _require_object(self, data: Any) -> None:
-        if isinstance(data, Mapping):
-            return
-        message = self.error_messages["not_an_object"].format(input_type=json_type_name(data))
-        raise serializers.ValidationError(
-            {api_settings.NON_FIELD_ERRORS_KEY: [message]}, code="not_an_object"
-        )
 
 
 @extend_schema_field(
@@ -539,15 +484,3 @@ def _errors_of(field_name: str) -> Iterator[None]:
         yield
     except serializers.ValidationError as exc:
         raise serializers.ValidationError({field_name: exc.detail}) from None
-
-
-def _event_type(event_format: EventFormat, raw_type: object) -> EventType:
-    if not isinstance(raw_type, str):
-        return EventType.UNKNOWN  # the envelope serializer reports what is wrong with it
-    return TYPE_NAMES[event_format].get(raw_type, EventType.UNKNOWN)
-
-
-@cache
-def _serializer_for(event_format: EventFormat, event_type: EventType) -> EventSerializer:
-    # run_validation keeps no per-call state: one instance per format and type is reused.
-    return SERIALIZERS[event_format][event_type]()

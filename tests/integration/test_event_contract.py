@@ -30,8 +30,8 @@ def test_a_v2_event_is_accepted_and_echoed_normalised(client):
     assert body["event"]["occurred_at"] == "2021-02-28T16:23:25Z"
 
 
-def test_the_brief_format_is_said_to_be_brief(client):
-    assert post(client, "/v1/event", BRIEF_SAMPLE[0]).json()["format"] == "brief"
+def test_the_brief_s_format_is_said_to_be_the_legacy_format(client):
+    assert post(client, "/v1/event", BRIEF_SAMPLE[0]).json()["format"] == "legacy"
 
 
 def test_both_formats_become_the_same_domain_event(client, server_time):

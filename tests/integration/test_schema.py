@@ -50,8 +50,23 @@ def test_the_event_body_is_one_of_every_type_in_both_formats(client):
 
     one_of = document["components"]["schemas"]["IncomingEventRequest"]["oneOf"]
     names = {ref["$ref"].rsplit("/", 1)[-1] for ref in one_of}
-    assert {"BriefAppLaunchRequest", "V2TrainingProgramFinishedRequest"} <= names
+    assert {"LegacyAppLaunchRequest", "V2TrainingProgramFinishedRequest"} <= names
     assert len(names) == 8
+
+
+def test_cloud_events_are_documented_under_their_own_media_types(client):
+    document = client.get("/v1/schema", HTTP_ACCEPT="application/json").json()
+    schemas = document["components"]["schemas"]
+
+    single = document["paths"]["/v1/event"]["post"]["requestBody"]["content"]
+    batch = document["paths"]["/v1/events"]["post"]["requestBody"]["content"]
+    assert single["application/cloudevents+json"]["schema"]["$ref"].endswith("/CloudEventRequest")
+    assert batch["application/cloudevents-batch+json"]["schema"]["items"]["$ref"].endswith(
+        "/CloudEventRequest"
+    )
+    one_of = schemas["CloudEventRequest"]["oneOf"]
+    assert len(one_of) == 4
+    assert "ce-specversion" in document["paths"]["/v1/event"]["post"]["description"]
 
 
 def test_the_schema_generates_and_validates_without_a_warning():

@@ -12,7 +12,8 @@ from events.domain import (
     TrainingProgramStarted,
     UnknownEvent,
 )
-from events.serializers import SERIALIZERS, TYPE_NAMES, EventFormat, IncomingEventSerializer
+from events.formats import SERIALIZERS, TYPE_NAMES, IncomingEventSerializer
+from events.serializers import EventFormat
 
 
 def brief(**overrides):

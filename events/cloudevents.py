@@ -1,0 +1,133 @@
+"""CloudEvents 1.0 over HTTP (structured, binary and batched modes) read as events.
+
+The mapping (docs/events.md, "CloudEvents"): `type` is a v2 type name, optionally
+behind a reverse-DNS prefix (`com.example.fitness.training_program_started`);
+`source` and `id` together identify the event, so duplicates are told per source;
+`time` is when it occurred; `subject`, or else `data.user_id`, is the user; `data`
+carries `device_id` and, for a training program, `training_program` as in v2.
+"""
+
+from collections.abc import Mapping
+from typing import Any
+from urllib.parse import unquote
+
+from rest_framework import serializers
+
+from events.domain import (
+    AppLaunched,
+    EventType,
+    TrainingProgramCancelled,
+    TrainingProgramFinished,
+    TrainingProgramStarted,
+    fingerprint,
+)
+from events.serializers import (
+    EventSerializer,
+    EventTimeField,
+    FixedFieldsSerializer,
+    StrictCharField,
+    TrainingProgramSerializer,
+    identifier_field,
+)
+
+SPECVERSION = "1.0"
+STRUCTURED_MEDIA_TYPE = "application/cloudevents+json"
+BATCH_MEDIA_TYPE = "application/cloudevents-batch+json"
+HEADER_PREFIX = "ce-"
+
+
+def type_name(data: Mapping[str, Any]) -> object:
+    """The v2 type name in `type`, after any reverse-DNS prefix."""
+    raw_type = data.get("type")
+    return raw_type.rsplit(".", 1)[-1] if isinstance(raw_type, str) else raw_type
+
+
+def is_binary(headers: Mapping[str, str]) -> bool:
+    return "ce-specversion" in headers
+
+
+def from_binary(headers: Mapping[str, str], data: Any) -> dict[str, Any]:
+    """The structured form of a binary-mode event: `ce-*` headers (percent-encoded, as the
+    HTTP binding says) become attributes, the body becomes `data`."""
+    attributes = {
+        name.lower().removeprefix(HEADER_PREFIX): unquote(value)
+        for name, value in headers.items()
+        if name.lower().startswith(HEADER_PREFIX)
+    }
+    return {**attributes, "data": data}
+
+
+class CloudEventDataSerializer(FixedFieldsSerializer):
+    user_id = identifier_field(required=False)
+    device_id = identifier_field()
+
+
+class TrainingProgramDataSerializer(CloudEventDataSerializer):
+    training_program = TrainingProgramSerializer()
+
+
+class CloudEventSerializer(EventSerializer):
+    """The attributes every CloudEvent needs here; an unknown `type` stops at this."""
+
+    default_error_messages = {"no_user": "Required: the user, as `subject` or `data.user_id`."}
+
+    specversion = serializers.ChoiceField(choices=[SPECVERSION])
+    id = identifier_field()
+    # `source` and `data` are CloudEvents' names; DRF's metaclass moves declared fields out
+    # of the class, so they do not shadow Field.source or Serializer.data.
+    source = StrictCharField(max_length=1024)  # type: ignore[assignment]  # a URI-reference
+    type: serializers.Field[Any, Any, Any, Any] = StrictCharField(max_length=256, source="raw_type")
+    time = EventTimeField(require_offset=True, source="occurred_at")
+    subject = identifier_field(required=False)
+    data = CloudEventDataSerializer()  # type: ignore[assignment]
+
+    def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
+        if not (attrs.get("subject") or attrs["data"].get("user_id")):
+            raise serializers.ValidationError({"subject": [self.error_messages["no_user"]]})
+        return attrs
+
+    def normalise(self, attrs: dict[str, Any]) -> dict[str, Any]:
+        data = attrs["data"]
+        return {
+            **attrs,
+            "event_id": fingerprint("cloudevents", attrs["source"], attrs["id"]),
+            "user_id": attrs.get("subject") or data["user_id"],
+            "device_id": data["device_id"],
+        }
+
+
+class CloudEventAppLaunchedSerializer(CloudEventSerializer):
+    event_class = AppLaunched
+
+
+class CloudEventTrainingProgramSerializer(CloudEventSerializer):
+    data = TrainingProgramDataSerializer()
+
+    def normalise(self, attrs: dict[str, Any]) -> dict[str, Any]:
+        program = attrs["data"]["training_program"]
+        return {
+            **super().normalise(attrs),
+            "training_program_id": program["id"],
+            "training_program_title": program.get("title"),
+        }
+
+
+class CloudEventTrainingProgramStartedSerializer(CloudEventTrainingProgramSerializer):
+    event_class = TrainingProgramStarted
+
+
+class CloudEventTrainingProgramCancelledSerializer(CloudEventTrainingProgramSerializer):
+    event_class = TrainingProgramCancelled
+
+
+class CloudEventTrainingProgramFinishedSerializer(CloudEventTrainingProgramSerializer):
+    event_class = TrainingProgramFinished
+
+
+SERIALIZERS: dict[EventType, type[EventSerializer]] = {
+    EventType.APP_LAUNCHED: CloudEventAppLaunchedSerializer,
+    EventType.TRAINING_PROGRAM_STARTED: CloudEventTrainingProgramStartedSerializer,
+    EventType.TRAINING_PROGRAM_CANCELLED: CloudEventTrainingProgramCancelledSerializer,
+    EventType.TRAINING_PROGRAM_FINISHED: CloudEventTrainingProgramFinishedSerializer,
+    EventType.UNKNOWN: CloudEventSerializer,
+}

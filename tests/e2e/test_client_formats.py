@@ -1,0 +1,65 @@
+"""What real clients send, made by their own SDKs, to the production server on loopback."""
+
+from datetime import UTC, datetime, timedelta
+
+import pytest
+import requests
+from cloudevents.core.bindings.http import HTTPMessage, to_binary, to_structured
+from cloudevents.core.formats.json import JSONFormat
+from cloudevents.core.v1.event import CloudEvent
+
+from notifications.domain import NotificationKind
+from tests.e2e.conftest import GUNICORN, Server
+
+pytestmark = pytest.mark.e2e
+
+STARTED = datetime.now(UTC).replace(microsecond=0) - timedelta(minutes=40)
+PROGRAM = {"id": "2352", "title": "7 Minutes of HIIT Training"}
+
+
+@pytest.fixture
+def production(server_env):
+    running = Server(GUNICORN, server_env)
+    yield running.url
+    running.stop()
+
+
+def session(user: str, minutes: int) -> list[CloudEvent]:
+    """A training program started and finished `minutes` later, as CloudEvents."""
+    data = {"device_id": f"{user}-phone", "training_program": PROGRAM}
+    return [
+        CloudEvent(
+            attributes={
+                "type": f"com.example.fitness.training_program_{kind}",
+                "source": "/apps/ios",
+                "subject": user,
+                "time": STARTED + timedelta(minutes=offset),
+                "datacontenttype": "application/json",
+            },
+            data=data,
+        )
+        for kind, offset in (("started", 0), ("finished", minutes))
+    ]
+
+
+def post(url: str, message: HTTPMessage) -> requests.Response:
+    return requests.post(url, data=message.body, headers=message.headers, timeout=10)
+
+
+def test_cloud_events_in_every_mode_lead_to_their_notifications(production, standin):
+    for event in session("structured", 31):
+        assert post(f"{production}/v1/event", to_structured(event, JSONFormat())).status_code == 202
+    for event in session("binary", 32):
+        assert post(f"{production}/v1/event", to_binary(event, JSONFormat())).status_code == 202
+    batch = b"[%s]" % b",".join(JSONFormat().write(event) for event in session("batched", 33))
+    batched = HTTPMessage({"Content-Type": "application/cloudevents-batch+json"}, batch)
+    assert post(f"{production}/v1/events", batched).status_code == 200
+
+    received = standin.wait_for(3, timeout=15)
+
+    congratulated = {
+        call.payload["user_id"]: call.payload["minutes"]
+        for call in received
+        if call.payload["kind"] == NotificationKind.TRAINING_DOSE_CONGRATULATION
+    }
+    assert congratulated == {"structured": 31, "binary": 32, "batched": 33}
