@@ -12,10 +12,10 @@ from rest_framework.response import Response
 from rest_framework.throttling import BaseThrottle
 from rest_framework.views import APIView
 
-from events import cloudevents, schema
+from events import cloudevents, schema, segment
 from events.decisions import DecisionRecord
 from events.domain import Event
-from events.ingestion import ingest, ingest_batch
+from events.ingestion import Ingested, ingest, ingest_batch
 from events.parsers import (
     CloudEventBatchParser,
     CloudEventParser,
@@ -34,6 +34,7 @@ from eventsproject.bootstrap import components
 from eventsproject.pagination import Pagination
 
 _BATCH = BatchSerializer()
+_SEGMENT_BATCH = segment.SegmentBatchSerializer()
 
 #: The format a media type says; the app's own formats (None) say it in the event.
 BATCH_FORMATS = {cloudevents.BATCH_MEDIA_TYPE: EventFormat.CLOUDEVENTS}
@@ -106,14 +107,7 @@ class EventCollectionApi(ListAPIView):  # type: ignore[type-arg]  # a list, not 
     def post(self, request: Request) -> Response:
         received_at = timezone.now()
         batch = _BATCH.run_validation(request.data)
-        events = batch["events"]
-        if len(events) > settings.EVENTS_BATCH_MAX_EVENTS:
-            raise PayloadTooLarge(
-                {
-                    "max_events": settings.EVENTS_BATCH_MAX_EVENTS,
-                    "max_bytes": settings.EVENTS_BATCH_MAX_BODY_BYTES,
-                }
-            )
+        events = _within_batch_limit(batch["events"])
         # The raw `sent_at` goes into each event, to be checked and read like its own.
         sent_at = request.data.get("sent_at") if "sent_at" in batch else None
         event_format = BATCH_FORMATS.get(_media_type(request))
@@ -123,6 +117,58 @@ class EventCollectionApi(ListAPIView):  # type: ignore[type-arg]  # a list, not 
         return Response(
             {"results": [each.as_body() for each in ingested]}, status=status.HTTP_200_OK
         )
+
+
+class SegmentTrackApi(APIView):
+    """Segment's `POST /v1/track`: one message, as Segment's HTTP Tracking API takes it."""
+
+    max_body_setting = "EVENTS_MAX_BODY_BYTES"
+    throttle_classes = [DeviceRateThrottle]
+
+    @schema.describe_segment_track
+    def post(self, request: Request) -> Response:
+        ingested = ingest(
+            request.data, received_at=timezone.now(), event_format=EventFormat.SEGMENT
+        )
+        if ingested.result is None:
+            raise ValidationError(ingested.errors)
+        return Response({"success": True, **ingested.as_body()}, status=_segment_status(ingested))
+
+
+class SegmentBatchApi(APIView):
+    """Segment's `POST /v1/batch`, where Segment's and RudderStack's SDKs send everything."""
+
+    max_body_setting = "EVENTS_BATCH_MAX_BODY_BYTES"
+    throttle_classes = [BatchRateThrottle]
+
+    @schema.describe_segment_batch
+    def post(self, request: Request) -> Response:
+        received_at = timezone.now()
+        batch = _SEGMENT_BATCH.run_validation(request.data)
+        messages = _within_batch_limit(batch["batch"])
+        sent_at = request.data.get("sentAt") if batch.get("sentAt") else None
+        ingested = ingest_batch(
+            messages, sent_at=sent_at, received_at=received_at, event_format=EventFormat.SEGMENT
+        )
+        results = [each.as_body() for each in ingested]
+        return Response({"success": True, "results": results}, status=status.HTTP_200_OK)
+
+
+def _within_batch_limit(events: list[Any]) -> list[Any]:
+    if len(events) > settings.EVENTS_BATCH_MAX_EVENTS:
+        raise PayloadTooLarge(
+            {
+                "max_events": settings.EVENTS_BATCH_MAX_EVENTS,
+                "max_bytes": settings.EVENTS_BATCH_MAX_BODY_BYTES,
+            }
+        )
+    return events
+
+
+def _segment_status(ingested: Ingested) -> int:
+    """Segment's SDKs take any answer but a 200 as a failure: only a conflict is one here."""
+    conflict = ingested.status_code == status.HTTP_409_CONFLICT
+    return status.HTTP_409_CONFLICT if conflict else status.HTTP_200_OK
 
 
 class UserStateApi(APIView):

@@ -15,7 +15,7 @@ from typing import Any
 from rest_framework import serializers
 from rest_framework.settings import api_settings
 
-from events import cloudevents
+from events import cloudevents, segment
 from events.domain import Event, EventType
 from events.serializers import (
     EventFormat,
@@ -50,6 +50,7 @@ TYPE_NAMES: dict[EventFormat, dict[str, EventType]] = {
     },
     EventFormat.V2: V2_TYPE_NAMES,
     EventFormat.CLOUDEVENTS: V2_TYPE_NAMES,
+    EventFormat.SEGMENT: segment.TYPE_NAMES,
 }
 
 #: Where each format keeps the type name, and how to read it.
@@ -57,6 +58,7 @@ TYPE_NAME_READERS: dict[EventFormat, Callable[[Mapping[str, Any]], object]] = {
     EventFormat.LEGACY: lambda data: data.get("type"),
     EventFormat.V2: lambda data: data.get("type"),
     EventFormat.CLOUDEVENTS: cloudevents.type_name,
+    EventFormat.SEGMENT: segment.type_name,
 }
 
 SERIALIZERS: dict[EventFormat, dict[EventType, type[EventSerializer]]] = {
@@ -75,6 +77,7 @@ SERIALIZERS: dict[EventFormat, dict[EventType, type[EventSerializer]]] = {
         EventType.UNKNOWN: V2EventSerializer,
     },
     EventFormat.CLOUDEVENTS: cloudevents.SERIALIZERS,
+    EventFormat.SEGMENT: segment.SERIALIZERS,
 }
 
 

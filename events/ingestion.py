@@ -100,13 +100,20 @@ def ingest_batch(
     event_format: EventFormat | None = None,
 ) -> list[Ingested]:
     """Each event in order; the batch's `sent_at` stands in for the events that have none."""
+    key = SENT_AT_KEYS.get(event_format, "sent_at")
     return [
-        ingest(_with_sent_at(data, sent_at), received_at=received_at, event_format=event_format)
+        ingest(
+            _with_sent_at(data, key, sent_at), received_at=received_at, event_format=event_format
+        )
         for data in events
     ]
 
 
-def _with_sent_at(data: Any, sent_at: str | None) -> Any:
-    if sent_at is None or not isinstance(data, Mapping) or "sent_at" in data:
+#: The name of `sent_at` in formats that call it something else.
+SENT_AT_KEYS: dict[EventFormat | None, str] = {EventFormat.SEGMENT: "sentAt"}
+
+
+def _with_sent_at(data: Any, key: str, sent_at: str | None) -> Any:
+    if sent_at is None or not isinstance(data, Mapping) or key in data:
         return data
-    return {**data, "sent_at": sent_at}
+    return {**data, key: sent_at}

@@ -11,7 +11,7 @@ from drf_spectacular.utils import (
 )
 from rest_framework import serializers
 
-from events import cloudevents
+from events import cloudevents, segment
 from events.domain import EventType
 from events.formats import SERIALIZERS
 from events.ingestion import REJECTED, STATUS_CODES
@@ -25,9 +25,9 @@ from events.serializers import (
 from eventsproject.schema import ERRORS
 
 
-def _known_types(*formats: EventFormat) -> PolymorphicProxySerializer:
+def _known_types(name: str, *formats: EventFormat) -> PolymorphicProxySerializer:
     return PolymorphicProxySerializer(
-        component_name="IncomingEvent" if EventFormat.V2 in formats else "CloudEvent",
+        component_name=name,
         # Known types only: any other type is accepted and ignored, which no schema enumerates.
         serializers=[
             SERIALIZERS[event_format][event_type]
@@ -39,8 +39,9 @@ def _known_types(*formats: EventFormat) -> PolymorphicProxySerializer:
     )
 
 
-INCOMING_EVENT = _known_types(EventFormat.LEGACY, EventFormat.V2)
-CLOUD_EVENT = _known_types(EventFormat.CLOUDEVENTS)
+INCOMING_EVENT = _known_types("IncomingEvent", EventFormat.LEGACY, EventFormat.V2)
+CLOUD_EVENT = _known_types("CloudEvent", EventFormat.CLOUDEVENTS)
+SEGMENT_MESSAGE = _known_types("SegmentMessage", EventFormat.SEGMENT)
 
 INGEST_RESULT = inline_serializer(
     "IngestResult",
@@ -158,4 +159,42 @@ describe_user_decisions = extend_schema(
 describe_user_state = extend_schema(
     summary="A user's open sessions and pending reminder",
     responses={200: UserStateSerializer, **ERRORS},
+)
+
+SEGMENT_ANSWER = (
+    "Answered `200` with `success: true` (Segment's SDKs take anything else as a failure) and "
+    "what became of each message, as on `/v1/event`; a conflict is a `409`. Authenticate "
+    "with a bearer token or, as Segment's SDKs do, Basic auth with the token as the write key."
+)
+
+describe_segment_track = extend_schema(
+    summary="Track one event, Segment-style",
+    description="A Segment `track` message (docs/events.md, 'Segment'). " + SEGMENT_ANSWER,
+    request=SEGMENT_MESSAGE,
+    responses={
+        200: OpenApiResponse(INGEST_RESULT, description="Accepted, ignored, or a duplicate."),
+        409: OpenApiResponse(
+            INGEST_RESULT, description="The messageId was used for other content."
+        ),
+        **ERRORS,
+    },
+)
+
+describe_segment_batch = extend_schema(
+    summary="A batch of messages, Segment-style",
+    description=(
+        "Segment's `{batch: [...], sentAt}`, as Segment's and RudderStack's SDKs post it. "
+        + SEGMENT_ANSWER
+    ),
+    request=segment.SegmentBatchSerializer,
+    responses={
+        200: inline_serializer(
+            "SegmentBatchResult",
+            {
+                "success": serializers.BooleanField(),
+                "results": serializers.ListField(child=serializers.DictField()),
+            },
+        ),
+        **ERRORS,
+    },
 )

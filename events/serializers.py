@@ -65,6 +65,7 @@ class EventFormat(StrEnum):
     LEGACY = "legacy"  # the brief's original format
     V2 = "v2"
     CLOUDEVENTS = "cloudevents"
+    SEGMENT = "segment"
 
 
 def json_type_name(value: object) -> str:

@@ -1,7 +1,14 @@
 from django.urls import path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
-from events.apis import EventCollectionApi, EventIngestApi, UserDecisionListApi, UserStateApi
+from events.apis import (
+    EventCollectionApi,
+    EventIngestApi,
+    SegmentBatchApi,
+    SegmentTrackApi,
+    UserDecisionListApi,
+    UserStateApi,
+)
 from eventsproject import schema  # noqa: F401  (registers the auth scheme for the docs)
 from eventsproject.apis import HealthApi, metrics_view
 from notifications.apis import NotificationDetailApi, NotificationListApi, NotificationResendApi
@@ -9,6 +16,8 @@ from notifications.apis import NotificationDetailApi, NotificationListApi, Notif
 urlpatterns = [
     path("v1/event", EventIngestApi.as_view(), name="event-ingest"),
     path("v1/events", EventCollectionApi.as_view(), name="event-collection"),
+    path("v1/track", SegmentTrackApi.as_view(), name="segment-track"),
+    path("v1/batch", SegmentBatchApi.as_view(), name="segment-batch"),
     path("v1/users/<str:user_id>", UserStateApi.as_view(), name="user-state"),
     path("v1/users/<str:user_id>/decisions", UserDecisionListApi.as_view(), name="user-decisions"),
     path("v1/notifications", NotificationListApi.as_view(), name="notification-list"),

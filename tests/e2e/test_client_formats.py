@@ -8,6 +8,10 @@ from cloudevents.core.bindings.http import HTTPMessage, to_binary, to_structured
 from cloudevents.core.formats.json import JSONFormat
 from cloudevents.core.v1.event import CloudEvent
 
+# The SDKs ship no type information.
+from rudderstack.analytics.client import Client as RudderStackClient  # type: ignore[import-untyped]
+from segment.analytics.client import Client as SegmentClient  # type: ignore[import-untyped]
+
 from notifications.domain import NotificationKind
 from tests.e2e.conftest import GUNICORN, Server
 
@@ -17,8 +21,12 @@ STARTED = datetime.now(UTC).replace(microsecond=0) - timedelta(minutes=40)
 PROGRAM = {"id": "2352", "title": "7 Minutes of HIIT Training"}
 
 
+WRITE_KEY = "write-key-of-the-ios-app"
+
+
 @pytest.fixture
 def production(server_env):
+    server_env["EVENTS_API_TOKENS"] = WRITE_KEY
     running = Server(GUNICORN, server_env)
     yield running.url
     running.stop()
@@ -43,7 +51,8 @@ def session(user: str, minutes: int) -> list[CloudEvent]:
 
 
 def post(url: str, message: HTTPMessage) -> requests.Response:
-    return requests.post(url, data=message.body, headers=message.headers, timeout=10)
+    headers = {**message.headers, "Authorization": f"Bearer {WRITE_KEY}"}
+    return requests.post(url, data=message.body, headers=headers, timeout=10)
 
 
 def test_cloud_events_in_every_mode_lead_to_their_notifications(production, standin):
@@ -63,3 +72,31 @@ def test_cloud_events_in_every_mode_lead_to_their_notifications(production, stan
         if call.payload["kind"] == NotificationKind.TRAINING_DOSE_CONGRATULATION
     }
     assert congratulated == {"structured": 31, "binary": 32, "batched": 33}
+
+
+@pytest.mark.parametrize("sdk", [SegmentClient, RudderStackClient], ids=["segment", "rudderstack"])
+def test_segment_style_sdks_track_with_their_write_key_and_gzip(production, standin, sdk):
+    client = sdk(write_key=WRITE_KEY, host=production, sync_mode=True, gzip=True, max_retries=0)
+    user = f"{sdk.__module__.split('.')[0]}-user"
+    program = {"training_program_id": "2352", "training_program_title": "HIIT"}
+    context = {"device": {"id": f"{user}-phone"}}
+
+    client.track(user, "Application Opened", {}, context, STARTED - timedelta(minutes=1))
+    client.track(user, "Training Program Started", program, context, STARTED)
+    # Each message's clock is corrected by its own sentAt: a few milliseconds' difference.
+    finished_at = STARTED + timedelta(minutes=34, seconds=30)
+    client.track(user, "Training Program Finished", program, context, finished_at)
+    client.identify(user, {"plan": "premium"}, context)
+
+    [received] = standin.wait_for(1, timeout=15)
+    assert received.payload["kind"] == NotificationKind.TRAINING_DOSE_CONGRATULATION
+    assert (received.payload["user_id"], received.payload["minutes"]) == (user, 34)
+    assert received.payload["device_id"] == f"{user}-phone"
+    headers = {"Authorization": f"Bearer {WRITE_KEY}"}
+    events = requests.get(f"{production}/v1/events?user_id={user}", headers=headers, timeout=10)
+    assert [event["type"] for event in events.json()["results"]] == [
+        "unknown",
+        "training_program_finished",
+        "training_program_started",
+        "app_launched",
+    ]

@@ -69,6 +69,17 @@ def test_cloud_events_are_documented_under_their_own_media_types(client):
     assert "ce-specversion" in document["paths"]["/v1/event"]["post"]["description"]
 
 
+def test_segment_s_endpoints_are_documented_with_their_messages(client):
+    document = client.get("/v1/schema", HTTP_ACCEPT="application/json").json()
+    schemas = document["components"]["schemas"]
+
+    track = document["paths"]["/v1/track"]["post"]["requestBody"]["content"]["application/json"]
+    batch = document["paths"]["/v1/batch"]["post"]["requestBody"]["content"]["application/json"]
+    assert track["schema"]["$ref"].endswith("/SegmentMessageRequest")
+    assert len(schemas["SegmentMessageRequest"]["oneOf"]) == 4
+    assert "batch" in schemas[batch["schema"]["$ref"].rsplit("/", 1)[-1]]["properties"]
+
+
 def test_the_schema_generates_and_validates_without_a_warning():
     call_command("spectacular", "--validate", "--fail-on-warn", stdout=io.StringIO())
 

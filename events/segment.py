@@ -1,0 +1,161 @@
+"""Segment's Tracking API spec, as Segment's and RudderStack's SDKs send it, read as events.
+
+The mapping (docs/events.md, "Segment"): a `track` message's `event` names the type
+(`Application Opened`, Segment's mobile lifecycle event, is an app launch;
+`Training Program Started`, `… Cancelled`, `… Finished` carry
+`properties.training_program_id`); `userId`, else `anonymousId`, is the user;
+`context.device.id`, else `anonymousId`, the device; `messageId` the event id;
+`timestamp` and `sentAt` the device's times, which correct its clock as v2's do.
+Other message types (`identify`, `screen`, …) and event names are unknown events.
+"""
+
+from collections.abc import Mapping
+from typing import Any
+
+from rest_framework import serializers
+
+from events.domain import (
+    AppLaunched,
+    EventType,
+    TrainingProgramCancelled,
+    TrainingProgramFinished,
+    TrainingProgramStarted,
+    fingerprint,
+)
+from events.serializers import (
+    MAX_AHEAD_CORRECTED,
+    DeviceTimesSerializer,
+    EventListField,
+    EventSerializer,
+    EventTimeField,
+    FixedFieldsSerializer,
+    StrictCharField,
+    identifier_field,
+    title_field,
+)
+
+TRACK = "track"
+
+TYPE_NAMES = {
+    "Application Opened": EventType.APP_LAUNCHED,
+    "Training Program Started": EventType.TRAINING_PROGRAM_STARTED,
+    "Training Program Cancelled": EventType.TRAINING_PROGRAM_CANCELLED,
+    "Training Program Finished": EventType.TRAINING_PROGRAM_FINISHED,
+}
+
+
+def type_name(data: Mapping[str, Any]) -> object:
+    """A track message's event name; other message types have none (unknown events)."""
+    return data.get("event") if data.get("type", TRACK) == TRACK else None
+
+
+def _optional_id() -> StrictCharField:
+    return identifier_field(required=False, allow_null=True)
+
+
+class DeviceSerializer(FixedFieldsSerializer):
+    id = _optional_id()
+
+
+class ContextSerializer(FixedFieldsSerializer):
+    device = DeviceSerializer(required=False)
+
+
+class MessageSerializer(DeviceTimesSerializer):
+    """The fields of every message; an unknown event name or message type stops here."""
+
+    occurred_field = "timestamp"
+    sent_field = "sentAt"
+    default_error_messages = {
+        "no_user": "Required: userId, or anonymousId.",
+        "no_device": "Required: context.device.id, or anonymousId to stand for the device.",
+    }
+
+    type: serializers.Field[Any, Any, Any, Any] = StrictCharField(
+        max_length=64, required=False, source="message_type"
+    )
+    event = StrictCharField(max_length=256, required=False, allow_null=True)
+    userId = _optional_id()
+    anonymousId = _optional_id()
+    messageId = _optional_id()
+    timestamp = EventTimeField(require_offset=True, max_ahead=None, source="occurred_at")
+    sentAt = EventTimeField(
+        require_offset=True, max_ahead=None, default=None, allow_null=True, source="sent_at"
+    )
+    context = ContextSerializer(required=False)  # type: ignore[assignment]  # Segment's name
+
+    def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
+        if not (attrs.get("userId") or attrs.get("anonymousId")):
+            raise serializers.ValidationError({"userId": [self.error_messages["no_user"]]})
+        if not _device_of(attrs):
+            missing = {"device": {"id": [self.error_messages["no_device"]]}}
+            raise serializers.ValidationError({"context": missing})
+        return super().validate(attrs)
+
+    def normalise(self, attrs: dict[str, Any]) -> dict[str, Any]:
+        user_id = attrs.get("userId") or attrs["anonymousId"]
+        message_type = attrs.get("message_type", TRACK)
+        raw_type = (attrs.get("event") or "") if message_type == TRACK else message_type
+        event_id = attrs.get("messageId") or fingerprint(
+            "segment", user_id, message_type, raw_type, attrs["occurred_at"].isoformat()
+        )
+        return {
+            **attrs,
+            "event_id": event_id,
+            "user_id": user_id,
+            "device_id": _device_of(attrs),
+            "raw_type": raw_type,
+        }
+
+
+def _device_of(attrs: Mapping[str, Any]) -> str | None:
+    device = attrs.get("context", {}).get("device", {})
+    found: str | None = device.get("id") or attrs.get("anonymousId")
+    return found
+
+
+class ApplicationOpenedSerializer(MessageSerializer):
+    event_class = AppLaunched
+
+
+class TrainingPropertiesSerializer(FixedFieldsSerializer):
+    training_program_id = identifier_field()
+    training_program_title = title_field(default=None)
+
+
+class TrainingProgramMessageSerializer(MessageSerializer):
+    properties = TrainingPropertiesSerializer()
+
+    def normalise(self, attrs: dict[str, Any]) -> dict[str, Any]:
+        return {**super().normalise(attrs), **attrs["properties"]}
+
+
+class TrainingProgramStartedSerializer(TrainingProgramMessageSerializer):
+    event_class = TrainingProgramStarted
+
+
+class TrainingProgramCancelledSerializer(TrainingProgramMessageSerializer):
+    event_class = TrainingProgramCancelled
+
+
+class TrainingProgramFinishedSerializer(TrainingProgramMessageSerializer):
+    event_class = TrainingProgramFinished
+
+
+SERIALIZERS: dict[EventType, type[EventSerializer]] = {
+    EventType.APP_LAUNCHED: ApplicationOpenedSerializer,
+    EventType.TRAINING_PROGRAM_STARTED: TrainingProgramStartedSerializer,
+    EventType.TRAINING_PROGRAM_CANCELLED: TrainingProgramCancelledSerializer,
+    EventType.TRAINING_PROGRAM_FINISHED: TrainingProgramFinishedSerializer,
+    EventType.UNKNOWN: MessageSerializer,
+}
+
+
+class SegmentBatchSerializer(serializers.Serializer[dict[str, Any]]):
+    """`POST /v1/batch`: the messages under `batch`, and the `sentAt` of the upload for the
+    messages without their own."""
+
+    batch = EventListField()
+    sentAt = EventTimeField(
+        require_offset=True, max_ahead=MAX_AHEAD_CORRECTED, required=False, allow_null=True
+    )

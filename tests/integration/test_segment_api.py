@@ -1,0 +1,208 @@
+"""Segment's HTTP Tracking API: `POST /v1/track` and `POST /v1/batch` (Segment's own SDKs
+are driven against the real server in tests/e2e/test_client_formats.py)."""
+
+import base64
+import gzip
+import json
+import uuid
+from datetime import UTC, datetime, timedelta
+
+import pytest
+from rest_framework.test import APIClient
+
+from notifications.domain import NotificationKind
+
+pytestmark = pytest.mark.both_stores
+
+NOW = datetime.now(UTC).replace(microsecond=0)
+STARTED = NOW - timedelta(minutes=40)
+
+
+def stamp(moment: datetime) -> str:
+    return moment.isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+
+def track(event: str, at: datetime, user: str = "seg-user", **fields) -> dict:
+    message = {
+        "type": "track",
+        "event": event,
+        "userId": user,
+        "anonymousId": f"anon-{user}",
+        "timestamp": stamp(at),
+        "messageId": str(uuid.uuid4()),
+        "properties": {"training_program_id": "2352", "training_program_title": "HIIT"},
+        "context": {"device": {"id": f"{user}-phone"}, "library": {"name": "analytics-python"}},
+    }
+    return {**message, **fields}
+
+
+def post(client, path, body, **extra):
+    return client.post(path, json.dumps(body), content_type="application/json", **extra)
+
+
+@pytest.fixture
+def client() -> APIClient:
+    return APIClient()
+
+
+def test_a_finished_session_tracked_one_by_one_is_congratulated(client, delivered):
+    started = post(client, "/v1/track", track("Training Program Started", STARTED))
+    finished = post(
+        client, "/v1/track", track("Training Program Finished", STARTED + timedelta(minutes=31))
+    )
+
+    assert (started.status_code, finished.status_code) == (200, 200)
+    assert started.json()["success"] is True
+    assert (started.json()["status"], started.json()["format"]) == ("accepted", "segment")
+    assert started.json()["event"]["device_id"] == "seg-user-phone"
+    [notification] = delivered()
+    assert notification.kind == NotificationKind.TRAINING_DOSE_CONGRATULATION
+    assert (notification.user_id, notification.minutes) == ("seg-user", 31)
+
+
+def test_a_batch_is_judged_on_the_server_clock_through_its_sent_at(client, server_time):
+    phone_ahead = timedelta(hours=3)  # the phone's clock is three hours fast
+    opened = track("Application Opened", server_time + phone_ahead - timedelta(seconds=20))
+    body = {"batch": [opened], "sentAt": stamp(server_time + phone_ahead)}
+
+    answer = post(client, "/v1/batch", body)
+
+    assert answer.status_code == 200
+    assert answer.json()["success"] is True
+    [result] = answer.json()["results"]
+    assert (result["status"], result["event"]["type"]) == ("accepted", "app_launched")
+    effective = datetime.fromisoformat(result["event"]["effective_at"])
+    assert effective == server_time - timedelta(seconds=20)
+
+
+def test_other_messages_and_event_names_are_accepted_and_ignored(client):
+    identify = {
+        "type": "identify",
+        "userId": "u1",
+        "traits": {"name": "Ada"},
+        "timestamp": stamp(NOW),
+        "messageId": "m-identify",
+        "context": {"device": {"id": "d1"}},
+    }
+    viewed = track("Profile Viewed", NOW, user="u1", properties={})
+
+    answer = post(client, "/v1/batch", {"batch": [identify, viewed]})
+
+    results = answer.json()["results"]
+    assert [result["status"] for result in results] == ["ignored", "ignored"]
+    assert "identify" in results[0]["reason"]
+    assert "Profile Viewed" in results[1]["reason"]
+
+
+def test_the_message_id_makes_a_retried_message_a_duplicate(client):
+    message = track("Application Opened", NOW, user="u2")
+
+    first = post(client, "/v1/track", message)
+    again = post(client, "/v1/track", message)
+
+    assert (first.json()["status"], again.json()["status"]) == ("accepted", "duplicate")
+
+
+def test_without_a_device_the_anonymous_id_stands_for_it(client):
+    message = track("Application Opened", NOW, user="u3", context={})
+
+    answer = post(client, "/v1/track", message)
+
+    assert answer.json()["event"]["device_id"] == "anon-u3"
+
+
+@pytest.mark.parametrize(
+    ("change", "field"),
+    [
+        ({"userId": None, "anonymousId": None}, "userId"),
+        ({"timestamp": None}, "timestamp"),
+        ({"timestamp": "2021-02-28 16:23:25"}, "timestamp"),
+        ({"properties": {}}, "properties"),
+        ({"anonymousId": None, "context": {"device": {}}}, "context"),
+        ({"sentAt": stamp(STARTED - timedelta(minutes=1))}, "sentAt"),
+    ],
+)
+def test_a_malformed_message_is_a_400_naming_the_field(client, change, field):
+    message = {**track("Training Program Started", STARTED), **change}
+    message = {key: value for key, value in message.items() if value is not None}
+
+    answer = post(client, "/v1/track", message)
+
+    assert answer.status_code == 400
+    assert field in answer.json()
+
+
+def test_a_batch_must_hold_its_messages_under_batch(client):
+    answer = post(client, "/v1/batch", {"events": []})
+
+    assert answer.status_code == 400
+    assert "batch" in answer.json()
+
+
+@pytest.mark.parametrize("path", ["/v1/batch", "/v1/events", "/v1/event"])
+def test_gzip_bodies_are_read_on_every_ingestion_endpoint(client, path):
+    message = track("Application Opened", NOW, user="gz")
+    body = {
+        "/v1/batch": {"batch": [message]},
+        "/v1/events": [_v2_launch()],
+        "/v1/event": _v2_launch(),
+    }[path]
+
+    answer = client.post(
+        path,
+        gzip.compress(json.dumps(body).encode()),
+        content_type="application/json",
+        HTTP_CONTENT_ENCODING="gzip",
+    )
+
+    assert answer.status_code in {200, 202}
+
+
+def test_a_gzip_bomb_is_a_413_measured_after_decompression(client, settings):
+    settings.EVENTS_MAX_BODY_BYTES = 32_768
+    bomb = gzip.compress(b'{"pad": "' + b" " * 50_000_000 + b'"}')
+
+    answer = client.post(
+        "/v1/event", bomb, content_type="application/json", HTTP_CONTENT_ENCODING="gzip"
+    )
+
+    assert len(bomb) < 100_000
+    assert answer.status_code == 413
+
+
+@pytest.mark.parametrize(
+    ("encoding", "body", "status"),
+    [("gzip", b"not gzip at all", 400), ("br", b"{}", 415), ("gzip, gzip", b"{}", 415)],
+)
+def test_a_body_that_cannot_be_decoded_is_refused_with_the_reason(client, encoding, body, status):
+    answer = client.post(
+        "/v1/event", body, content_type="application/json", HTTP_CONTENT_ENCODING=encoding
+    )
+
+    assert answer.status_code == status
+    assert "detail" in answer.json()
+
+
+def test_segment_s_basic_auth_with_the_write_key_is_a_token(client, settings):
+    settings.EVENTS_API_TOKENS = ["write-key-1"]
+    message = track("Application Opened", NOW, user="u4")
+
+    def basic(key: str) -> str:
+        return "Basic " + base64.b64encode(f"{key}:".encode()).decode()
+
+    allowed = post(client, "/v1/track", message, HTTP_AUTHORIZATION=basic("write-key-1"))
+    refused = post(client, "/v1/track", message, HTTP_AUTHORIZATION=basic("guess"))
+    anonymous = post(client, "/v1/track", message)
+
+    assert (allowed.status_code, refused.status_code, anonymous.status_code) == (200, 401, 401)
+
+
+def _v2_launch() -> dict:
+    return {
+        "schema_version": 2,
+        "event_id": str(uuid.uuid4()),
+        "type": "app_launched",
+        "occurred_at": stamp(NOW),
+        "user_id": "gz-v2",
+        "device_id": "gz-phone",
+    }
