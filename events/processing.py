@@ -158,6 +158,7 @@ def _log_queued(notification: Notification) -> None:
         notification.kind,
         notification.user_id,
         ",".join(event.event_id for event in notification.reason.events),
+        extra=notification.log_fields,
     )
 
 

@@ -20,6 +20,7 @@ from events.repository import EventRepository, InMemoryEventRepository
 from events.rules import Thresholds
 from events.signals import event_recorded
 from events.ticker import ReminderTicker
+from eventsproject import logs
 from eventsproject.redis import Client, Layout, connect
 from notifications.client import NotifyClient
 from notifications.dispatcher import Dispatcher, Transport, circuit_breaker
@@ -44,6 +45,7 @@ _installed: Components | None = None
 def start() -> Components:
     """Build the parts from settings and install them: once per process."""
     _tune_garbage_collector(settings.EVENTS_GC_GEN0_THRESHOLD)
+    logs.install_request_ids()
     event_recorded.connect(receivers.run_rules, dispatch_uid="events.run_rules")
     components = build()
     install(components)

@@ -7,6 +7,7 @@ as `WEB_CONCURRENCY` (or `-w`) says.
 """
 
 import os
+import signal
 from typing import Any
 
 bind = "127.0.0.1:8000"
@@ -16,6 +17,20 @@ threads = 8
 # Long enough for requests under way plus the outbox's shutdown grace
 # (NOTIFY_SHUTDOWN_GRACE_SECONDS, 10 by default): the master kills the worker after it.
 graceful_timeout = 45
+# gunicorn's own lines in the service's format (LOG_FORMAT); the service logs each request
+# itself (eventsproject/observability.py), so gunicorn's access log stays off.
+_LOG_FORMAT = "json" if os.environ.get("LOG_FORMAT", "").strip().lower() == "json" else "plain"
+logconfig_dict = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "formatters": {
+        "plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"},
+        "json": {"()": "eventsproject.logs.json_formatter"},
+    },
+    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": _LOG_FORMAT}},
+    "loggers": {"gunicorn.error": {"handlers": ["console"], "level": "INFO", "propagate": False}},
+    "root": {"handlers": [], "level": "WARNING"},
+}
 
 
 def on_starting(server: Any) -> None:
@@ -29,6 +44,18 @@ def on_starting(server: Any) -> None:
             "(and REDIS_URL) to run several workers, or run one (add --threads for "
             "concurrency); see README, 'Running on Redis'."
         )
+
+
+def post_worker_init(worker: Any) -> None:
+    """On SIGTERM the worker stops being ready (`/v1/health/ready` answers 503) at once,
+    while it finishes the requests under way."""
+    from eventsproject import serving
+
+    def shut_down(signum: int, frame: Any) -> None:
+        serving.begin_shutdown()
+        worker.handle_exit(signum, frame)
+
+    signal.signal(signal.SIGTERM, shut_down)
 
 
 def _store() -> str:

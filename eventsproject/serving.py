@@ -25,6 +25,7 @@ from eventsproject.redis import UNAVAILABLE
 logger = logging.getLogger(__name__)
 
 _started = threading.Event()
+_stopping = threading.Event()
 
 
 def start(*, workers: bool | None = None) -> None:
@@ -41,7 +42,13 @@ def start(*, workers: bool | None = None) -> None:
     logger.info("reminder ticker and notification dispatcher started")
 
 
+def begin_shutdown() -> None:
+    """From now on the process is not ready: a load balancer should send its traffic elsewhere."""
+    _stopping.set()
+
+
 def stop() -> None:
+    begin_shutdown()
     if not _started.is_set():
         return
     _started.clear()
@@ -75,6 +82,32 @@ def health_report() -> dict[str, Any]:
         **figures,
         "circuit_breaker": parts.dispatcher.breaker_state,
     }
+
+
+def liveness() -> dict[str, Any]:
+    """The process answers: nothing else is checked, so that a restart is only ever asked
+    for when restarting helps."""
+    return {"status": "ok"}
+
+
+def readiness() -> dict[str, Any]:
+    """Ready to take traffic: not shutting down, the store reachable, and, where this process
+    runs the background work, its threads alive."""
+    parts = components()
+    checks = {
+        "accepting": not _stopping.is_set(),
+        "store": _reachable(parts.repository.event_counts),
+        "delivery": not _started.is_set() or (parts.ticker.alive and parts.dispatcher.alive),
+    }
+    return {"status": "ok" if all(checks.values()) else "unavailable", "checks": checks}
+
+
+def _reachable(read: Any) -> bool:
+    try:
+        read()
+    except (*UNAVAILABLE, ConnectionError):
+        return False
+    return True
 
 
 def _exit_on_sigterm() -> None:

@@ -120,6 +120,8 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    "eventsproject.observability.ProbeMiddleware",  # before anything reads the Host header
+    "eventsproject.observability.RequestMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -272,11 +274,16 @@ EVENTS_API_URL = os.environ.get("EVENTS_API_URL", "http://127.0.0.1:8000")
 #: How many sent notifications the browsable API keeps.
 NOTIFICATIONS_RECENT_LIMIT = int(_env_number("NOTIFICATIONS_RECENT_LIMIT", 1000))
 
+#: `json`: one JSON object per line, for log pipelines; `plain`: lines for people.
+LOG_FORMAT = _env_choice("LOG_FORMAT", "plain", ("plain", "json"))
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
-    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    "formatters": {
+        "plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"},
+        "json": {"()": "eventsproject.logs.json_formatter"},
+    },
+    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": LOG_FORMAT}},
     "root": {"handlers": ["console"], "level": os.environ.get("LOG_LEVEL", "INFO")},
     # Django's own console handler would print its lines a second time under DEBUG.
     "loggers": {"django": {"handlers": [], "propagate": True}},

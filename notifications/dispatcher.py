@@ -170,7 +170,12 @@ class Dispatcher:
         metrics.DELIVERY_LATENCY.observe((entry.updated_at - started).total_seconds())
         metrics.notifications_counter(entry.notification.kind, "sent").inc()
         metrics.attempts_counter("sent").inc()
-        logger.info("notification %s sent (attempt %s)", entry.notification_id, entry.attempts)
+        logger.info(
+            "notification %s sent (attempt %s)",
+            entry.notification_id,
+            entry.attempts,
+            extra={**entry.notification.log_fields, "attempts": entry.attempts},
+        )
 
     def _attempt_failed(self, entry: OutboxEntry, error: Exception) -> None:
         metrics.attempts_counter("failed").inc()
@@ -186,6 +191,7 @@ class Dispatcher:
             entry.attempts,
             error,
             delay,
+            extra={**entry.notification.log_fields, "attempts": entry.attempts},
         )
 
     def _failed_for_good(self, entry: OutboxEntry, why: str) -> None:
@@ -195,6 +201,7 @@ class Dispatcher:
             entry.notification_id,
             entry.attempts,
             why,
+            extra={**entry.notification.log_fields, "attempts": entry.attempts},
         )
 
     def _retry_delay(self, entry: OutboxEntry, error: Exception) -> float | None:

@@ -51,6 +51,16 @@ class Notification:
     minutes: int | None = None
     decision: Cause | None = None
 
+    @property
+    def log_fields(self) -> dict[str, Any]:
+        """What a log line about it carries, to find it and its events in structured logs."""
+        return {
+            "notification_id": self.notification_id,
+            "kind": self.kind.value,
+            "user_id": self.user_id,
+            "event_ids": [event.event_id for event in self.reason.events],
+        }
+
     def as_payload(self) -> dict[str, Any]:
         payload: dict[str, Any] = {
             "notification_id": self.notification_id,

@@ -1,0 +1,54 @@
+"""Log lines: the id of the request being served on every line, and the JSON format.
+
+`LOG_FORMAT=json` writes one JSON object per line with every field a line
+carries (`request_id`, `notification_id`, `event_ids`, `status`, ...), for log
+pipelines; otherwise lines are plain text for people.
+"""
+
+import logging
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
+from typing import Any
+
+from pythonjsonlogger.json import JsonFormatter
+
+_request_id: ContextVar[str | None] = ContextVar("request_id", default=None)
+_installed: list[bool] = []
+
+
+@contextmanager
+def request_id(value: str) -> Iterator[None]:
+    """Lines logged in this context, in this thread, carry `request_id`."""
+    token = _request_id.set(value)
+    try:
+        yield
+    finally:
+        _request_id.reset(token)
+
+
+def _record_with_request_id(factory: Callable[..., logging.LogRecord]) -> Callable[..., Any]:
+    def make(*args: Any, **kwargs: Any) -> logging.LogRecord:
+        record = factory(*args, **kwargs)
+        record.request_id = _request_id.get()
+        return record
+
+    return make
+
+
+def install_request_ids() -> None:
+    """Every log record gets `request_id`: the id of the request its thread serves, if any."""
+    if not _installed:
+        _installed.append(True)
+        logging.setLogRecordFactory(_record_with_request_id(logging.getLogRecordFactory()))
+
+
+def json_formatter() -> logging.Formatter:
+    """One JSON object per line (LOG_FORMAT=json): time, level, logger, message, and every
+    field the line carries (request_id, notification_id, event_ids, status, ...)."""
+    return JsonFormatter(
+        "{asctime}{levelname}{name}{message}",
+        style="{",
+        rename_fields={"asctime": "time", "levelname": "level", "name": "logger"},
+        timestamp=False,
+    )
