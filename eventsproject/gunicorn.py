@@ -10,6 +10,8 @@ import os
 import signal
 from typing import Any
 
+from eventsproject import logs
+
 bind = "127.0.0.1:8000"
 workers = int(os.environ.get("WEB_CONCURRENCY", "1") or 1)
 worker_class = "gthread"
@@ -23,10 +25,7 @@ _LOG_FORMAT = "json" if os.environ.get("LOG_FORMAT", "").strip().lower() == "jso
 logconfig_dict = {
     "version": 1,
     "disable_existing_loggers": False,
-    "formatters": {
-        "plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"},
-        "json": {"()": "eventsproject.logs.json_formatter"},
-    },
+    "formatters": logs.FORMATTERS,
     "handlers": {"console": {"class": "logging.StreamHandler", "formatter": _LOG_FORMAT}},
     "loggers": {"gunicorn.error": {"handlers": ["console"], "level": "INFO", "propagate": False}},
     "root": {"handlers": [], "level": "WARNING"},

@@ -13,6 +13,12 @@ from typing import Any
 
 from pythonjsonlogger.json import JsonFormatter
 
+#: The two line formats, for Django's LOGGING and gunicorn's logconfig_dict alike.
+FORMATTERS = {
+    "plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"},
+    "json": {"()": "eventsproject.logs.json_formatter"},
+}
+
 _request_id: ContextVar[str | None] = ContextVar("request_id", default=None)
 _installed: list[bool] = []
 

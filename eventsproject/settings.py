@@ -12,6 +12,7 @@ from urllib.parse import urlsplit, urlunsplit
 from django.core.exceptions import ImproperlyConfigured
 
 import eventsproject
+from eventsproject import logs
 from notifications import signing
 
 BASE_DIR = Path(__file__).resolve().parent.parent
@@ -279,10 +280,7 @@ LOG_FORMAT = _env_choice("LOG_FORMAT", "plain", ("plain", "json"))
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "formatters": {
-        "plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"},
-        "json": {"()": "eventsproject.logs.json_formatter"},
-    },
+    "formatters": logs.FORMATTERS,
     "handlers": {"console": {"class": "logging.StreamHandler", "formatter": LOG_FORMAT}},
     "root": {"handlers": ["console"], "level": os.environ.get("LOG_LEVEL", "INFO")},
     # Django's own console handler would print its lines a second time under DEBUG.

@@ -2,6 +2,7 @@
 
 import json
 import logging
+import time
 from types import SimpleNamespace
 
 import pytest
@@ -124,10 +125,17 @@ def test_notification_lines_carry_the_notification_and_its_events(client, delive
 
     [congratulation] = [n for n in delivered() if n.minutes]
 
-    lines = [r for r in caplog.records if getattr(r, "notification_id", None)]
-    queued, sent = (
-        [r for r in lines if r.notification_id == congratulation.notification_id and word in r.msg]
-        for word in ("queued", "sent")
-    )
+    def lines_saying(word: str) -> list[logging.LogRecord]:
+        about = congratulation.notification_id
+        return [
+            r
+            for r in caplog.records
+            if getattr(r, "notification_id", None) == about and word in r.msg
+        ]
+
+    deadline = time.monotonic() + 5  # the dispatcher logs right after it settles the entry
+    while not lines_saying("sent") and time.monotonic() < deadline:
+        time.sleep(0.01)
+    queued, sent = lines_saying("queued"), lines_saying("sent")
     expected_events = [event.event_id for event in congratulation.reason.events]
     assert [line.event_ids for line in queued + sent] == [expected_events, expected_events]
