@@ -56,6 +56,7 @@ def production_server(
         "EVENTS_THROTTLE_RATE": "",
         "EVENTS_BATCH_THROTTLE_RATE": "",
         "EVENTS_SEEN_IDS_LIMIT": "100000",
+        "SECRET_KEY": "a-key-for-the-benchmarks-only",
         **(extra_env or {}),
     }
     with tempfile.TemporaryFile() as log:

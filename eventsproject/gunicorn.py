@@ -33,6 +33,12 @@ logconfig_dict = {
 
 
 def on_starting(server: Any) -> None:
+    if not os.environ.get("SECRET_KEY", "").strip():
+        raise SystemExit(
+            "Refusing to start the production server without SECRET_KEY: set it to a long "
+            "random value of your own (README, 'Run in production'); `make run` is the "
+            "development mode."
+        )
     if server.cfg.preload_app:
         # The ticker and the outbox threads would start in the master and die in the fork.
         raise SystemExit("Refusing --preload: the service's threads must start in its worker.")

@@ -1,14 +1,20 @@
 """Settings for the events processor.
 
 This is the only module that reads the environment; `.env.example` documents
-every variable. Defaults are safe for local use: DEBUG off, loopback hosts only.
+every variable. A `.env` file (or the file EVENTS_DOTENV names) is read first
+with django-environ, and the environment wins over it. Every value is typed and
+checked here: a bad one stops startup with a message naming the variable and the
+value (never a secret's). Defaults are safe for local use: DEBUG off, loopback
+hosts only; README, "Run in production", lists what production sets.
 """
 
 import math
 import os
+import re
 from pathlib import Path
 from urllib.parse import urlsplit, urlunsplit
 
+import environ  # type: ignore[import-untyped]  # django-environ ships no types
 from django.core.exceptions import ImproperlyConfigured
 
 import eventsproject
@@ -16,6 +22,9 @@ from eventsproject import logs
 from notifications import signing
 
 BASE_DIR = Path(__file__).resolve().parent.parent
+_DOTENV = Path(os.environ.get("EVENTS_DOTENV") or BASE_DIR / ".env")
+if _DOTENV.is_file():
+    environ.Env.read_env(_DOTENV)  # sets only what the environment does not
 
 _TRUE_WORDS = {"1", "true", "yes", "on"}
 _FALSE_WORDS = {"0", "false", "no", "off", ""}
@@ -48,17 +57,41 @@ def _env_number(
     return value
 
 
-def _env_count(name: str, default: int, maximum: int = 10**9) -> int:
-    """A whole number from 0 to `maximum` (seconds, entries); anything else stops startup."""
+def _env_count(name: str, default: int, maximum: int = 10**9, minimum: int = 0) -> int:
+    """A whole number from `minimum` to `maximum` (seconds, entries); anything else stops
+    startup."""
     raw = os.environ.get(name)
     if raw is None:
         return default
     text = raw.strip()
-    if not (text.isascii() and text.isdigit() and int(text) <= maximum):
-        raise ImproperlyConfigured(
-            f"{name} must be a non-negative integer up to {maximum}, got {raw!r}"
-        )
+    if not (text.isascii() and text.isdigit() and minimum <= int(text) <= maximum):
+        kind = "a non-negative integer" if minimum == 0 else f"an integer from {minimum}"
+        raise ImproperlyConfigured(f"{name} must be {kind} up to {maximum}, got {raw!r}")
     return int(text)
+
+
+_RATE = re.compile(r"[1-9][0-9]*/(s|sec|second|m|min|minute|h|hour|d|day)")
+
+
+def _env_rate(name: str, default: str) -> str | None:
+    """A DRF throttle rate (`30/s`, `1000/minute`); empty turns the throttle off."""
+    raw = os.environ.get(name, default)
+    rate = raw.strip()
+    if rate and not _RATE.fullmatch(rate):
+        raise ImproperlyConfigured(
+            f"{name} must be a rate like 30/s or 1000/minute (or empty for none), got {raw!r}"
+        )
+    return rate or None
+
+
+def _env_http_url(name: str, default: str) -> str:
+    raw = os.environ.get(name, default).strip()
+    parts = urlsplit(raw)
+    if parts.scheme not in {"http", "https"} or not parts.hostname:
+        raise ImproperlyConfigured(
+            f"{name} must be an http:// or https:// URL, got {redact_url(raw)!r}"
+        )
+    return raw
 
 
 def _env_choice(name: str, default: str, choices: tuple[str, ...]) -> str:
@@ -105,10 +138,23 @@ def _env_list(name: str, default: list[str]) -> list[str]:
 
 
 DEBUG = _env_bool("DEBUG", default=False)
-# A fixed key is harmless here: the service signs nothing (no sessions, no CSRF
-# cookies). Set SECRET_KEY anyway in production so nothing relies on it.
-SECRET_KEY = os.environ.get("SECRET_KEY", "insecure-local-events-processor-key")
+#: The development key is short on purpose: `check --deploy` flags it, and the production
+#: command (eventsproject/gunicorn.py) refuses to start without a SECRET_KEY of its own.
+DEVELOPMENT_SECRET_KEY = "insecure-local-events-processor-key"
+SECRET_KEY = os.environ.get("SECRET_KEY", "").strip() or DEVELOPMENT_SECRET_KEY
 ALLOWED_HOSTS = _env_list("ALLOWED_HOSTS", ["127.0.0.1", "localhost", "[::1]"])
+
+# --- HTTPS (README, "Run in production"): on where TLS ends in front of the service ---
+SECURE_SSL_REDIRECT = _env_bool("SECURE_SSL_REDIRECT", default=False)
+SECURE_HSTS_SECONDS = _env_count("SECURE_HSTS_SECONDS", 0)
+SECURE_HSTS_INCLUDE_SUBDOMAINS = _env_bool("SECURE_HSTS_INCLUDE_SUBDOMAINS", default=True)
+SECURE_HSTS_PRELOAD = _env_bool("SECURE_HSTS_PRELOAD", default=True)
+#: Only behind a proxy that sets X-Forwarded-Proto itself and drops the client's.
+if _env_bool("TRUST_X_FORWARDED_PROTO", default=False):
+    SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+# No view here reads cookies: clients authenticate with a header (tokens), so there is
+# nothing for cross-site request forgery to ride on and no CSRF middleware to run.
+SILENCED_SYSTEM_CHECKS = ["security.W003"]
 
 INSTALLED_APPS = [
     "whitenoise.runserver_nostatic",  # runserver serves static files as production does
@@ -126,6 +172,7 @@ MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.middleware.common.CommonMiddleware",
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",  # the browsable pages
 ]
 
 ROOT_URLCONF = "eventsproject.urls"
@@ -191,13 +238,13 @@ SPECTACULAR_SETTINGS = {
 
 # --- Events -----------------------------------------------------------------
 #: How many recent events the browsable API keeps; older ones are forgotten.
-EVENTS_RECENT_LIMIT = int(_env_number("EVENTS_RECENT_LIMIT", 1000))
+EVENTS_RECENT_LIMIT = _env_count("EVENTS_RECENT_LIMIT", 1000)
 #: Body limits: one event, and one batch of at most EVENTS_BATCH_MAX_EVENTS events.
-EVENTS_MAX_BODY_BYTES = int(_env_number("EVENTS_MAX_BODY_BYTES", 32 * 1024))
-EVENTS_BATCH_MAX_BODY_BYTES = int(_env_number("EVENTS_BATCH_MAX_BODY_BYTES", 512 * 1024))
-EVENTS_BATCH_MAX_EVENTS = int(_env_number("EVENTS_BATCH_MAX_EVENTS", 500))
+EVENTS_MAX_BODY_BYTES = _env_count("EVENTS_MAX_BODY_BYTES", 32 * 1024)
+EVENTS_BATCH_MAX_BODY_BYTES = _env_count("EVENTS_BATCH_MAX_BODY_BYTES", 512 * 1024)
+EVENTS_BATCH_MAX_EVENTS = _env_count("EVENTS_BATCH_MAX_EVENTS", 500)
 #: Event ids remembered to answer retries as duplicates: at most this many...
-EVENTS_SEEN_IDS_LIMIT = int(_env_number("EVENTS_SEEN_IDS_LIMIT", 100_000))
+EVENTS_SEEN_IDS_LIMIT = _env_count("EVENTS_SEEN_IDS_LIMIT", 100_000)
 #: ...and none received more than this many hours ago.
 EVENTS_SEEN_IDS_MAX_AGE_HOURS = _env_number("EVENTS_SEEN_IDS_MAX_AGE_HOURS", 24, 0, 10 * 8784)
 _YEAR = 366 * 24 * 3600
@@ -220,9 +267,9 @@ EVENTS_DECISION_LOG_USERS = _env_count("EVENTS_DECISION_LOG_USERS", 10_000)
 #: collection every few events; 0 keeps CPython's). See benchmarks/analysis.md.
 EVENTS_GC_GEN0_THRESHOLD = _env_count("EVENTS_GC_GEN0_THRESHOLD", 10_000)
 #: Per-device limit on POST /v1/event (DRF rate syntax); empty disables it.
-EVENTS_THROTTLE_RATE = os.environ.get("EVENTS_THROTTLE_RATE", "30/s") or None
+EVENTS_THROTTLE_RATE = _env_rate("EVENTS_THROTTLE_RATE", "30/s")
 #: Per-client limit on POST /v1/events batches; empty disables it.
-EVENTS_BATCH_THROTTLE_RATE = os.environ.get("EVENTS_BATCH_THROTTLE_RATE", "10/s") or None
+EVENTS_BATCH_THROTTLE_RATE = _env_rate("EVENTS_BATCH_THROTTLE_RATE", "10/s")
 #: Bearer tokens accepted for ingestion; empty means no authentication here
 #: (the service must then sit behind a gateway that authenticates the app).
 EVENTS_API_TOKENS = _env_list("EVENTS_API_TOKENS", [])
@@ -249,7 +296,7 @@ EVENTS_USER_STATE_TTL_HOURS = _env_number("EVENTS_USER_STATE_TTL_HOURS", 48, 0.0
 
 # --- Notifications ------------------------------------------------------------
 #: Full URL of the notify endpoint, e.g. http://127.0.0.1:8001/v1/notify.
-NOTIFY_URL = os.environ.get("NOTIFY_URL", "http://127.0.0.1:8001/v1/notify")
+NOTIFY_URL = _env_http_url("NOTIFY_URL", "http://127.0.0.1:8001/v1/notify")
 #: Standard Webhooks signing: NOTIFY_SIGNING_SECRET holds `whsec_<base64>` secrets,
 #: space-separated while rotating (the first signs, the notify service accepts any).
 NOTIFY_SIGNING_KEYS = _env_webhook_secrets("NOTIFY_SIGNING_SECRET")
@@ -260,21 +307,24 @@ NOTIFY_READ_TIMEOUT = _env_number("NOTIFY_READ_TIMEOUT", 5.0)
 #: Retries of connection errors, timeouts, 408, 429 and 5xx: exponential backoff
 #: with full jitter (waits up to BASE * 2^(n-1), capped at MAX, at least Retry-After),
 #: within MAX_ATTEMPTS attempts and RETRY_BUDGET seconds from the first attempt.
-NOTIFY_MAX_ATTEMPTS = int(_env_number("NOTIFY_MAX_ATTEMPTS", 6))
+NOTIFY_MAX_ATTEMPTS = _env_count("NOTIFY_MAX_ATTEMPTS", 6, minimum=1)
 NOTIFY_BACKOFF_BASE_SECONDS = _env_number("NOTIFY_BACKOFF_BASE_SECONDS", 0.5)
 NOTIFY_BACKOFF_MAX_SECONDS = _env_number("NOTIFY_BACKOFF_MAX_SECONDS", 30)
 NOTIFY_RETRY_BUDGET_SECONDS = _env_number("NOTIFY_RETRY_BUDGET_SECONDS", 300)
 #: The circuit breaker opens after this many retryable failures in a row and lets
 #: one attempt through after the cool-down.
-NOTIFY_BREAKER_FAILURES = int(_env_number("NOTIFY_BREAKER_FAILURES", 5))
+NOTIFY_BREAKER_FAILURES = _env_count("NOTIFY_BREAKER_FAILURES", 5, minimum=1)
 NOTIFY_BREAKER_COOLDOWN_SECONDS = _env_number("NOTIFY_BREAKER_COOLDOWN_SECONDS", 30)
 #: On shutdown, how long pending notifications may still be delivered.
 NOTIFY_SHUTDOWN_GRACE_SECONDS = _env_number("NOTIFY_SHUTDOWN_GRACE_SECONDS", 10)
 #: Where `manage.py resend_notifications` finds the running service.
-EVENTS_API_URL = os.environ.get("EVENTS_API_URL", "http://127.0.0.1:8000")
+EVENTS_API_URL = _env_http_url("EVENTS_API_URL", "http://127.0.0.1:8000")
 #: How many sent notifications the browsable API keeps.
-NOTIFICATIONS_RECENT_LIMIT = int(_env_number("NOTIFICATIONS_RECENT_LIMIT", 1000))
+NOTIFICATIONS_RECENT_LIMIT = _env_count("NOTIFICATIONS_RECENT_LIMIT", 1000)
 
+LOG_LEVEL = _env_choice(
+    "LOG_LEVEL", "info", ("debug", "info", "warning", "error", "critical")
+).upper()
 #: `json`: one JSON object per line, for log pipelines; `plain`: lines for people.
 LOG_FORMAT = _env_choice("LOG_FORMAT", "plain", ("plain", "json"))
 LOGGING = {
@@ -282,7 +332,7 @@ LOGGING = {
     "disable_existing_loggers": False,
     "formatters": logs.FORMATTERS,
     "handlers": {"console": {"class": "logging.StreamHandler", "formatter": LOG_FORMAT}},
-    "root": {"handlers": ["console"], "level": os.environ.get("LOG_LEVEL", "INFO")},
+    "root": {"handlers": ["console"], "level": LOG_LEVEL},
     # Django's own console handler would print its lines a second time under DEBUG.
     "loggers": {"django": {"handlers": [], "propagate": True}},
 }

@@ -127,6 +127,21 @@ def gunicorn_server(workers=1, preload_app=False):
     return SimpleNamespace(cfg=SimpleNamespace(workers=workers, preload_app=preload_app))
 
 
+@pytest.fixture(autouse=True)
+def secret_key(monkeypatch):
+    monkeypatch.setenv("SECRET_KEY", "a-production-key-of-its-own")
+
+
+@pytest.mark.parametrize("given", [None, "", "  "])
+def test_gunicorn_refuses_to_start_without_a_secret_key_of_its_own(monkeypatch, given):
+    monkeypatch.delenv("SECRET_KEY")
+    if given is not None:
+        monkeypatch.setenv("SECRET_KEY", given)
+
+    with pytest.raises(SystemExit, match="without SECRET_KEY"):
+        gunicorn.on_starting(gunicorn_server())
+
+
 @pytest.mark.parametrize("workers", [2, 4])
 def test_gunicorn_refuses_more_than_one_worker_with_the_memory_store(workers, monkeypatch):
     monkeypatch.delenv("EVENTS_STORE", raising=False)

@@ -99,7 +99,7 @@ def test_lists_are_comma_separated(monkeypatch):
 
 def test_env_example_documents_every_variable_the_settings_read():
     source = (ROOT / "eventsproject" / "settings.py").read_text()
-    read = set(re.findall(r'(?:_env_\w+|os\.environ\.get)\("([A-Z_]+)"', source))
+    read = set(re.findall(r'(?:_env_\w+|os\.environ\.get)\(\s*"([A-Z_]+)"', source))
     documented = set(re.findall(r"^([A-Z_]+)=", (ROOT / ".env.example").read_text(), re.M))
 
     assert read == documented
@@ -145,3 +145,87 @@ def test_one_version_for_the_project_the_schema_and_the_user_agent():
     assert project == eventsproject.__version__
     assert settings.SPECTACULAR_SETTINGS["VERSION"] == project
     assert f"events-processor/{project}" == client.USER_AGENT
+
+
+def _check(env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "manage.py", "check", *args],
+        cwd=ROOT,
+        env={**os.environ, **env},
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+
+
+@pytest.mark.parametrize(
+    ("variable", "raw", "message"),
+    [
+        ("EVENTS_THROTTLE_RATE", "lots", "EVENTS_THROTTLE_RATE must be a rate like 30/s"),
+        ("EVENTS_BATCH_THROTTLE_RATE", "0/s", "EVENTS_BATCH_THROTTLE_RATE must be a rate"),
+        ("EVENTS_RECENT_LIMIT", "inf", "EVENTS_RECENT_LIMIT must be a non-negative integer"),
+        ("NOTIFY_MAX_ATTEMPTS", "1.9", "NOTIFY_MAX_ATTEMPTS must be an integer from 1"),
+        ("NOTIFY_MAX_ATTEMPTS", "0", "NOTIFY_MAX_ATTEMPTS must be an integer from 1"),
+        ("LOG_LEVEL", "loud", "LOG_LEVEL must be one of"),
+        ("NOTIFY_URL", "ftp://notify.internal/v1/notify", "NOTIFY_URL must be an http"),
+    ],
+)
+def test_a_bad_value_stops_startup_naming_the_variable_and_the_value(variable, raw, message):
+    startup = _check({variable: raw})
+
+    assert startup.returncode != 0
+    assert message in startup.stderr
+    assert repr(raw) in startup.stderr
+
+
+def test_a_dot_env_file_is_read_and_the_environment_wins(tmp_path):
+    (tmp_path / ".env").write_text("LOG_FORMAT=json\nEVENTS_TIMER_SHARDS=7\n")
+    script = (
+        "import django; django.setup(); from django.conf import settings; "
+        "print(settings.LOG_FORMAT, settings.EVENTS_TIMER_SHARDS)"
+    )
+    env = {**os.environ, "EVENTS_DOTENV": str(tmp_path / ".env"), "EVENTS_TIMER_SHARDS": "9"}
+    env["DJANGO_SETTINGS_MODULE"] = "eventsproject.settings"
+
+    printed = subprocess.run(
+        [sys.executable, "-c", script],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+
+    assert printed.stdout.split() == ["json", "9"]
+
+
+PRODUCTION = {
+    "DEBUG": "false",
+    "SECRET_KEY": "k8#Yq2!vT9zL4@wR7^nB1&cX6*mJ3(pD5)sF0-hG8+eK2=uA9-Zt4%Lw7~Qe",
+    "ALLOWED_HOSTS": "events.example.com",
+    "SECURE_SSL_REDIRECT": "true",
+    "SECURE_HSTS_SECONDS": "31536000",
+    "NOTIFY_SIGNING_SECRET": "whsec_" + "QUJDREVGR0hJSktMTU5PUFFSU1RVVldY",
+}
+
+
+def test_the_production_settings_pass_the_deployment_checklist_without_a_warning():
+    checked = _check(PRODUCTION, "--deploy", "--fail-level", "WARNING")
+
+    assert checked.returncode == 0, checked.stderr
+    assert "no issues" in checked.stdout
+
+
+@pytest.mark.parametrize(
+    ("missing", "check_id"),
+    [("SECRET_KEY", "security.W009"), ("NOTIFY_SIGNING_SECRET", "events.W001")],
+)
+def test_the_deployment_checklist_names_what_production_still_lacks(missing, check_id):
+    env = {key: value for key, value in PRODUCTION.items() if key != missing}
+    env[missing] = ""
+
+    checked = _check(env, "--deploy", "--fail-level", "WARNING")
+
+    assert checked.returncode != 0
+    assert check_id in checked.stderr
