@@ -9,8 +9,9 @@ NOTIFY_PORT ?= 8001
 DEV_SIGNING_SECRET := whsec_bWFrZS1ydW4gZGV2ZWxvcG1lbnQgc2lnbmluZyBrZXk=
 
 STATIC := staticfiles/staticfiles.json
+LOCK_OPTIONS := --generate-hashes --allow-unsafe --strip-extras --no-emit-index-url --no-emit-find-links
 
-.PHONY: run serve test lint bench clean
+.PHONY: run serve test lint bench lock clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -19,6 +20,8 @@ $(VENV)/.runtime: requirements.txt | $(BIN)/python
 	$(BIN)/pip install --quiet --disable-pip-version-check -r requirements.txt
 	touch $@
 
+# requirements*.txt are lock files (every dependency pinned and hashed): `make lock`
+# writes them from requirements*.in.
 $(VENV)/.dev: requirements.txt requirements-dev.txt | $(BIN)/python
 	$(BIN)/pip install --quiet --disable-pip-version-check -r requirements-dev.txt
 	touch $@ $(VENV)/.runtime
@@ -52,6 +55,12 @@ test: lint $(STATIC)
 ## bench: throughput, latency and memory; writes benchmarks/RESULTS.md and results.json
 bench: $(VENV)/.dev $(STATIC)
 	$(BIN)/python -m benchmarks.run
+
+## lock: pin every dependency, transitive ones included, with hashes (needs PyPI)
+lock: | $(BIN)/python
+	$(BIN)/pip install --quiet --disable-pip-version-check pip-tools==7.6.2
+	$(BIN)/pip-compile --quiet $(LOCK_OPTIONS) -o requirements.txt requirements.in
+	$(BIN)/pip-compile --quiet $(LOCK_OPTIONS) -o requirements-dev.txt requirements-dev.in
 
 clean:
 	rm -rf $(VENV) staticfiles .coverage .pytest_cache .mypy_cache .ruff_cache
