@@ -65,7 +65,7 @@ class EventIngestApi(APIView):
     @schema.describe_event_example
     def get(self, request: Request) -> Response:
         return Response(
-            {"detail": "POST one event as a JSON object.", "example": schema.BRIEF_EXAMPLE}
+            {"detail": "POST one event as a JSON object.", "example": schema.LEGACY_EXAMPLE}
         )
 
     @schema.describe_event_ingest

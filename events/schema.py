@@ -58,8 +58,8 @@ REJECTION = inline_serializer(
     {"status": serializers.ChoiceField([REJECTED]), "errors": serializers.DictField()},
 )
 
-#: An event in the brief's format, as the docs and `GET /v1/event` show it.
-BRIEF_EXAMPLE = {
+#: An event in the legacy format, as the docs and `GET /v1/event` show it.
+LEGACY_EXAMPLE = {
     "user_id": "foo1",
     "device_id": "bar1",
     "type": "training_program_started",
@@ -69,7 +69,7 @@ BRIEF_EXAMPLE = {
 }
 
 EXAMPLES = [
-    OpenApiExample("legacy format", request_only=True, value=BRIEF_EXAMPLE),
+    OpenApiExample("legacy format", request_only=True, value=LEGACY_EXAMPLE),
     OpenApiExample(
         "v2 format",
         request_only=True,

@@ -1,12 +1,12 @@
 """Parsing events off the wire: DRF serializers, polymorphic on format and `type`.
 
-Two wire formats are accepted forever (docs/events.md): the brief's original
-format and v2, recognised by its `schema_version`. `IncomingEventSerializer` is
-a short dispatcher: it picks the format's serializer map, the serializer of the
-event's `type` in it, and returns the frozen domain event that serializer
-yields. Serializers check shape only — no state, no rules. An unknown `type`
-is not an error: the format's envelope serializer still checks the common
-fields and yields an `UnknownEvent`.
+The app's two wire formats, accepted forever (docs/events.md): the legacy format
+(the brief's original) and v2, recognised by its `schema_version`; and the fields
+and shared checks that the other formats' serializers (`events/cloudevents.py`,
+`events/segment.py`) are built from. `events/formats.py` picks the serializer of
+an event. Serializers check shape only — no state, no rules. An unknown type is
+not an error: the format's envelope serializer still checks the common fields
+and yields an `UnknownEvent`.
 """
 
 import re
@@ -213,7 +213,7 @@ class EventSerializer(FixedFieldsSerializer):
 
 
 class LegacyEventSerializer(EventSerializer):
-    """The envelope of every event in the brief's format."""
+    """The envelope of every event in the legacy format."""
 
     user_id = identifier_field()
     device_id = identifier_field()
