@@ -115,11 +115,19 @@ def _complete_status(received: bytearray) -> int | None:
     if head_end < 0:
         return None
     head = bytes(received[:head_end]).lower()
-    marker = head.find(b"\r\ncontent-length:")
-    length = int(head[marker + 17 : head.find(b"\r\n", marker + 2)]) if marker >= 0 else 0
+    length = _content_length(head)
     if len(received) < head_end + 4 + length:
         return None
     return int(head[9:12])
+
+
+def _content_length(head: bytes) -> int:
+    """The Content-Length of a lower-cased head, wherever the header is (0 without one)."""
+    marker = head.find(b"\r\ncontent-length:")
+    if marker < 0:
+        return 0
+    end = head.find(b"\r\n", marker + 2)
+    return int(head[marker + 17 : end if end >= 0 else len(head)])
 
 
 def _next_request(

@@ -16,6 +16,8 @@ bounded number of times.
 """
 
 import hashlib
+import random
+import time
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -89,6 +91,17 @@ return users
 """
 
 
+#: Between two tries of a unit of work whose state changed meanwhile: a random wait up to
+#: BASE * 2**attempt, at most CAP ("full jitter"), so that writers who collided part.
+CONTENTION_BACKOFF_BASE_SECONDS = 0.001
+CONTENTION_BACKOFF_CAP_SECONDS = 0.05
+
+
+def _back_off(attempt: int) -> None:
+    ceiling = min(CONTENTION_BACKOFF_CAP_SECONDS, CONTENTION_BACKOFF_BASE_SECONDS * 2**attempt)
+    time.sleep(random.uniform(0, ceiling))  # spreading retries, not a secret
+
+
 class TooMuchContention(RuntimeError):
     """Other processes kept changing the user's state while this one decided."""
 
@@ -140,7 +153,7 @@ class RedisEventRepository:
 
     def update(self, user_id: str, change_of: ChangeOf, event: Event | None = None) -> Committed:
         unit = self._unit(user_id, event)
-        for _ in range(self.attempts):
+        for attempt in range(self.attempts):
             raw, seen = self._read(unit)
             if seen is not None:
                 return Committed(_arrival(seen, unit.content))
@@ -153,6 +166,7 @@ class RedisEventRepository:
                 return Committed(Arrival.NEW, change)
             if outcome.startswith(b"seen:"):
                 return Committed(_arrival(outcome[5:], unit.content))
+            _back_off(attempt)
         raise TooMuchContention(f"user {user_id}'s state kept changing")
 
     def user_state(self, user_id: str) -> UserState:

@@ -58,3 +58,10 @@ def test_no_request_starts_after_the_time_is_up(port):
 
     assert result.requests == 0
     assert _Answers.bodies == []
+
+
+def test_the_content_length_is_read_wherever_the_header_is():
+    last = b"http/1.1 202 accepted\r\nserver: x\r\ncontent-length: 3600"
+    first = b"http/1.1 202 accepted\r\ncontent-length: 12\r\nserver: x"
+
+    assert [loadgen._content_length(head) for head in (last, first)] == [3600, 12]
