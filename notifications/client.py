@@ -51,14 +51,17 @@ class NotifyClient:
                 url,
                 data=body,
                 headers=_headers(notification.notification_id, body),
+                # A redirect would carry the notification, its signature and its credentials
+                # to an address nobody configured: it is a failed attempt instead.
+                allow_redirects=False,
                 timeout=(settings.NOTIFY_CONNECT_TIMEOUT, settings.NOTIFY_READ_TIMEOUT),
             )
         except requests.RequestException as exc:
             raise NotificationError(f"POST {url} failed: {exc}", retryable=True) from exc
-        if not response.ok:
+        if not 200 <= response.status_code < 300:
             raise NotificationError(
                 f"POST {url} answered {response.status_code}",
-                retryable=response.status_code in RETRYABLE_STATUSES,
+                retryable=response.status_code in RETRYABLE_STATUSES or response.is_redirect,
                 retry_after=_retry_after(response),
             )
 

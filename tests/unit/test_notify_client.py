@@ -181,3 +181,17 @@ def test_the_user_agent_names_the_service_and_its_version(notification):
 
     expected = f"events-processor/{eventsproject.__version__}"
     assert responses.calls[0].request.headers["User-Agent"] == expected
+
+
+@pytest.mark.parametrize("status", [301, 302, 303, 307, 308])
+@responses.activate
+def test_a_redirect_is_a_failed_attempt_and_is_never_followed(notification, status):
+    responses.post(NOTIFY_URL, status=status, headers={"Location": "http://elsewhere.test/x"})
+    elsewhere = responses.post("http://elsewhere.test/x")
+
+    with pytest.raises(NotificationError, match=f"answered {status}") as failed:
+        NotifyClient().send(notification)
+
+    assert failed.value.retryable
+    assert elsewhere.call_count == 0
+    assert len(responses.calls) == 1
