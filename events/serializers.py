@@ -10,6 +10,7 @@ and yields an `UnknownEvent`.
 """
 
 import re
+import unicodedata
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import fields
@@ -55,8 +56,26 @@ _JSON_TYPE_NAMES = {
     type(None): "null",
 }
 
-#: Control characters and lone surrogates: never part of an id or a title.
-_FORBIDDEN_CHARACTERS = re.compile(r"[\x00-\x1f\x7f\ud800-\udfff]")
+#: Never part of an id or a title: controls (C0, C1), format characters (bidi overrides,
+#: byte-order marks, zero-width ones), surrogates, private use and unassigned code points.
+FORBIDDEN_CATEGORIES = frozenset({"Cc", "Cf", "Cs", "Co", "Cn"})
+_ASCII_CONTROLS = re.compile(r"[\x00-\x1f\x7f]")  # the only forbidden ASCII characters
+
+#: RFC 3339 (`T`, `t` or a space between date and time), ASCII digits, nothing around it;
+#: without the offset only as the legacy `YYYY-MM-DD HH:MM:SS`.
+_TIMESTAMP = re.compile(
+    r"[0-9]{4}-[0-9]{2}-[0-9]{2}(?P<separator>[Tt ])[0-9]{2}:[0-9]{2}:[0-9]{2}"
+    r"(?P<fraction>\.[0-9]{1,9})?(?P<offset>[Zz]|[+-][0-9]{2}:[0-9]{2})?"
+)
+
+
+def clean_identifier(value: str) -> str | None:
+    """The NFC form of an id or a title, or None when it holds a forbidden character."""
+    if value.isascii():  # the common case, and the fast one
+        return None if _ASCII_CONTROLS.search(value) else value
+    if any(unicodedata.category(character) in FORBIDDEN_CATEGORIES for character in value):
+        return None
+    return unicodedata.normalize("NFC", value)
 
 
 class EventFormat(StrEnum):
@@ -82,7 +101,10 @@ class StrictCharField(serializers.CharField):
 
     default_error_messages = {
         "not_a_string": "Expected a string but got {input_type}.",
-        "control_characters": "Control characters are not allowed.",
+        "forbidden_characters": (
+            "Control, format (such as bidi overrides or zero-width), surrogate, private-use "
+            "and unassigned characters are not allowed."
+        ),
     }
 
     def __init__(self, *, max_length: int, **kwargs: Any) -> None:
@@ -97,12 +119,24 @@ class StrictCharField(serializers.CharField):
     def to_internal_value(self, data: Any) -> str:
         if not isinstance(data, str):
             self.fail("not_a_string", input_type=json_type_name(data))
-        value = data.strip() if self.trim_whitespace else data
-        if _FORBIDDEN_CHARACTERS.search(value):
-            self.fail("control_characters")
+        value = clean_identifier(data)  # before trimming: a trailing control is no space
+        if value is None:
+            self.fail("forbidden_characters")
+        value = value.strip() if self.trim_whitespace else value
         if len(value) > self.max_length:
             self.fail("max_length", max_length=self.max_length)
         return value
+
+
+class StrictUUIDField(serializers.UUIDField):
+    """A UUID written as a JSON string: DRF's own would also read `true` or a number."""
+
+    default_error_messages = {"not_a_string": "Expected a string but got {input_type}."}
+
+    def to_internal_value(self, data: Any) -> Any:
+        if not isinstance(data, str):
+            self.fail("not_a_string", input_type=json_type_name(data))
+        return super().to_internal_value(data)
 
 
 class EventTimeField(serializers.DateTimeField):
@@ -141,12 +175,29 @@ class EventTimeField(serializers.DateTimeField):
     def to_internal_value(self, value: Any) -> datetime:
         if not isinstance(value, str):
             self.fail("not_a_string", input_type=json_type_name(value))
-        parsed: datetime = super().to_internal_value(value)
+        self._check_form(value)
+        parsed: datetime = super().to_internal_value(value.upper())  # RFC 3339 allows t and z
         if parsed < EARLIEST_EVENT_TIME:
             self.fail("too_early")
         if self.max_ahead is not None:
             self.check_not_ahead(parsed, self.max_ahead)
         return parsed
+
+    def _check_form(self, value: str) -> None:
+        """RFC 3339 exactly, or the legacy form where no offset is required; Python's parser
+        alone would also take other digits, week dates and trailing text."""
+        form = _TIMESTAMP.fullmatch(value)
+        if form and form["offset"]:
+            return
+        if form and self.require_offset:
+            self.fail("no_offset")
+        if not (form and form["separator"] == " " and not form["fraction"]):
+            self.fail("invalid", format=", ".join(self._formats_named))
+
+    @property
+    def _formats_named(self) -> list[str]:
+        named = ["RFC 3339 (2021-02-28T16:22:52Z)"]
+        return named if self.require_offset else [*named, "YYYY-MM-DD HH:MM:SS (UTC)"]
 
     def check_not_ahead(self, value: datetime, max_ahead: timedelta) -> None:
         now = timezone.now()
@@ -305,7 +356,7 @@ class V2EventSerializer(DeviceTimesSerializer):
     """The envelope of every v2 event."""
 
     schema_version = serializers.ChoiceField(choices=[SCHEMA_VERSION])
-    event_id = serializers.UUIDField()
+    event_id = StrictUUIDField()
     type: serializers.Field[Any, Any, Any, Any] = identifier_field(source="raw_type")
     # How far ahead these may be depends on each other: checked together, in `validate`.
     occurred_at = EventTimeField(require_offset=True, max_ahead=None)

@@ -110,6 +110,6 @@ def wait_until_up(base_url: str, process: subprocess.Popen, log, timeout: float 
         try:
             requests.get(f"{base_url}/v1/event", timeout=1)
             return
-        except requests.ConnectionError:
+        except (requests.ConnectionError, requests.Timeout):  # not listening, or still booting
             time.sleep(0.1)
     raise RuntimeError(f"server did not answer on {base_url} within {timeout}s")

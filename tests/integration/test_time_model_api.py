@@ -94,8 +94,8 @@ def test_a_malformed_sent_at_is_told_the_one_format_it_may_take(client):
     response = post(client, "/v1/event", launch(sent_at="yesterday"))
 
     [message] = response.json()["sent_at"]
-    assert "[+HH:MM|-HH:MM|Z]" in message
-    assert "hh:mm:ss." not in message  # the brief's format, which has no offset
+    assert "RFC 3339 (2021-02-28T16:22:52Z)" in message
+    assert "YYYY-MM-DD HH:MM:SS" not in message  # the legacy format, which has no offset
 
 
 def test_sent_at_needs_an_offset_like_occurred_at(client):

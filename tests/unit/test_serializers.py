@@ -132,9 +132,9 @@ def test_the_same_content_gets_the_same_id_and_different_content_another():
             id="title too long",
         ),
         pytest.param(
-            brief(device_id="bar\n1"), "device_id", "control_characters", id="control character"
+            brief(device_id="bar\n1"), "device_id", "forbidden_characters", id="control character"
         ),
-        pytest.param(brief(device_id="bar\x001"), "device_id", "control_characters", id="nul"),
+        pytest.param(brief(device_id="bar\x001"), "device_id", "forbidden_characters", id="nul"),
     ],
 )
 def test_malformed_events_name_the_field_and_the_reason(data, field, code):
@@ -152,3 +152,88 @@ def test_a_body_that_is_not_an_object_is_rejected(data):
 
 def test_all_field_errors_are_reported_at_once():
     assert set(errors_of({"type": "app_launch"})) == {"user_id", "device_id", "time_stamp"}
+
+
+def v2(**overrides):
+    event = {
+        "schema_version": 2,
+        "event_id": "0b9f7e3c-5d8a-4a47-9c1e-2f4a6d8b1c3e",
+        "type": "app_launched",
+        "occurred_at": "2021-02-28T16:22:52Z",
+        "user_id": "foo2",
+        "device_id": "bar2",
+    }
+    return {**event, **overrides}
+
+
+@pytest.mark.parametrize(
+    "time_stamp",
+    [
+        pytest.param("2021-02-28 16:23:25\n", id="trailing newline"),
+        pytest.param(" 2021-02-28 16:23:25", id="leading space"),
+        pytest.param("٢٠٢١-٠٢-٢٨ ١٦:٢٣:٢٥", id="arabic-indic digits"),
+        pytest.param("2021-W08-7 16:23:25", id="iso week date"),
+        pytest.param("2021-02-28", id="date alone"),
+        pytest.param("2021-02-28T16:23:25", id="T without an offset"),
+        pytest.param("20210228T162325Z", id="basic format"),
+        pytest.param("2021-02-28T16:23:25+0200", id="offset without colon"),
+    ],
+)
+def test_a_timestamp_must_be_rfc_3339_or_the_legacy_form_exactly(time_stamp):
+    errors = errors_of(brief(time_stamp=time_stamp))
+
+    assert [error.code for error in errors["time_stamp"]] == ["invalid"]
+
+
+@pytest.mark.parametrize(
+    "occurred_at",
+    ["2021-02-28T16:22:52Z\n", "2021-02-28T16:22:52.123456789+01:00x", "2021-02-28 16:22:52"],
+)
+def test_v2_times_must_be_rfc_3339_with_an_offset(occurred_at):
+    errors = errors_of(v2(occurred_at=occurred_at))
+
+    assert [error.code for error in errors["occurred_at"]] in (["invalid"], ["no_offset"])
+
+
+@pytest.mark.parametrize(
+    "accepted",
+    [
+        "2021-02-28T16:22:52Z",
+        "2021-02-28t16:22:52z",
+        "2021-02-28T16:22:52.5+01:00",
+        "2021-02-28 16:22:52-00:00",
+    ],
+)
+def test_every_rfc_3339_form_is_accepted(accepted):
+    assert parse(v2(occurred_at=accepted)).occurred_at.tzinfo is not None
+
+
+@pytest.mark.parametrize("event_id", [True, 42, 1.5, ["0b9f7e3c-5d8a-4a47-9c1e-2f4a6d8b1c3e"]])
+def test_an_event_id_must_be_a_json_string(event_id):
+    errors = errors_of(v2(event_id=event_id))
+
+    assert [error.code for error in errors["event_id"]] == ["not_a_string"]
+
+
+@pytest.mark.parametrize(
+    "user_id",
+    [
+        pytest.param("foo\u202e2", id="right-to-left override"),
+        pytest.param("\ufefffoo", id="byte order mark"),
+        pytest.param("foo\u200b", id="zero-width space"),
+        pytest.param("foo\u0085", id="C1 control"),
+        pytest.param("foo\ue000", id="private use"),
+        pytest.param("foo\u0378", id="unassigned"),
+    ],
+)
+def test_identifiers_refuse_invisible_and_unassigned_characters(user_id):
+    errors = errors_of(brief(user_id=user_id))
+
+    assert [error.code for error in errors["user_id"]] == ["forbidden_characters"]
+
+
+def test_identifiers_are_nfc_normalised():
+    composed, decomposed = "jos\u00e9", "jose\u0301"
+
+    assert parse(brief(user_id=decomposed)).user_id == composed
+    assert parse(brief(user_id="Zoë 🏋️")).user_id == "Zoë 🏋️"
