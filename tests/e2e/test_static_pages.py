@@ -1,11 +1,14 @@
-"""The production server serves the pages' own assets: Swagger UI and the browsable API."""
+"""The production server: the pages' own assets (Swagger UI, the browsable API), indented
+JSON for people, and chunked request bodies."""
 
+import json
 import re
 
 import pytest
 import requests
 
 from tests.e2e.conftest import GUNICORN, Server
+from tests.sample import BRIEF_SAMPLE
 
 pytestmark = pytest.mark.e2e
 
@@ -52,3 +55,27 @@ def test_the_browsable_api_and_json_ask_for_indentation_and_get_it(production):
     assert '{\n    "status"' in browsable.text.replace("&quot;", '"')
     assert indented.text.startswith('{\n  "')
     assert "\n" not in compact.text
+
+
+def test_a_chunked_body_is_read_whole_under_the_production_server(production):
+    body = json.dumps(BRIEF_SAMPLE[1]).encode()
+    chunks = iter([body[:20], body[20:]])
+
+    answer = requests.post(
+        f"{production}/v1/event",
+        data=chunks,  # a generator: requests sends it chunked
+        headers={"Content-Type": "application/json"},
+        timeout=10,
+    )
+
+    assert answer.request.headers["Transfer-Encoding"] == "chunked"
+    assert answer.status_code == 202, answer.text
+    assert answer.json()["event"]["user_id"] == BRIEF_SAMPLE[1]["user_id"]
+
+
+def test_a_chunked_body_over_every_limit_is_a_413(production):
+    chunks = (b"x" * 60_000 for _ in range(10))  # 600 KB: over 512 KB, the largest limit
+
+    answer = requests.post(f"{production}/v1/events", data=chunks, timeout=10)
+
+    assert answer.status_code == 413

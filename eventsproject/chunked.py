@@ -1,0 +1,38 @@
+"""Chunked request bodies, read as what they are.
+
+A request with `Transfer-Encoding: chunked` has no Content-Length, and Django
+reads such a body as empty (a valid event would be answered "user_id
+required"). gunicorn undoes the chunking in `wsgi.input`; this WSGI middleware
+reads that body, at most the largest body any endpoint takes, and hands Django a
+request with its length. A longer one is answered 413 without reading the rest.
+"""
+
+import io
+from collections.abc import Callable, Iterable
+from typing import Any
+
+from django.conf import settings
+
+StartResponse = Callable[..., Any]
+WSGIApp = Callable[[dict[str, Any], StartResponse], Iterable[bytes]]
+
+TOO_LARGE = b'{"detail": "The request body is too large."}'
+
+
+def with_chunked_bodies(app: WSGIApp) -> WSGIApp:
+    def application(environ: dict[str, Any], start_response: StartResponse) -> Iterable[bytes]:
+        if "chunked" not in environ.get("HTTP_TRANSFER_ENCODING", "").lower():
+            return app(environ, start_response)
+        limit = max(settings.EVENTS_MAX_BODY_BYTES, settings.EVENTS_BATCH_MAX_BODY_BYTES)
+        body = environ["wsgi.input"].read(limit + 1)
+        if len(body) > limit:
+            headers = [("Content-Type", "application/json"), ("Connection", "close")]
+            start_response("413 Request Entity Too Large", headers)
+            return [TOO_LARGE]
+        environ.update(
+            {"wsgi.input": io.BytesIO(body), "CONTENT_LENGTH": str(len(body))},
+        )
+        del environ["HTTP_TRANSFER_ENCODING"]
+        return app(environ, start_response)
+
+    return application
