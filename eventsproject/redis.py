@@ -14,7 +14,7 @@ from dataclasses import dataclass
 import redis
 from redis.cluster import RedisCluster
 
-from eventsproject.settings import redact_url
+from eventsproject.redaction import redact_url
 
 logger = logging.getLogger(__name__)
 

@@ -12,13 +12,14 @@ import math
 import os
 import re
 from pathlib import Path
-from urllib.parse import urlsplit, urlunsplit
+from urllib.parse import urlsplit
 
 import environ  # type: ignore[import-untyped]  # django-environ ships no types
 from django.core.exceptions import ImproperlyConfigured
 
 import eventsproject
 from eventsproject import logs
+from eventsproject.redaction import redact_url
 from notifications import signing
 
 BASE_DIR = Path(__file__).resolve().parent.parent
@@ -118,16 +119,6 @@ def _env_webhook_secrets(name: str) -> tuple[bytes, ...]:
         return signing.parse_secrets(os.environ.get(name, ""))
     except ValueError as problem:
         raise ImproperlyConfigured(f"{name}: {problem} (the value is not shown)") from None
-
-
-def redact_url(url: str) -> str:
-    """The URL without its password, for messages."""
-    parts = urlsplit(url)
-    if parts.password is None:
-        return url
-    host = parts.hostname or ""
-    netloc = f"{parts.username or ''}:***@{host}" + (f":{parts.port}" if parts.port else "")
-    return urlunsplit(parts._replace(netloc=netloc))
 
 
 def _env_list(name: str, default: list[str]) -> list[str]:
@@ -334,5 +325,10 @@ LOGGING = {
     "handlers": {"console": {"class": "logging.StreamHandler", "formatter": LOG_FORMAT}},
     "root": {"handlers": ["console"], "level": LOG_LEVEL},
     # Django's own console handler would print its lines a second time under DEBUG.
-    "loggers": {"django": {"handlers": [], "propagate": True}},
+    "loggers": {
+        "django": {"handlers": [], "propagate": True},
+        # urllib3's debug lines print each request's path with its query, where a
+        # NOTIFY_URL may hold a key: never below INFO.
+        "urllib3": {"level": "INFO"},
+    },
 }

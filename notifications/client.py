@@ -21,6 +21,7 @@ from urllib3.exceptions import InvalidHeader
 from urllib3.util.retry import Retry
 
 import eventsproject
+from eventsproject.redaction import redact_url, scrub
 from notifications import signing
 from notifications.domain import Notification
 
@@ -45,6 +46,7 @@ class NotifyClient:
 
     def send(self, notification: Notification) -> None:
         url = settings.NOTIFY_URL
+        shown = redact_url(url)  # what messages say: never the URL's credentials
         body = orjson.dumps(notification.as_payload())
         try:
             response = self._session().post(
@@ -57,10 +59,12 @@ class NotifyClient:
                 timeout=(settings.NOTIFY_CONNECT_TIMEOUT, settings.NOTIFY_READ_TIMEOUT),
             )
         except requests.RequestException as exc:
-            raise NotificationError(f"POST {url} failed: {exc}", retryable=True) from exc
+            # Not chained: the cause's text (and a traceback's) would hold the raw URL.
+            why = scrub(f"{type(exc).__name__}: {exc}", url)
+            raise NotificationError(f"POST {shown} failed: {why}", retryable=True) from None
         if not 200 <= response.status_code < 300:
             raise NotificationError(
-                f"POST {url} answered {response.status_code}",
+                f"POST {shown} answered {response.status_code}",
                 retryable=response.status_code in RETRYABLE_STATUSES or response.is_redirect,
                 retry_after=_retry_after(response),
             )

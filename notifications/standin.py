@@ -139,7 +139,7 @@ class _Handler(BaseHTTPRequestHandler):
         return self.server.standin  # type: ignore[attr-defined,no-any-return]
 
     def do_POST(self) -> None:
-        if self.path != NOTIFY_PATH:
+        if self.path.partition("?")[0] != NOTIFY_PATH:  # a NOTIFY_URL may carry a query
             self._answer(Answer(status=HTTPStatus.NOT_FOUND))
             return
         body = self.rfile.read(int(self.headers.get("Content-Length", 0)))

@@ -113,7 +113,7 @@ def test_env_example_documents_every_variable_the_settings_read():
             "REDIS_URL",
             "http://user:hunter2@redis.internal:6379/0",
             "REDIS_URL must be a redis://, rediss:// or unix:// URL, "
-            "got 'http://user:***@redis.internal:6379/0'",
+            "got 'http://***@redis.internal:6379/0'",
         ),
         (
             "NOTIFY_SIGNING_SECRET",
