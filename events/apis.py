@@ -29,7 +29,7 @@ from events.serializers import (
     EventRepresentationSerializer,
     UserStateSerializer,
 )
-from events.throttles import BatchRateThrottle, DeviceRateThrottle
+from events.throttles import BatchRateThrottle, EventRateThrottle
 from eventsproject.bootstrap import components
 from eventsproject.pagination import Pagination
 
@@ -60,7 +60,7 @@ class EventIngestApi(APIView):
 
     max_body_setting = "EVENTS_MAX_BODY_BYTES"
     parser_classes = [LimitedJSONParser, CloudEventParser]
-    throttle_classes = [DeviceRateThrottle]
+    throttle_classes = [EventRateThrottle]
 
     @schema.describe_event_example
     def get(self, request: Request) -> Response:
@@ -123,7 +123,7 @@ class SegmentTrackApi(APIView):
     """Segment's `POST /v1/track`: one message, as Segment's HTTP Tracking API takes it."""
 
     max_body_setting = "EVENTS_MAX_BODY_BYTES"
-    throttle_classes = [DeviceRateThrottle]
+    throttle_classes = [EventRateThrottle]
 
     @schema.describe_segment_track
     def post(self, request: Request) -> Response:

@@ -11,6 +11,7 @@ hosts only; README, "Run in production", lists what production sets.
 import math
 import os
 import re
+from ipaddress import IPv4Network, IPv6Network, ip_network
 from pathlib import Path
 from urllib.parse import urlsplit
 
@@ -83,6 +84,18 @@ def _env_rate(name: str, default: str) -> str | None:
             f"{name} must be a rate like 30/s or 1000/minute (or empty for none), got {raw!r}"
         )
     return rate or None
+
+
+def _env_networks(name: str) -> tuple[IPv4Network | IPv6Network, ...]:
+    raw = os.environ.get(name, "")
+    try:
+        return tuple(
+            ip_network(item.strip(), strict=False) for item in raw.split(",") if item.strip()
+        )
+    except ValueError:
+        raise ImproperlyConfigured(
+            f"{name} must be comma-separated addresses or networks (10.0.0.0/8), got {raw!r}"
+        ) from None
 
 
 def _env_http_url(name: str, default: str) -> str:
@@ -257,10 +270,12 @@ EVENTS_DECISION_LOG_USERS = _env_count("EVENTS_DECISION_LOG_USERS", 10_000)
 #: 700: with the objects every event allocates and the decision logs kept, that is a
 #: collection every few events; 0 keeps CPython's). See benchmarks/analysis.md.
 EVENTS_GC_GEN0_THRESHOLD = _env_count("EVENTS_GC_GEN0_THRESHOLD", 10_000)
-#: Per-device limit on POST /v1/event (DRF rate syntax); empty disables it.
+#: Per-client limit (token, else address) on single events; empty disables it.
 EVENTS_THROTTLE_RATE = _env_rate("EVENTS_THROTTLE_RATE", "30/s")
-#: Per-client limit on POST /v1/events batches; empty disables it.
+#: Per-client limit on batches; empty disables it.
 EVENTS_BATCH_THROTTLE_RATE = _env_rate("EVENTS_BATCH_THROTTLE_RATE", "10/s")
+#: Proxies (addresses or networks) whose X-Forwarded-For names the client; none by default.
+EVENTS_TRUSTED_PROXIES = _env_networks("EVENTS_TRUSTED_PROXIES")
 #: Bearer tokens accepted for ingestion; empty means no authentication here
 #: (the service must then sit behind a gateway that authenticates the app).
 EVENTS_API_TOKENS = _env_list("EVENTS_API_TOKENS", [])

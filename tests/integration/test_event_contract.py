@@ -1,6 +1,7 @@
 """Event contract v2: both formats, idempotency, batches, limits, auth and the read views."""
 
 from datetime import UTC, datetime, timedelta
+from ipaddress import ip_network
 
 import pytest
 from django.core.cache import cache
@@ -277,6 +278,8 @@ def test_health_reports_ok_with_counts(client):
 
 
 class TestThrottling:
+    """Limits are per client — its token, or else its address — never per a body field."""
+
     @pytest.fixture(autouse=True)
     def throttled(self, settings):
         cache.clear()
@@ -285,24 +288,58 @@ class TestThrottling:
         yield
         cache.clear()
 
-    def test_a_device_over_its_rate_gets_429_with_retry_after(self, client):
-        statuses = [
-            post(client, "/v1/event", {**BRIEF_SAMPLE[0], "time_stamp": f"2021-02-28 16:2{i}:00"})
-            for i in range(4)
-        ]
+    @staticmethod
+    def launch(n: int, device: str = "bar2") -> dict:
+        return {**BRIEF_SAMPLE[0], "device_id": device, "time_stamp": f"2021-02-28 16:2{n}:00"}
+
+    def test_a_client_over_its_rate_gets_429_with_retry_after(self, client):
+        statuses = [post(client, "/v1/event", self.launch(n)) for n in range(4)]
 
         assert [r.status_code for r in statuses] == [202, 202, 202, 429]
         assert int(statuses[-1].headers["Retry-After"]) > 0
 
-    def test_other_devices_are_not_throttled_by_one_busy_device(self, client):
-        for i in range(4):
-            post(client, "/v1/event", {**BRIEF_SAMPLE[0], "time_stamp": f"2021-02-28 16:2{i}:00"})
+    def test_a_new_device_id_in_each_body_does_not_escape_the_limit(self, client):
+        statuses = [post(client, "/v1/event", self.launch(n, f"device-{n}")) for n in range(4)]
 
-        assert post(client, "/v1/event", BRIEF_SAMPLE[1]).status_code == 202
+        assert statuses[-1].status_code == 429
 
-    def test_batches_are_throttled_per_client(self, client):
-        assert post(client, "/v1/events", [BRIEF_SAMPLE[0]]).status_code == 200
-        assert post(client, "/v1/events", [BRIEF_SAMPLE[1]]).status_code == 429
+    def test_posting_with_a_victim_s_device_id_does_not_throttle_the_victim(self, client):
+        for n in range(4):
+            post(client, "/v1/event", self.launch(n, "victim"), REMOTE_ADDR="198.51.100.7")
+
+        victim = post(client, "/v1/event", self.launch(9, "victim"), REMOTE_ADDR="203.0.113.9")
+
+        assert victim.status_code == 202
+
+    def test_each_token_has_its_own_allowance(self, client, settings):
+        settings.EVENTS_API_TOKENS = ["app-one", "app-two"]
+        for n in range(4):
+            post(client, "/v1/event", self.launch(n), HTTP_AUTHORIZATION="Bearer app-one")
+
+        other = post(client, "/v1/event", self.launch(9), HTTP_AUTHORIZATION="Bearer app-two")
+
+        assert other.status_code == 202
+
+    def test_x_forwarded_for_from_an_untrusted_peer_is_ignored(self, client):
+        first = post(client, "/v1/events", [BRIEF_SAMPLE[0]], HTTP_X_FORWARDED_FOR="192.0.2.1")
+        spoofed = post(client, "/v1/events", [BRIEF_SAMPLE[1]], HTTP_X_FORWARDED_FOR="192.0.2.2")
+
+        assert (first.status_code, spoofed.status_code) == (200, 429)
+
+    def test_a_trusted_proxy_s_x_forwarded_for_names_the_client(self, client, settings):
+        settings.EVENTS_TRUSTED_PROXIES = (ip_network("127.0.0.0/8"), ip_network("10.0.0.0/8"))
+
+        def batch(forwarded_for: str):
+            return post(client, "/v1/events", [], HTTP_X_FORWARDED_FOR=forwarded_for).status_code
+
+        # The right-most address no trusted proxy owns is the client; what is left of it
+        # is the client's own (forgeable) claim.
+        assert [
+            batch("192.0.2.1"),
+            batch("192.0.2.2, 10.1.2.3"),
+            batch("6.6.6.6, 192.0.2.1"),
+            batch("192.0.2.2"),
+        ] == [200, 200, 429, 429]
 
 
 class TestBearerTokens:

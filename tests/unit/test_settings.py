@@ -169,6 +169,7 @@ def _check(env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]:
         ("NOTIFY_MAX_ATTEMPTS", "0", "NOTIFY_MAX_ATTEMPTS must be an integer from 1"),
         ("LOG_LEVEL", "loud", "LOG_LEVEL must be one of"),
         ("NOTIFY_URL", "ftp://notify.internal/v1/notify", "NOTIFY_URL must be an http"),
+        ("EVENTS_TRUSTED_PROXIES", "10.0.0.0/8, the-proxy", "EVENTS_TRUSTED_PROXIES must be"),
     ],
 )
 def test_a_bad_value_stops_startup_naming_the_variable_and_the_value(variable, raw, message):
