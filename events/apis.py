@@ -60,7 +60,9 @@ class EventIngestApi(APIView):
 
     max_body_setting = "EVENTS_MAX_BODY_BYTES"
     parser_classes = [LimitedJSONParser, CloudEventParser]
-    throttle_classes = [EventRateThrottle]
+
+    def get_throttles(self) -> list[BaseThrottle]:
+        return [EventRateThrottle()] if self.request.method == "POST" else []
 
     @schema.describe_event_example
     def get(self, request: Request) -> Response:

@@ -10,11 +10,16 @@ from rest_framework.throttling import SimpleRateThrottle
 from rest_framework.views import APIView
 
 from events.domain import fingerprint
+from eventsproject.bootstrap import components
 from eventsproject.clients import client_address
 
 
 class ClientRateThrottle(SimpleRateThrottle):
     rate_setting: ClassVar[str]
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.cache = components().throttle_cache  # shared by every process on Redis
 
     def get_rate(self) -> str | None:
         rate: str | None = getattr(settings, self.rate_setting)

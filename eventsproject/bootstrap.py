@@ -10,8 +10,10 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any, NamedTuple
 
 from django.conf import settings
+from django.core.cache import cache
 
 from events import receivers
 from events.processing import EventProcessor
@@ -22,6 +24,7 @@ from events.signals import event_recorded
 from events.ticker import ReminderTicker
 from eventsproject import logs
 from eventsproject.redis import Client, Layout, connect
+from eventsproject.throttle_cache import RedisThrottleCache
 from notifications.client import NotifyClient
 from notifications.dispatcher import Dispatcher, Transport, circuit_breaker
 from notifications.outbox import InMemoryOutboxStore, OutboxStore, utc_now
@@ -37,6 +40,13 @@ class Components:
     dispatcher: Dispatcher
     processor: EventProcessor
     ticker: ReminderTicker
+    throttle_cache: Any  # what DRF's throttles read and write (get, set)
+
+
+class Stores(NamedTuple):
+    repository: EventRepository
+    outbox: OutboxStore
+    throttle_cache: Any
 
 
 _installed: Components | None = None
@@ -63,7 +73,7 @@ def build(
     """Every part, from settings; `thresholds`, `transport`, the wall `clock`, the `store`
     (EVENTS_STORE) and the Redis client may be given instead."""
     thresholds = thresholds or thresholds_from_settings()
-    repository, outbox = STORES[store or settings.EVENTS_STORE](clock, redis_client)
+    repository, outbox, throttle_cache = STORES[store or settings.EVENTS_STORE](clock, redis_client)
     processor = EventProcessor(repository, thresholds)
     return Components(
         thresholds=thresholds,
@@ -75,12 +85,11 @@ def build(
         ticker=ReminderTicker(
             processor.send_due_reminders, period=settings.EVENTS_TICK_SECONDS, utc_now=clock
         ),
+        throttle_cache=throttle_cache,
     )
 
 
-def memory_stores(
-    clock: Callable[[], datetime], redis_client: Client | None = None
-) -> tuple[EventRepository, OutboxStore]:
+def memory_stores(clock: Callable[[], datetime], redis_client: Client | None = None) -> Stores:
     outbox = InMemoryOutboxStore(history_limit=settings.NOTIFICATIONS_RECENT_LIMIT, clock=clock)
     repository = InMemoryEventRepository(
         recent_limit=settings.EVENTS_RECENT_LIMIT,
@@ -90,12 +99,10 @@ def memory_stores(
         users_with_history=settings.EVENTS_DECISION_LOG_USERS,
         outbox=outbox,
     )
-    return repository, outbox
+    return Stores(repository, outbox, cache)
 
 
-def redis_stores(
-    clock: Callable[[], datetime], redis_client: Client | None = None
-) -> tuple[EventRepository, OutboxStore]:
+def redis_stores(clock: Callable[[], datetime], redis_client: Client | None = None) -> Stores:
     client = redis_client or connect(settings.REDIS_URL)
     layout = Layout(settings.EVENTS_REDIS_PREFIX, settings.EVENTS_TIMER_SHARDS)
     lease = timedelta(seconds=settings.EVENTS_CLAIM_LEASE_SECONDS)
@@ -109,11 +116,12 @@ def redis_stores(
         state_ttl=timedelta(hours=settings.EVENTS_USER_STATE_TTL_HOURS),
         claim_lease=lease,
     )
-    return RedisEventRepository(client, layout, outbox, retention), outbox
+    repository = RedisEventRepository(client, layout, outbox, retention)
+    return Stores(repository, outbox, RedisThrottleCache(client, settings.EVENTS_REDIS_PREFIX))
 
 
 #: EVENTS_STORE's choices.
-STORES: dict[str, Callable[..., tuple[EventRepository, OutboxStore]]] = {
+STORES: dict[str, Callable[..., Stores]] = {
     "memory": memory_stores,
     "redis": redis_stores,
 }

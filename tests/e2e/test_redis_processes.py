@@ -197,3 +197,23 @@ def test_run_workers_reminds_and_delivers_for_web_processes_that_do_not(redis_en
     assert reminder.payload["user_id"] == "solo"
     assert workers.returncode == 0, output
     assert "Stopped." in output
+
+
+def test_two_workers_share_one_allowance_per_client(redis_env):
+    redis_env["EVENTS_THROTTLE_RATE"] = "5/min"
+    server = Server(GUNICORN, redis_env, "-w", "2")
+    try:
+        statuses = Counter(
+            # A new connection each time, so that both workers take some.
+            requests.post(
+                f"{server.url}/v1/event",
+                json=event("app_launched", f"user-{n}", n),
+                headers={"Connection": "close"},
+                timeout=10,
+            ).status_code
+            for n in range(16)
+        )
+    finally:
+        server.stop()
+
+    assert statuses == {202: 5, 429: 11}
