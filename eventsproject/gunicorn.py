@@ -39,6 +39,11 @@ def on_starting(server: Any) -> None:
             "random value of your own (README, 'Run in production'); `make run` is the "
             "development mode."
         )
+    if os.environ.get("DEBUG", "").strip().lower() in {"1", "true", "yes", "on"}:
+        raise SystemExit(
+            "Refusing to start the production server with DEBUG on: its error pages show "
+            "settings, paths and tracebacks to anyone. `make run` is the development mode."
+        )
     if server.cfg.preload_app:
         # The ticker and the outbox threads would start in the master and die in the fork.
         raise SystemExit("Refusing --preload: the service's threads must start in its worker.")

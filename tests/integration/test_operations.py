@@ -132,6 +132,14 @@ def secret_key(monkeypatch):
     monkeypatch.setenv("SECRET_KEY", "a-production-key-of-its-own")
 
 
+@pytest.mark.parametrize("debug", ["true", "1", " Yes "])
+def test_gunicorn_refuses_to_start_with_debug_pages_on(monkeypatch, debug):
+    monkeypatch.setenv("DEBUG", debug)
+
+    with pytest.raises(SystemExit, match="DEBUG on"):
+        gunicorn.on_starting(gunicorn_server())
+
+
 @pytest.mark.parametrize("given", [None, "", "  "])
 def test_gunicorn_refuses_to_start_without_a_secret_key_of_its_own(monkeypatch, given):
     monkeypatch.delenv("SECRET_KEY")
