@@ -16,6 +16,7 @@ and a last sent reminder expires with the seen ids' age after its due time.
 
 import heapq
 import threading
+import time
 import zlib
 from collections import Counter, OrderedDict, deque
 from collections.abc import Callable, Sequence
@@ -30,6 +31,10 @@ from events.decisions import NO_STATE, DecisionRecord, Reminder, UserState
 from events.domain import Event
 from notifications.domain import Notification
 from notifications.outbox import InMemoryOutboxStore, OutboxStore
+
+
+class StoreFull(RuntimeError):
+    """The memory store holds as many users as it may (EVENTS_MEMORY_MAX_USERS)."""
 
 
 class Arrival(StrEnum):
@@ -82,13 +87,17 @@ class EventRepository(Protocol):
     def stats(self) -> dict[str, int]: ...
 
 
-@dataclass(slots=True)
-class _Limits:
+@dataclass(frozen=True, slots=True)
+class MemoryLimits:
+    """What the memory store keeps, at most (each from a setting; README, Configuration)."""
+
     seen_ids: int = 100_000
     seen_max_age: timedelta = timedelta(hours=24)
     decisions_per_user: int = 100
     users_with_history: int = 10_000
     claim_lease: timedelta = timedelta(seconds=30)
+    max_users: int = 1_000_000  # users with state; a new one past it: StoreFull
+    state_ttl: timedelta | None = None  # a user whose state has not changed for it is dropped
 
 
 class InMemoryEventRepository:
@@ -100,18 +109,17 @@ class InMemoryEventRepository:
     def __init__(
         self,
         recent_limit: int = 1000,
-        seen_limit: int = 100_000,
-        seen_max_age: timedelta = timedelta(hours=24),
-        decisions_per_user: int = 100,
-        users_with_history: int = 10_000,
+        limits: MemoryLimits = MemoryLimits(),  # frozen: one default for all is safe
         outbox: OutboxStore | None = None,
     ) -> None:
-        self._limits = _Limits(seen_limit, seen_max_age, decisions_per_user, users_with_history)
+        self._limits = limits
         self._outbox = outbox if outbox is not None else InMemoryOutboxStore()
         self._user_locks = tuple(threading.Lock() for _ in range(self._STRIPES))
         self._lock = threading.Lock()  # the tables shared by all users, held briefly
         self._seen: OrderedDict[tuple[str, str], tuple[datetime | None, int]] = OrderedDict()
         self._states: dict[str, UserState] = {}
+        self._idle_seconds = limits.state_ttl.total_seconds() if limits.state_ttl else None
+        self._touched: OrderedDict[str, float] = OrderedDict()  # monotonic, least recent first
         self._tally: Counter[str] = Counter()  # open sessions and reminders, kept as they change
         # Wall-clock due order for the ticker; entries no longer pending are skipped.
         self._due: list[tuple[datetime, int, Reminder]] = []
@@ -124,7 +132,10 @@ class InMemoryEventRepository:
         self._counts: Counter[str] = Counter()
 
     def update(self, user_id: str, change_of: ChangeOf, event: Event | None = None) -> Committed:
-        with self._user_locks[zlib.crc32(user_id.encode("utf-8", "surrogatepass")) % self._STRIPES]:
+        stripe = self._stripe_of(user_id)
+        with stripe:
+            if user_id not in self._states:
+                self._make_room(stripe)
             if event is not None and (arrival := self._check_in(event)) is not Arrival.NEW:
                 return Committed(arrival)
             before = self._states.get(user_id, NO_STATE)
@@ -148,6 +159,7 @@ class InMemoryEventRepository:
     def claim_due_reminders(self, now: datetime) -> list[str]:
         users = []
         with self._lock:
+            self._expire_idle(held=None)
             expired = self._expired_sent_reminders(now)
             while self._due and self._due[0][0] <= now:
                 _, _, reminder = heapq.heappop(self._due)
@@ -181,9 +193,39 @@ class InMemoryEventRepository:
                 "pending_reminders": self._tally["pending_reminders"],
                 "users_with_decisions": len(self._decisions),
                 "remembered_event_ids": len(self._seen),
+                "users": len(self._states),
             }
 
     # --- under the locks ---------------------------------------------------------
+
+    def _stripe_of(self, user_id: str) -> threading.Lock:
+        return self._user_locks[
+            zlib.crc32(user_id.encode("utf-8", "surrogatepass")) % self._STRIPES
+        ]
+
+    def _make_room(self, held: threading.Lock) -> None:
+        """For a user not held yet: idle users go first; a store still full refuses."""
+        with self._lock:
+            self._expire_idle(held)
+            if len(self._states) >= self._limits.max_users:
+                raise StoreFull(f"the memory store holds its most users, {self._limits.max_users}")
+
+    def _expire_idle(self, held: "threading.Lock | None") -> None:
+        """Forget users whose state has not changed for the state TTL, oldest first. A user
+        whose stripe another thread holds is being updated, so not idle: stop there."""
+        if self._idle_seconds is None:
+            return
+        horizon = time.monotonic() - self._idle_seconds
+        while self._touched:
+            user_id, touched = next(iter(self._touched.items()))
+            stripe = self._stripe_of(user_id)
+            if touched > horizon or (stripe is not held and not stripe.acquire(blocking=False)):
+                return
+            try:
+                self._save(user_id, self._states.get(user_id, NO_STATE), NO_STATE)
+            finally:
+                if stripe is not held:
+                    stripe.release()
 
     def _check_in(self, event: Event) -> Arrival:
         content = hash((event.event_type, event))
@@ -214,8 +256,10 @@ class InMemoryEventRepository:
 
     def _save(self, user_id: str, before: UserState, after: UserState) -> None:
         self._count_changes(before, after)
+        self._touched.pop(user_id, None)
         if after:
             self._states[user_id] = after
+            self._touched[user_id] = time.monotonic()
         elif self._states.pop(user_id, None) is not None:
             self._removed()
         armed = after.pending_reminder

@@ -18,7 +18,7 @@ from django.core.cache import cache
 from events import receivers
 from events.processing import EventProcessor
 from events.redis_store import RedisEventRepository, Retention
-from events.repository import EventRepository, InMemoryEventRepository
+from events.repository import EventRepository, InMemoryEventRepository, MemoryLimits
 from events.rules import Thresholds
 from events.signals import event_recorded
 from events.ticker import ReminderTicker
@@ -91,14 +91,15 @@ def build(
 
 def memory_stores(clock: Callable[[], datetime], redis_client: Client | None = None) -> Stores:
     outbox = InMemoryOutboxStore(history_limit=settings.NOTIFICATIONS_RECENT_LIMIT, clock=clock)
-    repository = InMemoryEventRepository(
-        recent_limit=settings.EVENTS_RECENT_LIMIT,
-        seen_limit=settings.EVENTS_SEEN_IDS_LIMIT,
+    limits = MemoryLimits(
+        seen_ids=settings.EVENTS_SEEN_IDS_LIMIT,
         seen_max_age=timedelta(hours=settings.EVENTS_SEEN_IDS_MAX_AGE_HOURS),
         decisions_per_user=settings.EVENTS_DECISION_LOG_LIMIT,
         users_with_history=settings.EVENTS_DECISION_LOG_USERS,
-        outbox=outbox,
+        max_users=settings.EVENTS_MEMORY_MAX_USERS,
+        state_ttl=timedelta(hours=settings.EVENTS_USER_STATE_TTL_HOURS),
     )
+    repository = InMemoryEventRepository(settings.EVENTS_RECENT_LIMIT, limits, outbox)
     return Stores(repository, outbox, cache)
 
 

@@ -7,10 +7,13 @@ from rest_framework.response import Response
 from rest_framework.views import exception_handler
 
 from events.redis_store import TooMuchContention
+from events.repository import StoreFull
 from eventsproject.redis import UNAVAILABLE
 
 #: Seconds a client is asked to wait before retrying when the store is unavailable.
 RETRY_AFTER_SECONDS = 2
+#: ...and when the memory store is full: room comes back as idle users expire.
+FULL_RETRY_AFTER_SECONDS = 60
 
 _STORE_UNAVAILABLE = (*UNAVAILABLE, TooMuchContention)
 
@@ -18,6 +21,12 @@ _STORE_UNAVAILABLE = (*UNAVAILABLE, TooMuchContention)
 def handle_exception(exc: Exception, context: dict[str, Any]) -> Response | None:
     """A store that cannot be reached is a `503` with `Retry-After`: nothing was half
     written (each event is committed whole or not at all), so a retry is safe."""
+    if isinstance(exc, StoreFull):
+        return Response(
+            {"detail": "The service holds as many users as it may; retry later."},
+            status=status.HTTP_503_SERVICE_UNAVAILABLE,
+            headers={"Retry-After": str(FULL_RETRY_AFTER_SECONDS)},
+        )
     if isinstance(exc, _STORE_UNAVAILABLE):
         return Response(
             {"detail": "The state store is unavailable; retry later."},

@@ -81,7 +81,16 @@ def health_report() -> dict[str, Any]:
         "store": store,
         **figures,
         "circuit_breaker": parts.dispatcher.breaker_state,
+        "limits": _limits(),
     }
+
+
+def _limits() -> dict[str, Any]:
+    """The bounds on what clients can make the service hold (settings, README)."""
+    limits: dict[str, Any] = {"user_state_ttl_hours": settings.EVENTS_USER_STATE_TTL_HOURS}
+    if settings.EVENTS_STORE == "memory":
+        limits["max_users"] = settings.EVENTS_MEMORY_MAX_USERS
+    return limits
 
 
 def liveness() -> dict[str, Any]:

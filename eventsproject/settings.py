@@ -297,7 +297,10 @@ EVENTS_CLAIM_LEASE_SECONDS = _env_number("EVENTS_CLAIM_LEASE_SECONDS", 30, 0.1, 
 #: Whether each web process also runs the reminder ticker and the notification dispatcher;
 #: false leaves them to `manage.py run_workers` (Redis; README, "Running on Redis").
 EVENTS_WEB_RUNS_WORKERS = _env_bool("EVENTS_WEB_RUNS_WORKERS", default=True)
-#: A user's state and decision log expire after this many idle hours (Redis).
+#: The memory store holds at most this many users with state (sessions, reminders); a new
+#: user past it is answered 503 until idle ones expire (EVENTS_USER_STATE_TTL_HOURS).
+EVENTS_MEMORY_MAX_USERS = _env_count("EVENTS_MEMORY_MAX_USERS", 1_000_000, minimum=1)
+#: A user's state (and on Redis its decision log) expires after this many idle hours.
 EVENTS_USER_STATE_TTL_HOURS = _env_number("EVENTS_USER_STATE_TTL_HOURS", 48, 0.01, 10 * 8784)
 
 # --- Notifications ------------------------------------------------------------

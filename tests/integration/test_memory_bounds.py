@@ -1,0 +1,76 @@
+"""The memory store is bounded whatever clients send: idle users expire, and a cap on
+users answers 503 with Retry-After when it is reached — never a crash, never a silent loss."""
+
+import time
+
+import pytest
+from rest_framework.test import APIClient
+
+from tests.conftest import RecordingTransport
+from tests.sample import BRIEF_SAMPLE
+
+LAUNCH = BRIEF_SAMPLE[0]
+
+
+def launch(client, user: str, minute: int = 22):
+    event = {**LAUNCH, "user_id": user, "time_stamp": f"2021-02-28 16:{minute}:52"}
+    return client.post("/v1/event", event, format="json")
+
+
+class TestACapOnUsers:
+    @pytest.fixture
+    def transport(self, settings):
+        settings.EVENTS_MEMORY_MAX_USERS = 2
+        return RecordingTransport()
+
+    def test_a_new_user_past_the_cap_is_told_to_retry_later(self):
+        client = APIClient()
+        admitted = [launch(client, user).status_code for user in ("u1", "u2")]
+
+        refused = launch(client, "u3")
+
+        assert admitted == [202, 202]
+        assert refused.status_code == 503
+        assert int(refused["Retry-After"]) > 0
+        assert "users" in refused.json()["detail"]
+
+    def test_users_held_are_still_served_and_a_refused_event_is_not_lost(self, parts):
+        client = APIClient()
+        for user in ("u1", "u2"):
+            launch(client, user)
+        launch(client, "u3")
+
+        assert launch(client, "u1", minute=25).status_code == 202
+        for event in (BRIEF_SAMPLE[1], BRIEF_SAMPLE[4]):  # u2 trains: nothing left to hold
+            assert (
+                client.post("/v1/event", {**event, "user_id": "u2"}, format="json").status_code
+                == 202
+            )
+        assert not parts.repository.user_state("u2")
+        assert launch(client, "u3").status_code == 202  # the retry is new, not a duplicate
+
+    def test_the_limits_are_shown_in_health(self):
+        health = APIClient().get("/v1/health").json()
+
+        assert health["limits"]["max_users"] == 2
+        assert health["limits"]["user_state_ttl_hours"] > 0
+
+
+class TestIdleUsers:
+    @pytest.fixture
+    def transport(self, settings):
+        settings.EVENTS_MEMORY_MAX_USERS = 2
+        settings.EVENTS_USER_STATE_TTL_HOURS = 0.1 / 3600  # 100 ms
+        return RecordingTransport()
+
+    def test_idle_users_expire_and_make_room(self, parts):
+        client = APIClient()
+        for user in ("u1", "u2"):
+            launch(client, user)
+        time.sleep(0.2)
+
+        answer = launch(client, "u3")
+
+        assert answer.status_code == 202
+        assert not parts.repository.user_state("u1")
+        assert parts.repository.stats()["pending_reminders"] == 1
