@@ -14,6 +14,7 @@ import atexit
 import logging
 import signal
 import threading
+from collections.abc import Callable
 from types import FrameType
 from typing import Any
 
@@ -111,10 +112,10 @@ def readiness() -> dict[str, Any]:
     return {"status": "ok" if all(checks.values()) else "unavailable", "checks": checks}
 
 
-def _reachable(read: Any) -> bool:
+def _reachable(read: Callable[[], object]) -> bool:
     try:
         read()
-    except (*UNAVAILABLE, ConnectionError):
+    except UNAVAILABLE:
         return False
     return True
 

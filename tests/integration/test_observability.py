@@ -6,6 +6,7 @@ import time
 from types import SimpleNamespace
 
 import pytest
+import redis
 from rest_framework.test import APIClient
 
 from eventsproject import logs, serving
@@ -45,7 +46,7 @@ def test_ready_is_503_while_shutting_down_or_when_delivery_stopped(client, parts
 
 def test_ready_is_503_when_the_store_cannot_be_reached(client, parts, monkeypatch):
     def unreachable():
-        raise ConnectionError("store down")
+        raise redis.ConnectionError("store down")
 
     monkeypatch.setattr(parts.repository, "event_counts", unreachable)
 

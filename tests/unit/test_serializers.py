@@ -14,6 +14,7 @@ from events.domain import (
 )
 from events.formats import SERIALIZERS, TYPE_NAMES, IncomingEventSerializer
 from events.serializers import EventFormat
+from tests.wire import v2_event
 
 
 def brief(**overrides):
@@ -154,18 +155,6 @@ def test_all_field_errors_are_reported_at_once():
     assert set(errors_of({"type": "app_launch"})) == {"user_id", "device_id", "time_stamp"}
 
 
-def v2(**overrides):
-    event = {
-        "schema_version": 2,
-        "event_id": "0b9f7e3c-5d8a-4a47-9c1e-2f4a6d8b1c3e",
-        "type": "app_launched",
-        "occurred_at": "2021-02-28T16:22:52Z",
-        "user_id": "foo2",
-        "device_id": "bar2",
-    }
-    return {**event, **overrides}
-
-
 @pytest.mark.parametrize(
     "time_stamp",
     [
@@ -190,7 +179,7 @@ def test_a_timestamp_must_be_rfc_3339_or_the_legacy_form_exactly(time_stamp):
     ["2021-02-28T16:22:52Z\n", "2021-02-28T16:22:52.123456789+01:00x", "2021-02-28 16:22:52"],
 )
 def test_v2_times_must_be_rfc_3339_with_an_offset(occurred_at):
-    errors = errors_of(v2(occurred_at=occurred_at))
+    errors = errors_of(v2_event(occurred_at=occurred_at))
 
     assert [error.code for error in errors["occurred_at"]] in (["invalid"], ["no_offset"])
 
@@ -205,12 +194,12 @@ def test_v2_times_must_be_rfc_3339_with_an_offset(occurred_at):
     ],
 )
 def test_every_rfc_3339_form_is_accepted(accepted):
-    assert parse(v2(occurred_at=accepted)).occurred_at.tzinfo is not None
+    assert parse(v2_event(occurred_at=accepted)).occurred_at.tzinfo is not None
 
 
 @pytest.mark.parametrize("event_id", [True, 42, 1.5, ["0b9f7e3c-5d8a-4a47-9c1e-2f4a6d8b1c3e"]])
 def test_an_event_id_must_be_a_json_string(event_id):
-    errors = errors_of(v2(event_id=event_id))
+    errors = errors_of(v2_event(event_id=event_id))
 
     assert [error.code for error in errors["event_id"]] == ["not_a_string"]
 
