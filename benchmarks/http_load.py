@@ -41,6 +41,10 @@ def notify_standin(delay_seconds: float) -> Iterator[str]:
         process.wait(timeout=30)
 
 
+#: Production mode needs a token; the load generator sends this one.
+BENCHMARK_TOKEN = "a-token-for-the-benchmarks-only"
+
+
 @contextmanager
 def production_server(
     notify_url: str, settings_module: str, extra_env: dict[str, str] | None = None
@@ -57,6 +61,7 @@ def production_server(
         "EVENTS_BATCH_THROTTLE_RATE": "",
         "EVENTS_SEEN_IDS_LIMIT": "100000",
         "SECRET_KEY": "a-key-for-the-benchmarks-only",
+        "EVENTS_API_TOKENS": BENCHMARK_TOKEN,
         **(extra_env or {}),
     }
     with tempfile.TemporaryFile() as log:
@@ -78,7 +83,7 @@ def production_server(
 def load(
     port: int, path: str, bodies: list[bytes], connections: int, seconds: float
 ) -> loadgen.LoadResult:
-    return loadgen.run("127.0.0.1", port, path, bodies, connections, seconds)
+    return loadgen.run(("127.0.0.1", port), path, bodies, connections, seconds, BENCHMARK_TOKEN)
 
 
 def _wait_for_port(port: int, process: subprocess.Popen[bytes], timeout: float = 30) -> None:

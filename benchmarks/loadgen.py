@@ -55,24 +55,31 @@ class _Tally:
 
 
 def run(
-    host: str, port: int, path: str, bodies: list[bytes], connections: int, seconds: float
+    address: tuple[str, int],
+    path: str,
+    bodies: list[bytes],
+    connections: int,
+    seconds: float,
+    token: str | None = None,
 ) -> LoadResult:
-    """POST the bodies (each once, split over the connections) until done or time is up."""
-    requests = [_post(host, path, body) for body in bodies]
+    """POST the bodies (each once, split over the connections) until done or time is up,
+    with `token` as a bearer token if given."""
+    authorization = f"Authorization: Bearer {token}\r\n" if token else ""
+    requests = [_post(address[0], path, body, authorization) for body in bodies]
     shares = [list(islice(requests, n, None, connections)) for n in range(connections)]
     tally = _Tally()
     started = time.monotonic()
     with selectors.DefaultSelector() as selector:
         for share in shares:
-            _next_request(selector, (host, port), _Connection(share[::-1]), started + seconds)
-        _drive(selector, (host, port), tally, started + seconds)
+            _next_request(selector, address, _Connection(share[::-1]), started + seconds)
+        _drive(selector, address, tally, started + seconds)
     return LoadResult(tally.requests, tally.errors, time.monotonic() - started, tally.latencies)
 
 
-def _post(host: str, path: str, body: bytes) -> bytes:
+def _post(host: str, path: str, body: bytes, authorization: str) -> bytes:
     head = (
         f"POST {path} HTTP/1.1\r\nHost: {host}\r\nContent-Type: application/json\r\n"
-        f"Content-Length: {len(body)}\r\n\r\n"
+        f"{authorization}Content-Length: {len(body)}\r\n\r\n"
     )
     return head.encode("ascii") + body
 

@@ -30,6 +30,7 @@ from events.serializers import (
     UserStateSerializer,
 )
 from events.throttles import BatchRateThrottle, EventRateThrottle
+from eventsproject.authentication import AdminAccess
 from eventsproject.bootstrap import components
 from eventsproject.pagination import Pagination
 
@@ -176,6 +177,8 @@ def _segment_status(ingested: Ingested) -> int:
 class UserStateApi(APIView):
     """A user's open training sessions and pending reminder."""
 
+    permission_classes = [AdminAccess]
+
     @schema.describe_user_state
     def get(self, request: Request, user_id: str) -> Response:
         state = components().repository.user_state(user_id)
@@ -189,6 +192,8 @@ class UserStateApi(APIView):
 
 class UserDecisionListApi(ListAPIView):  # type: ignore[type-arg]  # a list, not a Model
     """Why each of a user's notifications was or was not sent, newest first."""
+
+    permission_classes = [AdminAccess]
 
     serializer_class = DecisionRecordSerializer
     pagination_class = Pagination

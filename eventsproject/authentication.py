@@ -1,24 +1,24 @@
-"""Optional bearer-token authentication for the API.
+"""Bearer-token authentication and the scope each endpoint needs (eventsproject/access.py).
 
-With `EVENTS_API_TOKENS` empty (the default) every request is let in and the
-service must sit behind a gateway that authenticates the app. With tokens set,
-every endpoint but the health check and the API docs requires
-`Authorization: Bearer <token>`, or — as Segment's and RudderStack's SDKs send
-their write key — `Authorization: Basic base64(<token>:)`; anything else is
-answered 401.
+A token goes in `Authorization: Bearer <token>`, or — as Segment's and
+RudderStack's SDKs send their write key — `Authorization: Basic
+base64(<token>:)`. An unknown token is a 401; a known one without the scope an
+endpoint needs, a 403 that names the setting whose tokens have it.
 """
 
 import base64
 import binascii
 import hmac
+from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, ClassVar
 
-from django.conf import settings
 from rest_framework.authentication import BaseAuthentication, get_authorization_header
 from rest_framework.exceptions import AuthenticationFailed
 from rest_framework.permissions import BasePermission
 from rest_framework.request import Request
+
+from eventsproject.access import GRANTS, TOKEN_SETTINGS, Scope, any_tokens, open_scopes, tokens
 
 if TYPE_CHECKING:  # rest_framework.views imports this module through the settings
     from rest_framework.views import APIView
@@ -26,15 +26,16 @@ if TYPE_CHECKING:  # rest_framework.views imports this module through the settin
 
 @dataclass(frozen=True)
 class ApiClient:
-    """Who presented a valid token. There are no user accounts here."""
+    """Who presented a valid token, and what it may do. There are no user accounts here."""
 
+    scopes: frozenset[Scope]
     is_authenticated: bool = True
 
 
 class BearerTokenAuthentication(BaseAuthentication):
     def authenticate(self, request: Request) -> tuple[ApiClient, str] | None:
         words = get_authorization_header(request).split()
-        if not settings.EVENTS_API_TOKENS or not words:
+        if not any_tokens() or not words:
             return None
         read_token = TOKEN_READERS.get(words[0].lower())
         if read_token is None:
@@ -42,14 +43,21 @@ class BearerTokenAuthentication(BaseAuthentication):
         if len(words) != 2:
             raise AuthenticationFailed("Use 'Authorization: Bearer <token>'.")
         token = read_token(words[1])
-        if not any(
-            hmac.compare_digest(token, known.encode()) for known in settings.EVENTS_API_TOKENS
-        ):
+        scopes = _scopes_of(token)
+        if not scopes:
             raise AuthenticationFailed("Invalid token.")
-        return ApiClient(), token.decode()
+        return ApiClient(scopes), token.decode()
 
     def authenticate_header(self, request: Request) -> str:
         return 'Bearer realm="events"'
+
+
+def _scopes_of(token: bytes) -> frozenset[Scope]:
+    granted: frozenset[Scope] = frozenset()
+    for scope in Scope:
+        if any(hmac.compare_digest(token, known.encode()) for known in tokens(scope)):
+            granted |= GRANTS[scope]
+    return granted
 
 
 def _write_key(credentials: bytes) -> bytes:
@@ -63,6 +71,25 @@ def _write_key(credentials: bytes) -> bytes:
 TOKEN_READERS = {b"bearer": lambda token: token, b"basic": _write_key}
 
 
-class TokenRequiredWhenConfigured(BasePermission):
+class ScopeRequired(BasePermission):
+    """Admits a client whose token has the scope the request's method needs, or anyone
+    where that scope is open. Any method not in `scopes` needs the admin scope."""
+
+    scopes: ClassVar[Mapping[str, Scope]] = {}
+
     def has_permission(self, request: Request, view: "APIView") -> bool:
-        return not settings.EVENTS_API_TOKENS or request.auth is not None
+        scope = self.scopes.get(str(request.method), Scope.ADMIN)
+        self.message = f"This needs a token listed in {TOKEN_SETTINGS[scope]}."
+        if isinstance(request.user, ApiClient):
+            return scope in request.user.scopes
+        return scope in open_scopes()
+
+
+class IngestionAccess(ScopeRequired):
+    """Posting is ingestion; reading what was posted is an operator's business."""
+
+    scopes = {"POST": Scope.INGEST}
+
+
+class AdminAccess(ScopeRequired):
+    """Reading users, decisions and notifications, and re-sending."""

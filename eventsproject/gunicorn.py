@@ -8,9 +8,10 @@ as `WEB_CONCURRENCY` (or `-w`) says.
 
 import os
 import signal
+from collections.abc import Callable
 from typing import Any
 
-from eventsproject import logs
+from eventsproject import access, logs
 
 bind = "127.0.0.1:8000"
 workers = int(os.environ.get("WEB_CONCURRENCY", "1") or 1)
@@ -33,27 +34,49 @@ logconfig_dict = {
 
 
 def on_starting(server: Any) -> None:
-    if not os.environ.get("SECRET_KEY", "").strip():
-        raise SystemExit(
-            "Refusing to start the production server without SECRET_KEY: set it to a long "
-            "random value of your own (README, 'Run in production'); `make run` is the "
-            "development mode."
-        )
-    if os.environ.get("DEBUG", "").strip().lower() in {"1", "true", "yes", "on"}:
-        raise SystemExit(
-            "Refusing to start the production server with DEBUG on: its error pages show "
-            "settings, paths and tracebacks to anyone. `make run` is the development mode."
-        )
-    if server.cfg.preload_app:
+    """Refuses what would be unsafe or wrong in production, and says when it runs open.
+    Reads Django's settings, so a `.env` file counts as the environment does."""
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "eventsproject.settings")
+    from django.conf import settings
+
+    for refused, reason in REFUSALS:
+        if refused(settings, server.cfg):
+            raise SystemExit(f"Refusing to start the production server {reason}")
+    from django.core.checks import Tags, run_checks
+
+    for warning in run_checks(tags=[Tags.security], include_deployment_checks=False):
+        server.log.warning("%s: %s %s", warning.id, warning.msg, warning.hint)
+
+
+REFUSALS: tuple[tuple[Callable[[Any, Any], bool], str], ...] = (
+    (
+        lambda settings, cfg: settings.SECRET_KEY == settings.DEVELOPMENT_SECRET_KEY,
+        "without SECRET_KEY: set it to a long random value of your own (README, 'Run in "
+        "production'); `make run` is the development mode.",
+    ),
+    (
+        lambda settings, cfg: settings.DEBUG,
+        "with DEBUG on: its error pages show settings, paths and tracebacks to anyone. "
+        "`make run` is the development mode.",
+    ),
+    (
+        lambda settings, cfg: not (access.any_tokens() or settings.EVENTS_ALLOW_ANONYMOUS),
+        "where no client could post an event: set EVENTS_API_TOKENS (and EVENTS_ADMIN_TOKENS "
+        "for reading and re-sending), or EVENTS_ALLOW_ANONYMOUS=true behind a gateway that "
+        "authenticates the app (README, 'Who may do what').",
+    ),
+    (
         # The ticker and the outbox threads would start in the master and die in the fork.
-        raise SystemExit("Refusing --preload: the service's threads must start in its worker.")
-    if server.cfg.workers != 1 and _store() != "redis":
-        raise SystemExit(
-            f"Refusing to start with {server.cfg.workers} workers: with EVENTS_STORE=memory "
-            "the events processor keeps its state in one process. Set EVENTS_STORE=redis "
-            "(and REDIS_URL) to run several workers, or run one (add --threads for "
-            "concurrency); see README, 'Running on Redis'."
-        )
+        lambda settings, cfg: cfg.preload_app,
+        "with --preload: the service's threads must start in its worker.",
+    ),
+    (
+        lambda settings, cfg: cfg.workers != 1 and settings.EVENTS_STORE != "redis",
+        "with several workers: with EVENTS_STORE=memory the events processor keeps its "
+        "state in one process. Set EVENTS_STORE=redis (and REDIS_URL) to run several "
+        "workers, or run one (add --threads for concurrency); see README, 'Running on Redis'.",
+    ),
+)
 
 
 def post_worker_init(worker: Any) -> None:
@@ -66,8 +89,3 @@ def post_worker_init(worker: Any) -> None:
         worker.handle_exit(signum, frame)
 
     signal.signal(signal.SIGTERM, shut_down)
-
-
-def _store() -> str:
-    """EVENTS_STORE, read as the settings read it (which validate it in the worker)."""
-    return os.environ.get("EVENTS_STORE", "memory").strip().lower()

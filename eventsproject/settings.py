@@ -216,7 +216,7 @@ REST_FRAMEWORK = {
     "DEFAULT_PARSER_CLASSES": ["events.parsers.LimitedJSONParser"],
     # No auth or contenttypes apps: nothing may assume a user table.
     "DEFAULT_AUTHENTICATION_CLASSES": ["eventsproject.authentication.BearerTokenAuthentication"],
-    "DEFAULT_PERMISSION_CLASSES": ["eventsproject.authentication.TokenRequiredWhenConfigured"],
+    "DEFAULT_PERMISSION_CLASSES": ["eventsproject.authentication.IngestionAccess"],
     "UNAUTHENTICATED_USER": None,
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "EXCEPTION_HANDLER": "eventsproject.exceptions.handle_exception",
@@ -276,9 +276,13 @@ EVENTS_THROTTLE_RATE = _env_rate("EVENTS_THROTTLE_RATE", "30/s")
 EVENTS_BATCH_THROTTLE_RATE = _env_rate("EVENTS_BATCH_THROTTLE_RATE", "10/s")
 #: Proxies (addresses or networks) whose X-Forwarded-For names the client; none by default.
 EVENTS_TRUSTED_PROXIES = _env_networks("EVENTS_TRUSTED_PROXIES")
-#: Bearer tokens accepted for ingestion; empty means no authentication here
-#: (the service must then sit behind a gateway that authenticates the app).
+#: Who may do what (eventsproject/access.py): tokens that may post events; tokens that may
+#: also read users, decisions and notifications and re-send. In production mode (DEBUG off)
+#: a request without a token is refused unless EVENTS_ALLOW_ANONYMOUS opens the scopes
+#: without tokens (for a gateway in front that authenticates the app).
 EVENTS_API_TOKENS = _env_list("EVENTS_API_TOKENS", [])
+EVENTS_ADMIN_TOKENS = _env_list("EVENTS_ADMIN_TOKENS", [])
+EVENTS_ALLOW_ANONYMOUS = _env_bool("EVENTS_ALLOW_ANONYMOUS", default=False)
 
 # --- State ---------------------------------------------------------------------
 #: Where state and the outbox live: `memory` (one process, lost on exit) or `redis`

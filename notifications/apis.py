@@ -10,6 +10,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from eventsproject.authentication import AdminAccess
 from eventsproject.bootstrap import components
 from eventsproject.pagination import Pagination
 from eventsproject.schema import ERROR, ERRORS
@@ -21,6 +22,8 @@ logger = logging.getLogger(__name__)
 
 class NotificationListApi(ListAPIView):  # type: ignore[type-arg]  # a list, not a Model
     """Notifications, newest first, with their delivery status; filter with `?status=`."""
+
+    permission_classes = [AdminAccess]
 
     serializer_class = OutboxEntrySerializer
     pagination_class = Pagination
@@ -49,6 +52,8 @@ _STATUSES = {status.value: status for status in DeliveryStatus}
 class NotificationDetailApi(APIView):
     """One notification: its payload, why it was sent and how delivery went."""
 
+    permission_classes = [AdminAccess]
+
     @extend_schema(responses={200: OutboxEntrySerializer, **ERRORS})
     def get(self, request: Request, notification_id: str) -> Response:
         return Response(OutboxEntrySerializer(_entry_or_404(notification_id)).data)
@@ -56,6 +61,8 @@ class NotificationDetailApi(APIView):
 
 class NotificationResendApi(APIView):
     """Queue a failed notification again, with the same id (and Idempotency-Key)."""
+
+    permission_classes = [AdminAccess]
 
     @extend_schema(request=None, responses={202: OutboxEntrySerializer, 409: ERROR, **ERRORS})
     def post(self, request: Request, notification_id: str) -> Response:

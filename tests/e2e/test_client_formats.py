@@ -22,11 +22,14 @@ PROGRAM = {"id": "2352", "title": "7 Minutes of HIIT Training"}
 
 
 WRITE_KEY = "write-key-of-the-ios-app"
+ADMIN_TOKEN = "token-of-the-operators"
 
 
 @pytest.fixture
 def production(server_env):
     server_env["EVENTS_API_TOKENS"] = WRITE_KEY
+    server_env["EVENTS_ADMIN_TOKENS"] = ADMIN_TOKEN
+    del server_env["EVENTS_ALLOW_ANONYMOUS"]  # production mode: tokens only
     running = Server(GUNICORN, server_env)
     yield running.url
     running.stop()
@@ -92,8 +95,13 @@ def test_segment_style_sdks_track_with_their_write_key_and_gzip(production, stan
     assert received.payload["kind"] == NotificationKind.TRAINING_DOSE_CONGRATULATION
     assert (received.payload["user_id"], received.payload["minutes"]) == (user, 34)
     assert received.payload["device_id"] == f"{user}-phone"
-    headers = {"Authorization": f"Bearer {WRITE_KEY}"}
-    events = requests.get(f"{production}/v1/events?user_id={user}", headers=headers, timeout=10)
+
+    def read_events(token: str) -> requests.Response:
+        headers = {"Authorization": f"Bearer {token}"}
+        return requests.get(f"{production}/v1/events?user_id={user}", headers=headers, timeout=10)
+
+    assert read_events(WRITE_KEY).status_code == 403  # an app's key posts, and only that
+    events = read_events(ADMIN_TOKEN)
     assert [event["type"] for event in events.json()["results"]] == [
         "unknown",
         "training_program_finished",

@@ -9,7 +9,7 @@ import responses
 from django.core.management import CommandError, call_command
 from rest_framework.test import APIClient
 
-from eventsproject import gunicorn, serving
+from eventsproject import serving
 from notifications.client import NotificationError
 from tests.sample import BRIEF_SAMPLE
 
@@ -123,56 +123,6 @@ def test_stopping_closes_the_dispatcher_and_the_ticker(parts, monkeypatch):
     assert not parts.dispatcher.alive
 
 
-def gunicorn_server(workers=1, preload_app=False):
-    return SimpleNamespace(cfg=SimpleNamespace(workers=workers, preload_app=preload_app))
-
-
-@pytest.fixture(autouse=True)
-def secret_key(monkeypatch):
-    monkeypatch.setenv("SECRET_KEY", "a-production-key-of-its-own")
-
-
-@pytest.mark.parametrize("debug", ["true", "1", " Yes "])
-def test_gunicorn_refuses_to_start_with_debug_pages_on(monkeypatch, debug):
-    monkeypatch.setenv("DEBUG", debug)
-
-    with pytest.raises(SystemExit, match="DEBUG on"):
-        gunicorn.on_starting(gunicorn_server())
-
-
-@pytest.mark.parametrize("given", [None, "", "  "])
-def test_gunicorn_refuses_to_start_without_a_secret_key_of_its_own(monkeypatch, given):
-    monkeypatch.delenv("SECRET_KEY")
-    if given is not None:
-        monkeypatch.setenv("SECRET_KEY", given)
-
-    with pytest.raises(SystemExit, match="without SECRET_KEY"):
-        gunicorn.on_starting(gunicorn_server())
-
-
-@pytest.mark.parametrize("workers", [2, 4])
-def test_gunicorn_refuses_more_than_one_worker_with_the_memory_store(workers, monkeypatch):
-    monkeypatch.delenv("EVENTS_STORE", raising=False)
-
-    with pytest.raises(SystemExit, match="Set EVENTS_STORE=redis"):
-        gunicorn.on_starting(gunicorn_server(workers=workers))
-
-
-def test_gunicorn_starts_several_workers_with_the_redis_store(monkeypatch):
-    monkeypatch.setenv("EVENTS_STORE", "redis")
-
-    gunicorn.on_starting(gunicorn_server(workers=4))
-
-
-def test_gunicorn_refuses_preloading():
-    with pytest.raises(SystemExit, match="--preload"):
-        gunicorn.on_starting(gunicorn_server(preload_app=True))
-
-
-def test_gunicorn_starts_with_one_worker():
-    gunicorn.on_starting(gunicorn_server())
-
-
 API = "http://service.test"
 
 
@@ -208,6 +158,21 @@ def test_the_resend_command_sends_the_token_when_given():
     )
 
     out, _ = resend("n1", "--token", "t0k")
+
+    assert "Re-sent 1 out of 1" in out
+
+
+@responses.activate
+def test_the_resend_command_uses_the_first_admin_token_by_default(settings):
+    settings.EVENTS_ADMIN_TOKENS = ["adm1n", "other"]
+    responses.post(
+        f"{API}/v1/notifications/n1/resend",
+        status=202,
+        json={},
+        match=[responses.matchers.header_matcher({"Authorization": "Bearer adm1n"})],
+    )
+
+    out, _ = resend("n1")
 
     assert "Re-sent 1 out of 1" in out
 

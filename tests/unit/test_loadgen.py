@@ -14,10 +14,12 @@ class _Answers(BaseHTTPRequestHandler):
 
     protocol_version = "HTTP/1.1"
     bodies: list[bytes] = []
+    authorizations: list[str | None] = []
 
     def do_POST(self) -> None:
         body = self.rfile.read(int(self.headers["Content-Length"]))
         self.bodies.append(body)
+        self.authorizations.append(self.headers["Authorization"])
         if body == b"drop":
             self.close_connection = True
             self.wfile.write(b"HTTP/1.1 200 OK\r\n")  # a head cut short
@@ -35,6 +37,7 @@ class _Answers(BaseHTTPRequestHandler):
 @pytest.fixture
 def port() -> Iterator[int]:
     _Answers.bodies = []
+    _Answers.authorizations = []
     server = ThreadingHTTPServer(("127.0.0.1", 0), _Answers)
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
@@ -46,15 +49,22 @@ def port() -> Iterator[int]:
 def test_every_body_is_posted_once_and_failures_are_counted(port):
     bodies = [f"event-{n}".encode() for n in range(40)] + [b"fail", b"drop"]
 
-    result = loadgen.run("127.0.0.1", port, "/v1/event", bodies, 4, seconds=30)
+    result = loadgen.run(("127.0.0.1", port), "/v1/event", bodies, 4, seconds=30)
 
     assert sorted(_Answers.bodies) == sorted(bodies)
     assert (result.requests, result.errors) == (42, 2)
     assert len(result.latencies) == 42
+    assert set(_Answers.authorizations) == {None}
+
+
+def test_a_token_goes_with_every_request(port):
+    loadgen.run(("127.0.0.1", port), "/v1/event", [b"one", b"two"], 2, seconds=30, token="t0k")
+
+    assert _Answers.authorizations == ["Bearer t0k", "Bearer t0k"]
 
 
 def test_no_request_starts_after_the_time_is_up(port):
-    result = loadgen.run("127.0.0.1", port, "/v1/event", [b"late"] * 10, 2, seconds=0)
+    result = loadgen.run(("127.0.0.1", port), "/v1/event", [b"late"] * 10, 2, seconds=0)
 
     assert result.requests == 0
     assert _Answers.bodies == []

@@ -208,6 +208,8 @@ PRODUCTION = {
     "SECURE_SSL_REDIRECT": "true",
     "SECURE_HSTS_SECONDS": "31536000",
     "NOTIFY_SIGNING_SECRET": "whsec_" + "QUJDREVGR0hJSktMTU5PUFFSU1RVVldY",
+    "EVENTS_API_TOKENS": "an-app-token",
+    "EVENTS_ADMIN_TOKENS": "an-operator-token",
 }
 
 

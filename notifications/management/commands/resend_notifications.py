@@ -24,7 +24,12 @@ class Command(BaseCommand):
         parser.add_argument(
             "--api-url", default=settings.EVENTS_API_URL, help="the service's base URL"
         )
-        parser.add_argument("--token", default=None, help="a bearer token, if the API needs one")
+        parser.add_argument(
+            "--token",
+            default=next(iter(settings.EVENTS_ADMIN_TOKENS), None),
+            help="an admin token (by default the first of EVENTS_ADMIN_TOKENS, which keeps "
+            "it out of the process list)",
+        )
 
     def handle(self, *args: Any, **options: Any) -> None:
         session = requests.Session()

@@ -1,0 +1,91 @@
+"""The production command's start: what it refuses and what it warns about."""
+
+from types import SimpleNamespace
+
+import pytest
+
+from eventsproject import gunicorn
+
+
+class RecordingLog:
+    def __init__(self) -> None:
+        self.warnings: list[str] = []
+
+    def warning(self, message: str, *args: object) -> None:
+        self.warnings.append(message % args)
+
+
+def gunicorn_server(workers=1, preload_app=False):
+    return SimpleNamespace(
+        cfg=SimpleNamespace(workers=workers, preload_app=preload_app), log=RecordingLog()
+    )
+
+
+@pytest.fixture(autouse=True)
+def production_settings(settings):
+    """What the production command reads: Django's settings, so `.env` counts as well."""
+    settings.SECRET_KEY = "a-production-key-of-its-own"
+    settings.EVENTS_ALLOW_ANONYMOUS = False
+    settings.EVENTS_API_TOKENS = ["app-token"]
+
+
+def test_gunicorn_refuses_to_start_with_debug_pages_on(settings):
+    settings.DEBUG = True
+
+    with pytest.raises(SystemExit, match="DEBUG on"):
+        gunicorn.on_starting(gunicorn_server())
+
+
+def test_gunicorn_refuses_to_start_without_a_secret_key_of_its_own(settings):
+    settings.SECRET_KEY = settings.DEVELOPMENT_SECRET_KEY
+
+    with pytest.raises(SystemExit, match="without SECRET_KEY"):
+        gunicorn.on_starting(gunicorn_server())
+
+
+def test_gunicorn_refuses_to_start_when_no_client_could_post(settings):
+    settings.EVENTS_API_TOKENS = []
+    settings.EVENTS_ADMIN_TOKENS = []
+
+    with pytest.raises(SystemExit, match=r"EVENTS_API_TOKENS.*EVENTS_ALLOW_ANONYMOUS"):
+        gunicorn.on_starting(gunicorn_server())
+
+
+def test_gunicorn_warns_at_start_when_running_open(settings):
+    settings.EVENTS_API_TOKENS = []
+    settings.EVENTS_ALLOW_ANONYMOUS = True
+
+    server = gunicorn_server()
+
+    gunicorn.on_starting(server)
+
+    warned = " ".join(server.log.warnings)
+    assert "events.W002" in warned
+    assert "anyone may post events" in warned
+
+
+@pytest.mark.parametrize("workers", [2, 4])
+def test_gunicorn_refuses_more_than_one_worker_with_the_memory_store(workers, settings):
+    settings.EVENTS_STORE = "memory"
+
+    with pytest.raises(SystemExit, match="Set EVENTS_STORE=redis"):
+        gunicorn.on_starting(gunicorn_server(workers=workers))
+
+
+def test_gunicorn_starts_several_workers_with_the_redis_store(settings):
+    settings.EVENTS_STORE = "redis"
+
+    server = gunicorn_server(workers=4)
+
+    gunicorn.on_starting(server)
+
+    assert server.log.warnings == []
+
+
+def test_gunicorn_refuses_preloading():
+    with pytest.raises(SystemExit, match="--preload"):
+        gunicorn.on_starting(gunicorn_server(preload_app=True))
+
+
+def test_gunicorn_starts_with_one_worker():
+    gunicorn.on_starting(gunicorn_server())
