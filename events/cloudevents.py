@@ -7,6 +7,7 @@ behind a reverse-DNS prefix (`com.example.fitness.training_program_started`);
 carries `device_id` and, for a training program, `training_program` as in v2.
 """
 
+import re
 from collections.abc import Mapping
 from typing import Any
 from urllib.parse import unquote
@@ -36,10 +37,19 @@ BATCH_MEDIA_TYPE = "application/cloudevents-batch+json"
 HEADER_PREFIX = "ce-"
 
 
+#: A reverse-DNS prefix: labels of letters, digits and hyphens, each followed by a dot.
+REVERSE_DNS_PREFIX = r"(?:[A-Za-z0-9-]+\.)*"
+_PREFIXED = re.compile(REVERSE_DNS_PREFIX + r"(?P<name>[^.]*)")
+
+
 def type_name(data: Mapping[str, Any]) -> object:
-    """The v2 type name in `type`, after any reverse-DNS prefix."""
+    """The v2 type name in `type`, after any reverse-DNS prefix; a `type` with any other
+    prefix is not a v2 name (an unknown type)."""
     raw_type = data.get("type")
-    return raw_type.rsplit(".", 1)[-1] if isinstance(raw_type, str) else raw_type
+    if not isinstance(raw_type, str):
+        return raw_type
+    prefixed = _PREFIXED.fullmatch(raw_type)
+    return prefixed["name"] if prefixed else raw_type
 
 
 def is_binary(headers: Mapping[str, str]) -> bool:

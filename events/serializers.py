@@ -119,13 +119,12 @@ class StrictCharField(serializers.CharField):
     def to_internal_value(self, data: Any) -> str:
         if not isinstance(data, str):
             self.fail("not_a_string", input_type=json_type_name(data))
+        if len(data) > self.max_length:  # as sent, as the schema's maxLength counts
+            self.fail("max_length", max_length=self.max_length)
         value = clean_identifier(data)  # before trimming: a trailing control is no space
         if value is None:
             self.fail("forbidden_characters")
-        value = value.strip() if self.trim_whitespace else value
-        if len(value) > self.max_length:
-            self.fail("max_length", max_length=self.max_length)
-        return value
+        return value.strip() if self.trim_whitespace else value
 
 
 class StrictUUIDField(serializers.UUIDField):

@@ -106,8 +106,16 @@ def test_an_id_is_a_duplicate_only_from_the_same_source(client):
     assert again.json()["status"] == "duplicate"
 
 
-def test_an_unknown_type_is_accepted_and_ignored(client):
-    kind = "com.example.fitness.profile_viewed"
+@pytest.mark.parametrize(
+    "kind",
+    [
+        "com.example.fitness.profile_viewed",
+        "com.example fitness.training_program_started",  # a prefix that is no domain name
+        "/apps.training_program_started",
+        "com..training_program_started",
+    ],
+)
+def test_an_unknown_type_is_accepted_and_ignored(client, kind):
     event = cloud_event(kind, STARTED, {"device_id": "d"}, subject="u4")
 
     answer = send(client, to_structured(event, JSONFormat()))

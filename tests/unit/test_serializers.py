@@ -126,6 +126,8 @@ def test_the_same_content_gets_the_same_id_and_different_content_another():
         pytest.param(brief(type=["app_launch"]), "type", "not_a_string", id="list as type"),
         pytest.param(brief(type={"a": 1}), "type", "not_a_string", id="object as type"),
         pytest.param(brief(user_id="x" * 129), "user_id", "max_length", id="id too long"),
+        # Counted as sent, as the schema's maxLength counts: before trimming or NFC.
+        pytest.param(brief(user_id="x" * 128 + " "), "user_id", "max_length", id="long, spaced"),
         pytest.param(
             brief(training_program_title="t" * 257),
             "training_program_title",
@@ -226,3 +228,8 @@ def test_identifiers_are_nfc_normalised():
 
     assert parse(brief(user_id=decomposed)).user_id == composed
     assert parse(brief(user_id="Zoë 🏋️")).user_id == "Zoë 🏋️"
+
+
+def test_an_id_s_length_is_counted_as_sent_before_nfc():
+    # U+0344 is one character that NFC writes as two: the limit is on what the app sent.
+    assert len(parse(brief(user_id="\u0344" * 128)).user_id) == 256
