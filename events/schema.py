@@ -11,7 +11,7 @@ from drf_spectacular.utils import (
 )
 from rest_framework import serializers
 
-from events import cloudevents, segment
+from events import cloudevents, schema_rules, segment  # noqa: F401  (schema_rules: extensions)
 from events.domain import EventType
 from events.formats import SERIALIZERS
 from events.ingestion import REJECTED, STATUS_CODES
@@ -25,23 +25,25 @@ from events.serializers import (
 from eventsproject.schema import ERRORS
 
 
-def _known_types(name: str, *formats: EventFormat) -> PolymorphicProxySerializer:
+def _event_types(name: str, *formats: EventFormat, unknown: bool) -> PolymorphicProxySerializer:
+    """One branch per type of each format; with `unknown`, one more for any other type
+    (events/schema_rules.py keeps the branches apart)."""
     return PolymorphicProxySerializer(
         component_name=name,
-        # Known types only: any other type is accepted and ignored, which no schema enumerates.
         serializers=[
             SERIALIZERS[event_format][event_type]
             for event_format in formats
             for event_type in EventType
-            if event_type is not EventType.UNKNOWN
+            if unknown or event_type is not EventType.UNKNOWN
         ],
         resource_type_field_name=None,
     )
 
 
-INCOMING_EVENT = _known_types("IncomingEvent", EventFormat.LEGACY, EventFormat.V2)
-CLOUD_EVENT = _known_types("CloudEvent", EventFormat.CLOUDEVENTS)
-SEGMENT_MESSAGE = _known_types("SegmentMessage", EventFormat.SEGMENT)
+INCOMING_EVENT = _event_types("IncomingEvent", EventFormat.LEGACY, EventFormat.V2, unknown=True)
+CLOUD_EVENT = _event_types("IncomingCloudEvent", EventFormat.CLOUDEVENTS, unknown=True)
+# Known types only: any other message is accepted and ignored (Segment's `identify`, ...).
+SEGMENT_MESSAGE = _event_types("SegmentMessage", EventFormat.SEGMENT, unknown=False)
 
 INGEST_RESULT = inline_serializer(
     "IngestResult",

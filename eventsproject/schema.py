@@ -24,7 +24,7 @@ ERRORS = {
 class BearerTokenScheme(OpenApiAuthenticationExtension):  # type: ignore[no-untyped-call]
     target_class = "eventsproject.authentication.BearerTokenAuthentication"
     name = "bearerToken"
-    optional = True  # not needed in development mode or with EVENTS_ALLOW_ANONYMOUS
+    optional = False  # production mode; development mode and EVENTS_ALLOW_ANONYMOUS waive it
 
     def get_security_definition(self, auto_schema: Any) -> dict[str, Any]:
         return build_bearer_security_scheme_object(

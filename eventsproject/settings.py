@@ -230,6 +230,10 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "COMPONENT_SPLIT_REQUEST": True,
+    "POSTPROCESSING_HOOKS": [
+        "drf_spectacular.hooks.postprocess_schema_enums",
+        "events.schema_rules.refine",
+    ],
     # Each event serializer's `type` has one value; name their enums after it.
     "ENUM_NAME_OVERRIDES": {
         "AppLaunchTypeEnum": ["app_launch"],

@@ -1,6 +1,8 @@
 """The OpenAPI schema, and the API checked against it by schemathesis (bounded examples)."""
 
 import io
+import re
+import sys
 
 import pytest
 import schemathesis
@@ -14,6 +16,9 @@ from schemathesis.specs.openapi.checks import (
     response_schema_conformance,
     status_code_conformance,
 )
+
+from events.schema_rules import text_class, text_pattern
+from events.serializers import clean_identifier
 
 # Not eventsproject.wsgi: importing it would start a serving process's threads.
 schema = schemathesis.openapi.from_wsgi("/v1/schema", get_wsgi_application())
@@ -51,7 +56,56 @@ def test_the_event_body_is_one_of_every_type_in_both_formats(client):
     one_of = document["components"]["schemas"]["IncomingEventRequest"]["oneOf"]
     names = {ref["$ref"].rsplit("/", 1)[-1] for ref in one_of}
     assert {"LegacyAppLaunchRequest", "V2TrainingProgramFinishedRequest"} <= names
-    assert len(names) == 8
+    assert {"LegacyEventRequest", "V2EventRequest"} <= names  # any other type
+    assert len(names) == 10
+
+
+def test_an_unknown_type_s_branch_excludes_the_known_types(client):
+    schemas = client.get("/v1/schema", HTTP_ACCEPT="application/json").json()["components"][
+        "schemas"
+    ]
+
+    excluded = schemas["V2EventRequest"]["properties"]["type"]["not"]["enum"]
+    cloud_excluded = schemas["CloudEventRequest"]["properties"]["type"]["not"]
+    assert "training_program_finished" in excluded
+    assert re.search(cloud_excluded["pattern"], "com.example.fitness.app_launched")
+    assert not re.search(cloud_excluded["pattern"], "com/example.app_launched")
+
+
+def test_an_ingestion_request_needs_a_body(client):
+    paths = client.get("/v1/schema", HTTP_ACCEPT="application/json").json()["paths"]
+
+    assert paths["/v1/event"]["post"]["requestBody"]["required"] is True
+    assert paths["/v1/events"]["post"]["requestBody"]["required"] is True
+
+
+def test_the_text_pattern_allows_exactly_the_characters_the_server_allows():
+    one_character = re.compile(text_class())
+
+    disagreements = [
+        hex(code_point)
+        for code_point in range(sys.maxunicode + 1)
+        if bool(one_character.fullmatch(chr(code_point))) != bool(clean_identifier(chr(code_point)))
+    ]
+
+    assert disagreements == []
+
+
+@pytest.mark.parametrize(
+    ("text", "valid"),
+    [
+        ("user-1", True),
+        (" user 1 ", True),
+        ("\u00e9l\u00e8ve", True),
+        ("   ", False),
+        ("user\u202e1", False),
+        ("\ufeffuser", False),
+        ("user\n", False),
+        ("", False),
+    ],
+)
+def test_the_text_pattern_reads_a_whole_id_as_the_server_does(text, valid):
+    assert bool(re.search(text_pattern(), text)) is valid
 
 
 def test_cloud_events_are_documented_under_their_own_media_types(client):
@@ -60,12 +114,11 @@ def test_cloud_events_are_documented_under_their_own_media_types(client):
 
     single = document["paths"]["/v1/event"]["post"]["requestBody"]["content"]
     batch = document["paths"]["/v1/events"]["post"]["requestBody"]["content"]
-    assert single["application/cloudevents+json"]["schema"]["$ref"].endswith("/CloudEventRequest")
-    assert batch["application/cloudevents-batch+json"]["schema"]["items"]["$ref"].endswith(
-        "/CloudEventRequest"
-    )
-    one_of = schemas["CloudEventRequest"]["oneOf"]
-    assert len(one_of) == 4
+    single_event = single["application/cloudevents+json"]["schema"]["$ref"]
+    batch_items = batch["application/cloudevents-batch+json"]["schema"]["items"]["anyOf"]
+    assert single_event.endswith("/IncomingCloudEventRequest")
+    assert batch_items[0]["$ref"] == single_event
+    assert len(schemas["IncomingCloudEventRequest"]["oneOf"]) == 5
     assert "ce-specversion" in document["paths"]["/v1/event"]["post"]["description"]
 
 
