@@ -22,7 +22,7 @@ import django
 
 django.setup()
 
-from benchmarks import http_load, memory, replay, stores, workload  # noqa: E402
+from benchmarks import http_load, memory, replay, slow_clients, stores, workload  # noqa: E402
 from benchmarks.report import write_report  # noqa: E402
 
 HERE = Path(__file__).resolve().parent
@@ -51,6 +51,7 @@ def _measure_everything(*, quick: bool) -> dict[str, Any]:
     results["http"] = _http_section(seconds)
     results["memory"] = _memory_section(memory_users)
     results["stores"] = _stores_section(small, seconds, memory_users)
+    results["slow_clients"] = slow_clients_section(10 if quick else 30)
     results["finished"] = _now()
     return results
 
@@ -156,13 +157,49 @@ def _http_section(seconds: float) -> dict[str, Any]:
     }
 
 
+#: The attackers' own token: the per-client throttle counts them apart from the normal client.
+ATTACKER_TOKEN = "a-token-for-the-slow-client-attack"
+
+
+def slow_clients_section(seconds: float) -> dict[str, Any]:
+    """Each slow-client attack with 200 connections beside a normal client, against the
+    production command with its production defaults (INFO logs, throttles on)."""
+    defaults = {
+        "LOG_LEVEL": "INFO",
+        "EVENTS_THROTTLE_RATE": "30/s",
+        "EVENTS_BATCH_THROTTLE_RATE": "10/s",
+    }
+    tokens = {"EVENTS_API_TOKENS": f"{http_load.BENCHMARK_TOKEN},{ATTACKER_TOKEN}"}
+    results: dict[str, Any] = {"started": _now()}
+    for kind in slow_clients.ATTACKS:
+        _progress(f"slow clients: 200 connections, {kind}, {seconds:.0f} s")
+        with (
+            http_load.notify_standin(0.001) as notify_url,
+            http_load.production_server(
+                notify_url, "eventsproject.settings", {**defaults, **tokens}
+            ) as port,
+        ):
+            normal = slow_clients.Target("127.0.0.1", port, "/v1/event", http_load.BENCHMARK_TOKEN)
+            attacker = slow_clients.Target("127.0.0.1", port, "/v1/event", ATTACKER_TOKEN)
+            attack = slow_clients.Attack(kind, connections=200, seconds=seconds)
+            results[kind] = slow_clients.run(
+                normal, attacker, slow_clients.app_launches(10_000), attack
+            )
+    return results
+
+
 def _stores_section(events: int, seconds: float, users: int) -> dict[str, Any]:
     _progress("stores: single events over HTTP, memory with 1 worker, Redis with 1 and 2")
     http = stores.http_by_store(seconds, _bodies(200_000, seed=3), _bodies(2000, seed=2))
     _progress(f"stores: replay of {events:,} events into Redis")
     redis_replay = stores.replay_into_redis(_lines(events))
     _progress(f"stores: Redis memory of {users:,} active users")
-    return {"http": http, "replay": redis_replay, "memory": stores.memory_per_user(users)}
+    return {
+        "server": "gunicorn, its gevent worker",
+        "http": http,
+        "replay": redis_replay,
+        "memory": stores.memory_per_user(users),
+    }
 
 
 def _memory_section(users: int) -> dict[str, Any]:

@@ -12,6 +12,7 @@ from typing import IO, Any
 
 import orjson
 from django.conf import settings
+from django.http import UnreadablePostError
 from rest_framework import status
 from rest_framework.exceptions import APIException, ParseError, UnsupportedMediaType
 from rest_framework.parsers import BaseParser
@@ -28,6 +29,14 @@ class PayloadTooLarge(APIException):
         super().__init__()
         # Set directly: APIException would turn the numbers into strings.
         self.detail = {"detail": f"{self.default_detail} Limits: {limit_text}.", **limits}  # type: ignore[dict-item]
+
+
+class BodyNotReceived(APIException):
+    """The client stopped sending its body (eventsproject/workers.py bounds the silence)."""
+
+    status_code = status.HTTP_408_REQUEST_TIMEOUT
+    default_detail = "The request body stopped arriving before its end."
+    default_code = "body_not_received"
 
 
 class LimitedJSONParser(BaseParser):
@@ -54,7 +63,10 @@ class LimitedJSONParser(BaseParser):
 
 
 def _read(stream: IO[Any], limit: int) -> bytes:
-    return bytes(stream.read(limit + 1))
+    try:
+        return bytes(stream.read(limit + 1))
+    except UnreadablePostError as exc:
+        raise BodyNotReceived() from exc
 
 
 def _gunzip(stream: IO[Any], limit: int) -> bytes:

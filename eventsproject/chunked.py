@@ -16,7 +16,12 @@ from django.conf import settings
 StartResponse = Callable[..., Any]
 WSGIApp = Callable[[dict[str, Any], StartResponse], Iterable[bytes]]
 
-TOO_LARGE = b'{"detail": "The request body is too large."}'
+#: What is answered without Django, each with its status and detail.
+TOO_LARGE = ("413 Request Entity Too Large", b'{"detail": "The request body is too large."}')
+NOT_RECEIVED = (
+    "408 Request Timeout",
+    b'{"detail": "The request body stopped arriving before its end."}',
+)
 
 
 def with_chunked_bodies(app: WSGIApp) -> WSGIApp:
@@ -24,11 +29,12 @@ def with_chunked_bodies(app: WSGIApp) -> WSGIApp:
         if "chunked" not in environ.get("HTTP_TRANSFER_ENCODING", "").lower():
             return app(environ, start_response)
         limit = max(settings.EVENTS_MAX_BODY_BYTES, settings.EVENTS_BATCH_MAX_BODY_BYTES)
-        body = environ["wsgi.input"].read(limit + 1)
+        try:
+            body = environ["wsgi.input"].read(limit + 1)
+        except OSError:  # the client fell silent (eventsproject/workers.py)
+            return _refuse(start_response, *NOT_RECEIVED)
         if len(body) > limit:
-            headers = [("Content-Type", "application/json"), ("Connection", "close")]
-            start_response("413 Request Entity Too Large", headers)
-            return [TOO_LARGE]
+            return _refuse(start_response, *TOO_LARGE)
         environ.update(
             {"wsgi.input": io.BytesIO(body), "CONTENT_LENGTH": str(len(body))},
         )
@@ -36,3 +42,8 @@ def with_chunked_bodies(app: WSGIApp) -> WSGIApp:
         return app(environ, start_response)
 
     return application
+
+
+def _refuse(start_response: StartResponse, status: str, detail: bytes) -> list[bytes]:
+    start_response(status, [("Content-Type", "application/json"), ("Connection", "close")])
+    return [detail]

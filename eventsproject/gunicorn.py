@@ -15,8 +15,11 @@ from eventsproject import access, logs
 
 bind = "127.0.0.1:8000"
 workers = int(os.environ.get("WEB_CONCURRENCY", "1") or 1)
-worker_class = "gthread"
-threads = 8
+# Asynchronous (gevent): a slow or silent client holds a greenlet, not one of a few threads,
+# and is dropped after EVENTS_CLIENT_TIMEOUT_SECONDS (on_starting sets `keepalive` to it).
+# Measured against 200 trickling connections: benchmarks/RESULTS.md, "Slow clients".
+worker_class = "eventsproject.workers.SlowClientSafeWorker"
+worker_connections = 1000
 # Long enough for requests under way plus the outbox's shutdown grace
 # (NOTIFY_SHUTDOWN_GRACE_SECONDS, 10 by default): the master kills the worker after it.
 graceful_timeout = 45
@@ -42,6 +45,7 @@ def on_starting(server: Any) -> None:
     for refused, reason in REFUSALS:
         if refused(settings, server.cfg):
             raise SystemExit(f"Refusing to start the production server {reason}")
+    server.cfg.set("keepalive", settings.EVENTS_CLIENT_TIMEOUT_SECONDS)
     from django.core.checks import Tags, run_checks
 
     for warning in run_checks(tags=[Tags.security], include_deployment_checks=False):
@@ -74,7 +78,7 @@ REFUSALS: tuple[tuple[Callable[[Any, Any], bool], str], ...] = (
         lambda settings, cfg: cfg.workers != 1 and settings.EVENTS_STORE != "redis",
         "with several workers: with EVENTS_STORE=memory the events processor keeps its "
         "state in one process. Set EVENTS_STORE=redis (and REDIS_URL) to run several "
-        "workers, or run one (add --threads for concurrency); see README, 'Running on Redis'.",
+        "workers, or run one; see README, 'Running on Redis'.",
     ),
 )
 

@@ -147,6 +147,10 @@ DEBUG = _env_bool("DEBUG", default=False)
 DEVELOPMENT_SECRET_KEY = "insecure-local-events-processor-key"
 SECRET_KEY = os.environ.get("SECRET_KEY", "").strip() or DEVELOPMENT_SECRET_KEY
 ALLOWED_HOSTS = _env_list("ALLOWED_HOSTS", ["127.0.0.1", "localhost", "[::1]"])
+#: The production server drops a client that takes longer than this to send a request's
+#: head, stays idle between requests, or falls silent within a request
+#: (eventsproject/workers.py).
+EVENTS_CLIENT_TIMEOUT_SECONDS = _env_count("EVENTS_CLIENT_TIMEOUT_SECONDS", 10, 3600, minimum=1)
 
 # --- HTTPS (README, "Run in production"): on where TLS ends in front of the service ---
 SECURE_SSL_REDIRECT = _env_bool("SECURE_SSL_REDIRECT", default=False)

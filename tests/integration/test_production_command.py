@@ -15,9 +15,15 @@ class RecordingLog:
         self.warnings.append(message % args)
 
 
+class RecordingConfig(SimpleNamespace):
+    def set(self, name: str, value: object) -> None:
+        setattr(self, name, value)
+
+
 def gunicorn_server(workers=1, preload_app=False):
     return SimpleNamespace(
-        cfg=SimpleNamespace(workers=workers, preload_app=preload_app), log=RecordingLog()
+        cfg=RecordingConfig(workers=workers, preload_app=preload_app, keepalive=2),
+        log=RecordingLog(),
     )
 
 
@@ -89,3 +95,12 @@ def test_gunicorn_refuses_preloading():
 
 def test_gunicorn_starts_with_one_worker():
     gunicorn.on_starting(gunicorn_server())
+
+
+def test_gunicorn_gives_each_client_the_configured_time(settings):
+    settings.EVENTS_CLIENT_TIMEOUT_SECONDS = 7
+    server = gunicorn_server()
+
+    gunicorn.on_starting(server)
+
+    assert server.cfg.keepalive == 7

@@ -47,3 +47,17 @@ def test_other_requests_pass_untouched():
     seen, _, _ = seen_by_django(environ)
 
     assert seen == environ
+
+
+class FallsSilent(io.BytesIO):
+    def read(self, size=-1):
+        raise TimeoutError("timed out")
+
+
+def test_a_chunked_body_that_stops_arriving_is_a_408_without_django():
+    environ = {"HTTP_TRANSFER_ENCODING": "chunked", "wsgi.input": FallsSilent()}
+
+    seen, status, body = seen_by_django(environ)
+
+    assert (seen, status) == ({}, "408 Request Timeout")
+    assert b"stopped arriving" in body

@@ -1,0 +1,76 @@
+"""The production server's worker: gunicorn's gevent worker, so that a slow or silent client
+costs a greenlet, never one of a few threads, and is dropped after a bounded time.
+
+With T = `keepalive` (eventsproject/gunicorn.py sets it from EVENTS_CLIENT_TIMEOUT_SECONDS):
+- gunicorn closes a connection whose request line and headers take longer than T, or that
+  stays idle for T between requests;
+- this worker gives a request's body T from the end of its headers (a body that has not
+  arrived by then is answered `408`: events/parsers.py), and drops a client that reads
+  nothing of an answer for T.
+"""
+
+import time
+from typing import Any
+
+import gevent  # type: ignore[import-untyped]
+from gunicorn.workers.base_async import AsyncWorker  # type: ignore[import-untyped]
+from gunicorn.workers.ggevent import GeventWorker  # type: ignore[import-untyped]
+
+
+class SlowClientSafeWorker(GeventWorker):  # type: ignore[misc]
+    def handle(self, listener: Any, client: Any, addr: Any) -> None:
+        connection = TimeLimitedSocket(client, self.cfg.keepalive)
+        # Past GeventWorker.handle, which would make the socket blocking (no limit) again.
+        AsyncWorker.handle(self, listener, connection, addr)
+
+    def handle_request(self, listener_name: Any, req: Any, sock: Any, addr: Any) -> None:
+        sock.start_request()
+        try:
+            super().handle_request(listener_name, req, sock, addr)
+        finally:
+            timed_out = sock.end_request()
+            # A client quick with its next request would otherwise be served again at once,
+            # ahead of every other connection: each request goes to the back of the queue.
+            gevent.sleep(0)
+        if timed_out:
+            raise StopIteration  # gunicorn's way to close the connection after the answer
+
+
+class TimeLimitedSocket:
+    """A connection whose every wait is at most `limit` seconds, and whose reads during a
+    request end `limit` seconds after the request's start (gevent waits cooperatively)."""
+
+    def __init__(self, sock: Any, limit: float) -> None:
+        self._sock = sock
+        self._limit = limit
+        self._deadline: float | None = None
+        self._timed_out = False
+        sock.settimeout(limit)
+
+    def start_request(self) -> None:
+        self._deadline = time.monotonic() + self._limit
+
+    def end_request(self) -> bool:
+        """Whether a read of the request ran out of time."""
+        timed_out, self._timed_out, self._deadline = self._timed_out, False, None
+        self._sock.settimeout(self._limit)
+        return timed_out
+
+    def recv(self, size: int) -> bytes:
+        try:
+            self._sock.settimeout(self._time_left())
+            return bytes(self._sock.recv(size))
+        except TimeoutError:
+            self._timed_out = self._deadline is not None
+            raise
+
+    def _time_left(self) -> float:
+        if self._deadline is None:
+            return self._limit
+        left = self._deadline - time.monotonic()
+        if left <= 0:
+            raise TimeoutError(f"the request did not arrive within {self._limit} s")
+        return min(left, self._limit)
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._sock, name)

@@ -1,0 +1,45 @@
+"""The production worker's connection: reads during a request end when the request's time
+is up, and the worker then closes the connection."""
+
+import socket
+
+import pytest
+
+from eventsproject.workers import TimeLimitedSocket
+
+
+@pytest.fixture
+def connection():
+    server_side, client_side = socket.socketpair()
+    yield TimeLimitedSocket(server_side, limit=0.2), client_side
+    server_side.close()
+    client_side.close()
+
+
+def test_a_request_whose_body_does_not_come_runs_out_of_time(connection):
+    limited, _ = connection
+    limited.start_request()
+
+    with pytest.raises(TimeoutError):
+        limited.recv(10)
+
+    assert limited.end_request() is True
+
+
+def test_a_request_that_arrives_in_time_is_read(connection):
+    limited, client = connection
+    limited.start_request()
+    client.sendall(b"body")
+
+    assert limited.recv(10) == b"body"
+    assert limited.end_request() is False
+
+
+def test_a_request_past_its_time_reads_nothing_more_even_if_it_comes(connection):
+    limited, client = connection
+    limited.start_request()
+    limited._deadline -= 1  # the request's time is up
+    client.sendall(b"late")
+
+    with pytest.raises(TimeoutError, match=r"did not arrive within 0\.2 s"):
+        limited.recv(10)
