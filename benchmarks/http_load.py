@@ -60,7 +60,7 @@ def production_server(
         "EVENTS_THROTTLE_RATE": "",
         "EVENTS_BATCH_THROTTLE_RATE": "",
         "EVENTS_SEEN_IDS_LIMIT": "100000",
-        "SECRET_KEY": "a-key-for-the-benchmarks-only",
+        "SECRET_KEY": "a-key-for-the-benchmarks-only-long-enough-for-django-s-own-bar",
         "EVENTS_API_TOKENS": BENCHMARK_TOKEN,
         **(extra_env or {}),
     }

@@ -20,6 +20,8 @@ workers = int(os.environ.get("WEB_CONCURRENCY", "1") or 1)
 # Measured against 200 trickling connections: benchmarks/RESULTS.md, "Slow clients".
 worker_class = "eventsproject.workers.SlowClientSafeWorker"
 worker_connections = 1000
+# gunicorn 27 opens a control socket at one path per machine: a second server would take it over.
+control_socket_disable = True
 # Long enough for requests under way plus the outbox's shutdown grace
 # (NOTIFY_SHUTDOWN_GRACE_SECONDS, 10 by default): the master kills the worker after it.
 graceful_timeout = 45
@@ -54,9 +56,10 @@ def on_starting(server: Any) -> None:
 
 REFUSALS: tuple[tuple[Callable[[Any, Any], bool], str], ...] = (
     (
-        lambda settings, cfg: settings.SECRET_KEY == settings.DEVELOPMENT_SECRET_KEY,
-        "without SECRET_KEY: set it to a long random value of your own (README, 'Run in "
-        "production'); `make run` is the development mode.",
+        lambda settings, cfg: _weak(settings.SECRET_KEY, settings.DEVELOPMENT_SECRET_KEY),
+        "without a SECRET_KEY of its own, 50 characters or more and not a repeated few: set "
+        "it to a long random value (README, 'Run in production'); `make run` is the "
+        "development mode.",
     ),
     (
         lambda settings, cfg: settings.DEBUG,
@@ -81,6 +84,11 @@ REFUSALS: tuple[tuple[Callable[[Any, Any], bool], str], ...] = (
         "workers, or run one; see README, 'Running on Redis'.",
     ),
 )
+
+
+def _weak(secret_key: str, development_key: str) -> bool:
+    """Django's own bar for a secret key (`check --deploy`, security.W009)."""
+    return secret_key == development_key or len(secret_key) < 50 or len(set(secret_key)) < 5
 
 
 def post_worker_init(worker: Any) -> None:

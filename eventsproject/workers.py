@@ -24,44 +24,43 @@ class SlowClientSafeWorker(GeventWorker):  # type: ignore[misc]
         AsyncWorker.handle(self, listener, connection, addr)
 
     def handle_request(self, listener_name: Any, req: Any, sock: Any, addr: Any) -> None:
-        sock.start_request()
+        sock.start_request(req)
         try:
             super().handle_request(listener_name, req, sock, addr)
         finally:
-            timed_out = sock.end_request()
+            sock.end_request()
             # A client quick with its next request would otherwise be served again at once,
             # ahead of every other connection: each request goes to the back of the queue.
             gevent.sleep(0)
-        if timed_out:
-            raise StopIteration  # gunicorn's way to close the connection after the answer
 
 
 class TimeLimitedSocket:
     """A connection whose every wait is at most `limit` seconds, and whose reads during a
-    request end `limit` seconds after the request's start (gevent waits cooperatively)."""
+    request end `limit` seconds after the request's start (gevent waits cooperatively).
+    A request that runs out of time is answered `Connection: close`, and then closed."""
 
     def __init__(self, sock: Any, limit: float) -> None:
         self._sock = sock
         self._limit = limit
         self._deadline: float | None = None
-        self._timed_out = False
+        self._request: Any = None
         sock.settimeout(limit)
 
-    def start_request(self) -> None:
+    def start_request(self, request: Any) -> None:
+        self._request = request
         self._deadline = time.monotonic() + self._limit
 
-    def end_request(self) -> bool:
-        """Whether a read of the request ran out of time."""
-        timed_out, self._timed_out, self._deadline = self._timed_out, False, None
+    def end_request(self) -> None:
+        self._request = self._deadline = None
         self._sock.settimeout(self._limit)
-        return timed_out
 
     def recv(self, size: int) -> bytes:
         try:
             self._sock.settimeout(self._time_left())
             return bytes(self._sock.recv(size))
         except TimeoutError:
-            self._timed_out = self._deadline is not None
+            if self._request is not None:
+                self._request.must_close = True  # gunicorn's flag: the rest is never read
             raise
 
     def _time_left(self) -> float:

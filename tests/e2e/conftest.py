@@ -38,7 +38,7 @@ def server_env(standin) -> dict[str, str]:
         NOTIFY_BREAKER_COOLDOWN_SECONDS="0.5",
         NOTIFY_SHUTDOWN_GRACE_SECONDS="3",
         EVENTS_THROTTLE_RATE="",
-        SECRET_KEY="a-key-for-the-end-to-end-tests-only",
+        SECRET_KEY="a-key-for-the-end-to-end-tests-only-long-enough-for-django-s-own-bar",
         # As behind a gateway that authenticates the app; tests of tokens set their own.
         EVENTS_ALLOW_ANONYMOUS="true",
     )

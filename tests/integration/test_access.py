@@ -85,6 +85,14 @@ def test_an_admin_token_may_do_everything(method, path):
     assert call(method, path, **bearer("admin-token")) in LET_IN
 
 
+@pytest.mark.parametrize("method", ["put", "delete", "patch"])
+def test_a_method_no_view_has_is_a_405_whatever_the_token(method):
+    answer = getattr(APIClient(), method)("/v1/event", **bearer("app-token"))
+
+    assert answer.status_code == 405
+    assert "POST" in answer["Allow"]
+
+
 def test_a_segment_write_key_in_basic_auth_has_its_token_s_scope():
     def basic(token: str) -> dict[str, str]:
         return {"HTTP_AUTHORIZATION": "Basic " + base64.b64encode(f"{token}:".encode()).decode()}

@@ -30,7 +30,7 @@ def gunicorn_server(workers=1, preload_app=False):
 @pytest.fixture(autouse=True)
 def production_settings(settings):
     """What the production command reads: Django's settings, so `.env` counts as well."""
-    settings.SECRET_KEY = "a-production-key-of-its-own"
+    settings.SECRET_KEY = "a-production-key-of-its-own-long-enough-for-django-s-own-bar"
     settings.EVENTS_ALLOW_ANONYMOUS = False
     settings.EVENTS_API_TOKENS = ["app-token"]
 
@@ -45,7 +45,7 @@ def test_gunicorn_refuses_to_start_with_debug_pages_on(settings):
 def test_gunicorn_refuses_to_start_without_a_secret_key_of_its_own(settings):
     settings.SECRET_KEY = settings.DEVELOPMENT_SECRET_KEY
 
-    with pytest.raises(SystemExit, match="without SECRET_KEY"):
+    with pytest.raises(SystemExit, match="without a SECRET_KEY of its own"):
         gunicorn.on_starting(gunicorn_server())
 
 
@@ -104,3 +104,11 @@ def test_gunicorn_gives_each_client_the_configured_time(settings):
     gunicorn.on_starting(server)
 
     assert server.cfg.keepalive == 7
+
+
+@pytest.mark.parametrize("weak_key", ["abc", "x" * 60, "short-but-random-Qe4%Lw7~"])
+def test_gunicorn_refuses_a_weak_secret_key(settings, weak_key):
+    settings.SECRET_KEY = weak_key
+
+    with pytest.raises(SystemExit, match="50 characters or more"):
+        gunicorn.on_starting(gunicorn_server())

@@ -2,6 +2,8 @@
 
 import io
 
+import pytest
+
 from eventsproject.chunked import with_chunked_bodies
 
 
@@ -31,14 +33,38 @@ def test_a_chunked_body_reaches_django_with_its_length():
     assert "HTTP_TRANSFER_ENCODING" not in seen
 
 
-def test_a_chunked_body_over_the_largest_limit_never_reaches_django(settings):
+class FallsSilent(io.BytesIO):
+    def read(self, size=-1):
+        raise TimeoutError("timed out")
+
+
+CHUNKED = {"REQUEST_METHOD": "POST", "HTTP_TRANSFER_ENCODING": "chunked"}
+
+
+@pytest.mark.parametrize(
+    ("environ", "status", "said"),
+    [
+        (
+            {**CHUNKED, "wsgi.input": io.BytesIO(b"x" * 11)},
+            "413 Request Entity Too Large",
+            b"too large",
+        ),
+        ({**CHUNKED, "wsgi.input": FallsSilent()}, "408 Request Timeout", b"stopped arriving"),
+        (
+            {"REQUEST_METHOD": "POST", "wsgi.input": io.BytesIO(b"{}")},
+            "411 Length Required",
+            b"Content-Length",
+        ),
+    ],
+    ids=["chunked over the largest limit", "chunked, then silent", "neither length nor chunks"],
+)
+def test_a_body_that_cannot_be_read_whole_never_reaches_django(settings, environ, status, said):
     settings.EVENTS_MAX_BODY_BYTES = settings.EVENTS_BATCH_MAX_BODY_BYTES = 10
-    environ = {"HTTP_TRANSFER_ENCODING": "chunked", "wsgi.input": io.BytesIO(b"x" * 11)}
 
-    seen, status, body = seen_by_django(environ)
+    seen, answered, body = seen_by_django(environ)
 
-    assert (seen, status) == ({}, "413 Request Entity Too Large")
-    assert b"too large" in body
+    assert (seen, answered) == ({}, status)
+    assert said in body
 
 
 def test_other_requests_pass_untouched():
@@ -49,15 +75,9 @@ def test_other_requests_pass_untouched():
     assert seen == environ
 
 
-class FallsSilent(io.BytesIO):
-    def read(self, size=-1):
-        raise TimeoutError("timed out")
+def test_a_get_needs_no_length():
+    environ = {"REQUEST_METHOD": "GET", "wsgi.input": io.BytesIO(b"")}
 
+    seen, status, _ = seen_by_django(environ)
 
-def test_a_chunked_body_that_stops_arriving_is_a_408_without_django():
-    environ = {"HTTP_TRANSFER_ENCODING": "chunked", "wsgi.input": FallsSilent()}
-
-    seen, status, body = seen_by_django(environ)
-
-    assert (seen, status) == ({}, "408 Request Timeout")
-    assert b"stopped arriving" in body
+    assert (seen["REQUEST_METHOD"], status) == ("GET", "202 Accepted")

@@ -2,6 +2,7 @@
 is up, and the worker then closes the connection."""
 
 import socket
+from types import SimpleNamespace
 
 import pytest
 
@@ -16,28 +17,34 @@ def connection():
     client_side.close()
 
 
-def test_a_request_whose_body_does_not_come_runs_out_of_time(connection):
+def gunicorn_request():
+    return SimpleNamespace(must_close=False)
+
+
+def test_a_request_whose_body_does_not_come_runs_out_of_time_and_is_closed(connection):
     limited, _ = connection
-    limited.start_request()
+    request = gunicorn_request()
+    limited.start_request(request)
 
     with pytest.raises(TimeoutError):
         limited.recv(10)
 
-    assert limited.end_request() is True
+    assert request.must_close is True
 
 
-def test_a_request_that_arrives_in_time_is_read(connection):
+def test_a_request_that_arrives_in_time_is_read_and_kept_alive(connection):
     limited, client = connection
-    limited.start_request()
+    request = gunicorn_request()
+    limited.start_request(request)
     client.sendall(b"body")
 
     assert limited.recv(10) == b"body"
-    assert limited.end_request() is False
+    assert request.must_close is False
 
 
 def test_a_request_past_its_time_reads_nothing_more_even_if_it_comes(connection):
     limited, client = connection
-    limited.start_request()
+    limited.start_request(gunicorn_request())
     limited._deadline -= 1  # the request's time is up
     client.sendall(b"late")
 
