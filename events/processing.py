@@ -11,7 +11,7 @@ it at once. Reminders whose users fell silent are sent by `send_due_reminders`
 """
 
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
@@ -91,11 +91,13 @@ class EventProcessor:
                 logger.exception("could not send the reminder of user %s", user_id)
         return sent
 
-    def drain_reminders(self) -> list[Notification]:
-        """The stream is over: send every pending reminder now. Returns their notifications."""
+    def drain_reminders(self, users: Collection[str] | None = None) -> list[Notification]:
+        """The stream is over: send the pending reminders of `users` (of everyone, by
+        default) now. Returns their notifications."""
         sent: list[Notification] = []
         for reminder in self.repository.pending_reminders():
-            sent += self._settle(reminder.user_id, _remind_at_end_of_replay)
+            if users is None or reminder.user_id in users:
+                sent += self._settle(reminder.user_id, _remind_at_end_of_replay)
         return sent
 
     def _decide(self, event: Event, state: UserState) -> Change:

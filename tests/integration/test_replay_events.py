@@ -2,11 +2,14 @@
 
 import io
 import json
+from datetime import UTC, datetime
 
 import pytest
 from django.core.management import CommandError, call_command
 
+from events.ingestion import ingest
 from events.management.commands.replay_events import Progress
+from eventsproject.bootstrap import components
 from notifications.client import NotificationError
 from notifications.domain import NotificationKind
 from tests.factories import reminder_for
@@ -182,3 +185,19 @@ def test_the_summary_counts_only_what_this_replay_caused(sample_array, parts, tr
 
     assert "Notifications: 2 sent, 0 failed" in out
     assert parts.outbox.counts()["failed"] == 1
+
+
+def test_the_end_of_the_input_fires_only_the_replayed_users_reminders(tmp_path, transport):
+    """On a shared store, a user of the running service keeps their reminder's own time."""
+    now = datetime.now(UTC).strftime("%Y-%m-%d %H:%M:%S")
+    assert (
+        ingest({**BRIEF_SAMPLE[0], "user_id": "live-user", "time_stamp": now}).status == "accepted"
+    )
+    path = tmp_path / "launch.jsonl"
+    path.write_text(json.dumps(BRIEF_SAMPLE[0]))
+
+    out, _ = replay(str(path))
+
+    assert [n.user_id for n in transport.sent] == [BRIEF_SAMPLE[0]["user_id"]]
+    assert components().repository.user_state("live-user").pending_reminder is not None
+    assert "reminders fired at the end of the input: 1." in out

@@ -50,6 +50,7 @@ class Command(BaseCommand):
         if options["dry_run"]:  # a throwaway store: the configured one is left untouched
             parts = bootstrap.build(transport=ConsoleTransport(self.stdout), store="memory")
         self._caused: list[tuple[str, str]] = []  # (user id, notification id)
+        self._users: set[str] = set()  # whose events the input holds
         with bootstrap.installed(parts), _open(options["path"], options.get("stdin")) as source:
             try:
                 tally, deliveries = self._replay_and_deliver(parts, source, options["no_drain"])
@@ -68,7 +69,8 @@ class Command(BaseCommand):
     ) -> tuple[Counter[str], Counter[str]]:
         parts.dispatcher.start()
         tally = self._replay(source)
-        drained = [] if no_drain else parts.processor.drain_reminders()
+        # Only this input's users: others on a shared store keep their reminders' own time.
+        drained = [] if no_drain else parts.processor.drain_reminders(self._users)
         tally["drained"] = len(drained)
         self._caused += [(n.user_id, n.notification_id) for n in drained]
         return tally, _delivered(parts.outbox, self._caused)
@@ -90,6 +92,7 @@ class Command(BaseCommand):
         ingested = ingest(item)
         if ingested.result is not None:
             user_id = ingested.result.event.user_id
+            self._users.add(user_id)
             self._caused += [(user_id, nid) for nid in ingested.result.notification_ids]
         if ingested.status in _REPORTED:
             self._report(position, ingested.status, ingested.as_body())
