@@ -36,3 +36,7 @@ urlpatterns = [
     path("v1/schema", SpectacularAPIView.as_view(), name="schema"),
     path("v1/docs", SpectacularSwaggerView.as_view(url_name="schema"), name="docs"),
 ]
+
+handler400 = "eventsproject.error_pages.bad_request"
+handler404 = "eventsproject.error_pages.not_found"
+handler500 = "eventsproject.error_pages.server_error"
