@@ -204,7 +204,7 @@ def _replay(replay: Figures) -> str:
 def _http(http: Figures) -> str:
     return "\n".join(
         [
-            "## HTTP: the production command (gunicorn, 1 process, 8 threads), 8 connections",
+            "## HTTP: the production command (gunicorn, 1 process, gevent worker), 8 connections",
             "",
             "| server | requests/s | p50 ms | p99 ms | errors |",
             "|---|---|---|---|---|",
