@@ -5,6 +5,8 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any, cast
 
+from benchmarks.slow_clients import ATTACKS
+
 ANALYSIS = Path(__file__).resolve().parent / "analysis.md"
 #: The figures of an earlier run, with a `label`, to compare this run with (optional).
 BEFORE = Path(__file__).resolve().parent / "before.json"
@@ -80,7 +82,7 @@ TARGETS: list[tuple[str, Callable[[Figures], str], Callable[[Figures], bool]]] =
 
 def _attacks(results: Figures) -> list[Figures]:
     section = results.get("slow_clients", {})
-    return [section[kind] for kind in ("idle", "headers", "body") if kind in section]
+    return [section[kind] for kind in ATTACKS if kind in section]
 
 
 def _worst_slow_client_p99(results: Figures) -> float:
@@ -286,7 +288,7 @@ def _slow_clients(section: Figures) -> str:
                 f"{row['attackers_closed_by_server']} of {row['attacking_connections']} | "
                 f"{row['attackers_closed_after_median_s']}, {row['attackers_closed_after_max_s']} |"
                 for kind, row in section.items()
-                if kind != "started"
+                if kind in ATTACKS
             ),
         ]
     )

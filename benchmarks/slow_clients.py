@@ -12,6 +12,7 @@ how many attacking connections the server closed, and after how long.
 
 import argparse
 import asyncio
+import contextlib
 import itertools
 import json
 import statistics
@@ -89,14 +90,11 @@ async def _attacker(target: Target, behaviour: Behaviour, delay: float) -> float
     reader, writer = await asyncio.open_connection(target.host, target.port)
     started = time.perf_counter()
     sending = asyncio.create_task(behaviour(writer, target.path, target.token))
-    try:
+    with contextlib.suppress(OSError):  # a reset is a close too
         await reader.read()  # until the server closes (an answer, if any, comes first)
-        return time.perf_counter() - started
-    except OSError:
-        return time.perf_counter() - started
-    finally:
-        sending.cancel()
-        writer.close()
+    sending.cancel()
+    writer.close()
+    return time.perf_counter() - started
 
 
 async def _normal_client(

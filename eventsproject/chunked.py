@@ -13,17 +13,17 @@ import io
 from collections.abc import Callable, Iterable
 from typing import Any
 
+import orjson
 from django.conf import settings
+
+from events.parsers import BodyNotReceived
 
 StartResponse = Callable[..., Any]
 WSGIApp = Callable[[dict[str, Any], StartResponse], Iterable[bytes]]
 
 #: What is answered without Django, each with its status and detail.
 TOO_LARGE = ("413 Request Entity Too Large", b'{"detail":"The request body is too large."}')
-NOT_RECEIVED = (
-    "408 Request Timeout",
-    b'{"detail":"The request body stopped arriving before its end."}',
-)
+NOT_RECEIVED = ("408 Request Timeout", orjson.dumps({"detail": BodyNotReceived.default_detail}))
 LENGTH_REQUIRED = (
     "411 Length Required",
     b'{"detail":"Send the body with Content-Length or Transfer-Encoding: chunked."}',
@@ -32,7 +32,7 @@ LENGTH_REQUIRED = (
 WITH_BODY = frozenset({"POST", "PUT", "PATCH"})
 
 
-def with_chunked_bodies(app: WSGIApp) -> WSGIApp:
+def with_whole_bodies(app: WSGIApp) -> WSGIApp:
     def application(environ: dict[str, Any], start_response: StartResponse) -> Iterable[bytes]:
         if "chunked" not in environ.get("HTTP_TRANSFER_ENCODING", "").lower():
             if environ.get("REQUEST_METHOD") in WITH_BODY and not environ.get("CONTENT_LENGTH"):

@@ -4,11 +4,11 @@ import os
 
 from django.core.wsgi import get_wsgi_application
 
-from eventsproject.chunked import with_chunked_bodies
+from eventsproject.chunked import with_whole_bodies
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "eventsproject.settings")
 
-application = with_chunked_bodies(get_wsgi_application())
+application = with_whole_bodies(get_wsgi_application())
 
 from eventsproject import serving  # noqa: E402  (needs the apps loaded above)
 

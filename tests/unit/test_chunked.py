@@ -4,7 +4,7 @@ import io
 
 import pytest
 
-from eventsproject.chunked import with_chunked_bodies
+from eventsproject.chunked import with_whole_bodies
 
 
 def seen_by_django(environ):
@@ -16,7 +16,7 @@ def seen_by_django(environ):
         return [b"ok"]
 
     statuses = []
-    answer = with_chunked_bodies(app)(environ, lambda status, headers: statuses.append(status))
+    answer = with_whole_bodies(app)(environ, lambda status, headers: statuses.append(status))
     return seen, statuses[0], b"".join(answer)
 
 
