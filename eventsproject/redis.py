@@ -8,11 +8,15 @@ the cluster (and over the processes that claim due work).
 """
 
 import logging
+import select
 import zlib
 from dataclasses import dataclass
+from typing import Any
 
 import redis
+from gevent.monkey import get_original  # type: ignore[import-untyped]
 from redis.cluster import RedisCluster
+from redis.maint_notifications import MaintNotificationsConfig
 
 from eventsproject.redaction import redact_url
 
@@ -24,7 +28,43 @@ Client = redis.Redis | RedisCluster
 #: What a Redis that cannot be reached raises: the API answers 503 and a retry later succeeds.
 UNAVAILABLE = (redis.ConnectionError, redis.TimeoutError, redis.exceptions.ClusterError)
 
-_TIMEOUTS = {"socket_timeout": 5, "socket_connect_timeout": 2, "health_check_interval": 30}
+
+class Connection(redis.Connection):
+    """redis-py's connection, with a cheaper answer to the question its pool asks of every
+    connection it hands out: is anything unread waiting on it (a poll that does not wait)?
+
+    Under gevent, the patched poll goes through the event loop, about 15 us where the
+    system's poll takes 1, twice per event. A poll that does not wait cannot block, so the
+    system's poll does here. A socket with nothing to read is clean: redis-py drops a
+    connection whenever a read is interrupted, so none comes back to the pool with a reply
+    half read. Anything else (data waiting, a closed socket) is left to redis-py.
+    """
+
+    def can_read(self, timeout: float = 0) -> bool:
+        sock: Any = self._sock
+        if timeout == 0 and sock is not None and not _readable_now(sock):
+            return False
+        return bool(super().can_read(timeout))
+
+
+_system_poll = get_original("select", "poll")
+
+
+def _readable_now(sock: Any) -> bool:
+    poller = _system_poll()
+    poller.register(sock, select.POLLIN)
+    return bool(poller.poll(0))
+
+
+_OPTIONS = {
+    "socket_timeout": 5,
+    "socket_connect_timeout": 2,
+    "health_check_interval": 30,
+    "connection_class": Connection,
+    # Redis Enterprise's maintenance notices, which this service does not use; while they
+    # are on, redis-py 8 hands out a connection with a stale reply waiting on it as it is.
+    "maint_notifications_config": MaintNotificationsConfig(enabled=False),
+}
 
 
 def connect(url: str) -> Client:
@@ -32,7 +72,7 @@ def connect(url: str) -> Client:
 
     A Redis that does not answer yet is taken for a single server (logged): the service
     starts, answers 503 until it answers, and goes on from there."""
-    client = redis.Redis.from_url(url, **_TIMEOUTS)
+    client = redis.Redis.from_url(url, **_OPTIONS)
     try:
         clustered = client.info("cluster").get("cluster_enabled")
     except UNAVAILABLE as error:
@@ -44,7 +84,7 @@ def connect(url: str) -> Client:
         return client
     if clustered:
         client.close()
-        return RedisCluster.from_url(url, **_TIMEOUTS)
+        return RedisCluster.from_url(url, **_OPTIONS)
     return client
 
 
