@@ -1,6 +1,12 @@
-"""DRF throttles for ingestion, per client: the token it authenticated with, or else its
-address. Never a field of the body, which any client can change (to escape its limit) or
-copy (to throttle someone else). Rates are read from settings at request time."""
+"""DRF throttles for ingestion, per client: the app's token (or none) and the address it
+connects from, behind trusted proxies the address they name. An app's token ships in
+every copy of the app, so it names the app, not a device: keyed by the token alone, one
+app's whole audience would share one allowance. Never a field of the body, which any
+client can change (to escape its limit) or copy (to throttle someone else).
+
+Each request spends one unit of a counter that is read and moved in one step
+(eventsproject/rate_limits.py): the body is never parsed for it, and on Redis every
+process spends from the same counter. Rates are read from settings at request time."""
 
 from typing import ClassVar
 
@@ -16,17 +22,28 @@ from eventsproject.clients import client_address
 
 class ClientRateThrottle(SimpleRateThrottle):
     rate_setting: ClassVar[str]
-
-    def __init__(self) -> None:
-        super().__init__()
-        self.cache = components().throttle_cache  # shared by every process on Redis
+    num_requests: int  # parsed from the rate by SimpleRateThrottle
+    duration: int
+    seconds_to_wait = 0.0
 
     def get_rate(self) -> str | None:
         rate: str | None = getattr(settings, self.rate_setting)
         return rate
 
+    def allow_request(self, request: Request, view: APIView) -> bool:
+        if self.rate is None:
+            return True
+        key = self.get_cache_key(request, view)
+        self.seconds_to_wait = components().rate_limiter.admit(
+            key, self.num_requests, self.duration
+        )
+        return self.seconds_to_wait == 0
+
+    def wait(self) -> float:
+        return self.seconds_to_wait
+
     def get_cache_key(self, request: Request, view: APIView) -> str:
-        return self.cache_format % {"scope": self.scope, "ident": client_identity(request)}
+        return f"{self.scope}:{client_identity(request)}"
 
 
 class EventRateThrottle(ClientRateThrottle):
@@ -44,6 +61,7 @@ class BatchRateThrottle(ClientRateThrottle):
 
 
 def client_identity(request: Request) -> str:
-    if request.auth is not None:
-        return f"token:{fingerprint(request.auth)}"  # a digest: tokens stay out of cache keys
-    return f"address:{client_address(request.META, settings.EVENTS_TRUSTED_PROXIES)}"
+    address = client_address(request.META, settings.EVENTS_TRUSTED_PROXIES)
+    if request.auth is None:
+        return f"address:{address}"
+    return f"token:{fingerprint(request.auth)}:{address}"  # a digest: tokens stay out of keys

@@ -10,7 +10,7 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any, NamedTuple
+from typing import NamedTuple
 
 from django.conf import settings
 from django.core.cache import cache
@@ -23,8 +23,8 @@ from events.rules import Thresholds
 from events.signals import event_recorded
 from events.ticker import ReminderTicker
 from eventsproject import logs
+from eventsproject.rate_limits import CacheRateLimiter, RateLimiter, RedisRateLimiter
 from eventsproject.redis import Client, Layout, connect
-from eventsproject.throttle_cache import RedisThrottleCache
 from notifications.client import NotifyClient
 from notifications.dispatcher import Dispatcher, Transport, circuit_breaker
 from notifications.outbox import InMemoryOutboxStore, OutboxStore, utc_now
@@ -40,13 +40,13 @@ class Components:
     dispatcher: Dispatcher
     processor: EventProcessor
     ticker: ReminderTicker
-    throttle_cache: Any  # what DRF's throttles read and write (get, set)
+    rate_limiter: RateLimiter  # what the throttles spend from
 
 
 class Stores(NamedTuple):
     repository: EventRepository
     outbox: OutboxStore
-    throttle_cache: Any
+    rate_limiter: RateLimiter
 
 
 _installed: Components | None = None
@@ -73,7 +73,7 @@ def build(
     """Every part, from settings; `thresholds`, `transport`, the wall `clock`, the `store`
     (EVENTS_STORE) and the Redis client may be given instead."""
     thresholds = thresholds or thresholds_from_settings()
-    repository, outbox, throttle_cache = STORES[store or settings.EVENTS_STORE](clock, redis_client)
+    repository, outbox, rate_limiter = STORES[store or settings.EVENTS_STORE](clock, redis_client)
     processor = EventProcessor(repository, thresholds)
     return Components(
         thresholds=thresholds,
@@ -85,7 +85,7 @@ def build(
         ticker=ReminderTicker(
             processor.send_due_reminders, period=settings.EVENTS_TICK_SECONDS, utc_now=clock
         ),
-        throttle_cache=throttle_cache,
+        rate_limiter=rate_limiter,
     )
 
 
@@ -100,7 +100,7 @@ def memory_stores(clock: Callable[[], datetime], redis_client: Client | None = N
         state_ttl=timedelta(hours=settings.EVENTS_USER_STATE_TTL_HOURS),
     )
     repository = InMemoryEventRepository(settings.EVENTS_RECENT_LIMIT, limits, outbox)
-    return Stores(repository, outbox, cache)
+    return Stores(repository, outbox, CacheRateLimiter(cache))
 
 
 def redis_stores(clock: Callable[[], datetime], redis_client: Client | None = None) -> Stores:
@@ -118,7 +118,7 @@ def redis_stores(clock: Callable[[], datetime], redis_client: Client | None = No
         claim_lease=lease,
     )
     repository = RedisEventRepository(client, layout, outbox, retention)
-    return Stores(repository, outbox, RedisThrottleCache(client, settings.EVENTS_REDIS_PREFIX))
+    return Stores(repository, outbox, RedisRateLimiter(client, settings.EVENTS_REDIS_PREFIX))
 
 
 #: EVENTS_STORE's choices.

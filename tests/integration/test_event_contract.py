@@ -278,7 +278,7 @@ def test_health_reports_ok_with_counts(client):
 
 
 class TestThrottling:
-    """Limits are per client — its token, or else its address — never per a body field."""
+    """Limits are per client — its app's token and its address — never per a body field."""
 
     @pytest.fixture(autouse=True)
     def throttled(self, settings):
@@ -319,6 +319,17 @@ class TestThrottling:
         other = post(client, "/v1/event", self.launch(9), HTTP_AUTHORIZATION="Bearer app-two")
 
         assert other.status_code == 202
+
+    def test_each_device_of_an_app_has_its_own_allowance(self, client, settings):
+        # An app's token ships in every copy of the app: it names the app, not a device.
+        settings.EVENTS_API_TOKENS = ["the-app"]
+        app = {"HTTP_AUTHORIZATION": "Bearer the-app"}
+        for n in range(4):
+            post(client, "/v1/event", self.launch(n), REMOTE_ADDR="198.51.100.7", **app)
+
+        other_phone = post(client, "/v1/event", self.launch(9), REMOTE_ADDR="203.0.113.9", **app)
+
+        assert other_phone.status_code == 202
 
     def test_x_forwarded_for_from_an_untrusted_peer_is_ignored(self, client):
         first = post(client, "/v1/events", [BRIEF_SAMPLE[0]], HTTP_X_FORWARDED_FOR="192.0.2.1")
