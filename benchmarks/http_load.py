@@ -1,4 +1,11 @@
-"""HTTP benchmarks: the production command under load on loopback, beside a bare DRF view."""
+"""HTTP benchmarks: the production command under load on loopback, beside a bare DRF view.
+
+The server runs with the production defaults, as `make serve` does (INFO logs, throttles
+on, notifications delivered), whatever the environment of the benchmark: nothing is
+inherited but the paths. The load generator stands in for the load balancer in front
+(a trusted proxy), and each user's requests come from that user's phone's address, so
+the per-client throttle counts every phone apart, as it would in production.
+"""
 
 import os
 import socket
@@ -6,14 +13,19 @@ import subprocess
 import sys
 import tempfile
 import time
+import zlib
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager
 from pathlib import Path
+from typing import NamedTuple
+
+import orjson
 
 from benchmarks import loadgen
 
 PROJECT_ROOT = Path(__file__).resolve().parents[1]
 PRODUCTION_COMMAND = [sys.executable, "-m", "gunicorn", "-c", "python:eventsproject.gunicorn"]
+APART_COMMAND = [sys.executable, "manage.py", "run_workers"]
 
 
 def free_port() -> int:
@@ -43,47 +55,110 @@ def notify_standin(delay_seconds: float) -> Iterator[str]:
 
 #: Production mode needs a token; the load generator sends this one.
 BENCHMARK_TOKEN = "a-token-for-the-benchmarks-only"
+#: What a benchmark server sets beyond the production defaults: its own key and token,
+#: no .env file, and the load generator as the proxy in front.
+SERVER_ENV = {
+    "SECRET_KEY": "a-key-for-the-benchmarks-only-long-enough-for-django-s-own-bar",
+    "EVENTS_API_TOKENS": BENCHMARK_TOKEN,
+    "EVENTS_DOTENV": os.devnull,
+    "EVENTS_TRUSTED_PROXIES": "127.0.0.1",
+}
+#: How every server row ran, for the report.
+SERVER_SETTINGS = (
+    "production defaults (INFO logs, throttles of 30/s and 200/s per client, notifications "
+    "delivered by each web process); behind a trusted proxy, each phone from its own address"
+)
+
+
+def _paths() -> dict[str, str]:
+    """The benchmark's environment without its settings: only what finds programs."""
+    return {name: os.environ[name] for name in ("PATH", "HOME", "LANG") if name in os.environ}
+
+
+class Server(NamedTuple):
+    port: int
+    web: int  # the gunicorn arbiter's pid: its workers are its children
+    apart: int | None  # `manage.py run_workers`, when the loops run apart from the web
 
 
 @contextmanager
 def production_server(
-    notify_url: str, settings_module: str, extra_env: dict[str, str] | None = None
-) -> Iterator[int]:
-    """The documented production command on a free loopback port; yields the port.
-    `extra_env` adds settings (EVENTS_STORE, WEB_CONCURRENCY, ...)."""
+    notify_url: str,
+    settings_module: str,
+    extra_env: dict[str, str] | None = None,
+    *,
+    workers_apart: bool = False,
+) -> Iterator[Server]:
+    """The documented production command on a free loopback port, with the production
+    defaults. `extra_env` adds settings (EVENTS_STORE, WEB_CONCURRENCY, ...); with
+    `workers_apart` the ticker and delivery run in `manage.py run_workers` (Redis)."""
     port = free_port()
     env = {
-        **os.environ,
+        **_paths(),
         "DJANGO_SETTINGS_MODULE": settings_module,
         "NOTIFY_URL": notify_url,
-        "LOG_LEVEL": "WARNING",
-        "EVENTS_THROTTLE_RATE": "",
-        "EVENTS_BATCH_THROTTLE_RATE": "",
-        "EVENTS_SEEN_IDS_LIMIT": "100000",
-        "SECRET_KEY": "a-key-for-the-benchmarks-only-long-enough-for-django-s-own-bar",
-        "EVENTS_API_TOKENS": BENCHMARK_TOKEN,
+        **SERVER_ENV,
         **(extra_env or {}),
+        **({"EVENTS_WEB_RUNS_WORKERS": "false"} if workers_apart else {}),
     }
+    web = [*PRODUCTION_COMMAND, "-b", f"127.0.0.1:{port}", "eventsproject.wsgi"]
+    with ExitStack() as processes:
+        server = processes.enter_context(_process(web, env))
+        apart = processes.enter_context(_process(APART_COMMAND, env)) if workers_apart else None
+        _wait_for_port(port, server)
+        yield Server(port, server.pid, apart.pid if apart else None)
+
+
+@contextmanager
+def _process(command: list[str], env: dict[str, str]) -> Iterator[subprocess.Popen[bytes]]:
     with tempfile.TemporaryFile() as log:
         process = subprocess.Popen(
-            [*PRODUCTION_COMMAND, "-b", f"127.0.0.1:{port}", "eventsproject.wsgi"],
-            cwd=PROJECT_ROOT,
-            env=env,
-            stdout=log,
-            stderr=subprocess.STDOUT,
+            command, cwd=PROJECT_ROOT, env=env, stdout=log, stderr=subprocess.STDOUT
         )
         try:
-            _wait_for_port(port, process)
-            yield port
+            yield process
         finally:
             process.terminate()
             process.wait(timeout=60)
 
 
+def cpu_seconds(server: Server) -> float:
+    """CPU time so far of the server's processes: the arbiter, its workers, run_workers."""
+    pids = [server.web, *children(server.web), *([server.apart] if server.apart else [])]
+    return sum(_cpu_of(pid) for pid in pids)
+
+
+def children(pid: int) -> list[int]:
+    return [int(child) for child in Path(f"/proc/{pid}/task/{pid}/children").read_text().split()]
+
+
+def _cpu_of(pid: int) -> float:
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")  # utime, stime
+
+
 def load(
     port: int, path: str, bodies: list[bytes], connections: int, seconds: float
 ) -> loadgen.LoadResult:
-    return loadgen.run(("127.0.0.1", port), path, bodies, connections, seconds, BENCHMARK_TOKEN)
+    return loadgen.run(
+        ("127.0.0.1", port),
+        path,
+        bodies,
+        connections,
+        seconds,
+        loadgen.Sender(BENCHMARK_TOKEN, phones(bodies)),
+    )
+
+
+def phones(bodies: list[bytes]) -> list[str]:
+    """Each body's sender: the address of its (first) event's user's phone."""
+    return [_address_of(orjson.loads(body)) for body in bodies]
+
+
+def _address_of(posted: dict[str, object] | list[dict[str, object]]) -> str:
+    event = posted[0] if isinstance(posted, list) else posted
+    number = zlib.crc32(str(event.get("user_id", "")).encode())
+    return f"198.18.{number >> 8 & 0xFF}.{number & 0xFF}"  # the benchmarking range, RFC 2544
 
 
 def _wait_for_port(port: int, process: subprocess.Popen[bytes], timeout: float = 30) -> None:

@@ -9,8 +9,9 @@ import contextlib
 import selectors
 import socket
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass, field
-from itertools import islice
+from itertools import islice, repeat
 
 RECEIVE_SIZE = 65536
 GRACE_SECONDS = 30  # for the answers still due when time is up
@@ -30,6 +31,18 @@ class LoadResult:
     def percentile(self, share: float) -> float:
         ordered = sorted(self.latencies)
         return ordered[min(len(ordered) - 1, int(share * len(ordered)))] if ordered else 0.0
+
+
+@dataclass(frozen=True)
+class Sender:
+    """Who the requests come from: a bearer token if any, and, when given, one address per
+    body (`X-Forwarded-For`, as the proxy in front of a server would name its clients)."""
+
+    token: str = ""
+    forwarded_for: Sequence[str] = ()
+
+
+ANONYMOUS = Sender()
 
 
 @dataclass
@@ -60,12 +73,16 @@ def run(
     bodies: list[bytes],
     connections: int,
     seconds: float,
-    token: str | None = None,
+    sender: Sender = ANONYMOUS,
 ) -> LoadResult:
     """POST the bodies (each once, split over the connections) until done or time is up,
-    with `token` as a bearer token if given."""
-    authorization = f"Authorization: Bearer {token}\r\n" if token else ""
-    requests = [_post(address[0], path, body, authorization) for body in bodies]
+    as `sender`."""
+    authorization = f"Authorization: Bearer {sender.token}\r\n" if sender.token else ""
+    hops = [f"X-Forwarded-For: {hop}\r\n" for hop in sender.forwarded_for]
+    requests = [
+        _post(address[0], path, body, authorization + hop)
+        for body, hop in zip(bodies, hops or repeat(""), strict=False)
+    ]
     shares = [list(islice(requests, n, None, connections)) for n in range(connections)]
     tally = _Tally()
     started = time.monotonic()
@@ -76,10 +93,10 @@ def run(
     return LoadResult(tally.requests, tally.errors, time.monotonic() - started, tally.latencies)
 
 
-def _post(host: str, path: str, body: bytes, authorization: str) -> bytes:
+def _post(host: str, path: str, body: bytes, headers: str) -> bytes:
     head = (
         f"POST {path} HTTP/1.1\r\nHost: {host}\r\nContent-Type: application/json\r\n"
-        f"{authorization}Content-Length: {len(body)}\r\n\r\n"
+        f"{headers}Content-Length: {len(body)}\r\n\r\n"
     )
     return head.encode("ascii") + body
 

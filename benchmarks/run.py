@@ -117,10 +117,10 @@ def _batches(count: int, size: int = 100) -> list[bytes]:
 def _single(settings_module: str, delay: float, seconds: float) -> dict[str, float]:
     with (
         http_load.notify_standin(delay) as notify_url,
-        http_load.production_server(notify_url, settings_module) as port,
+        http_load.production_server(notify_url, settings_module) as server,
     ):
-        http_load.load(port, "/v1/event", _bodies(2000, seed=1), 8, seconds)  # warm-up
-        result = http_load.load(port, "/v1/event", _bodies(200_000), 8, seconds)
+        http_load.load(server.port, "/v1/event", _bodies(2000, seed=1), 8, seconds)  # warm-up
+        result = http_load.load(server.port, "/v1/event", _bodies(200_000), 8, seconds)
     return _figures(result)
 
 
@@ -143,9 +143,9 @@ def _http_section(seconds: float) -> dict[str, Any]:
     _progress("http: batches of 100")
     with (
         http_load.notify_standin(0.001) as notify_url,
-        http_load.production_server(notify_url, "eventsproject.settings") as port,
+        http_load.production_server(notify_url, "eventsproject.settings") as server,
     ):
-        batches = http_load.load(port, "/v1/events", _batches(300_000), 4, seconds)
+        batches = http_load.load(server.port, "/v1/events", _batches(300_000), 4, seconds)
     return {
         "service": service,
         "bare_drf": bare,
@@ -154,6 +154,7 @@ def _http_section(seconds: float) -> dict[str, Any]:
         "slow_over_fast_p99": slow_notify["p99_ms"] / service["p99_ms"],
         "batch_events_per_second": batches.per_second * 100,
         "batch_errors": batches.errors,
+        "settings": http_load.SERVER_SETTINGS,
     }
 
 
@@ -164,23 +165,18 @@ ATTACKER_TOKEN = "a-token-for-the-slow-client-attack"
 def slow_clients_section(seconds: float) -> dict[str, Any]:
     """Each slow-client attack with 200 connections beside a normal client, against the
     production command with its production defaults (INFO logs, throttles on)."""
-    defaults = {
-        "LOG_LEVEL": "INFO",
-        "EVENTS_THROTTLE_RATE": "30/s",
-        "EVENTS_BATCH_THROTTLE_RATE": "10/s",
-    }
     tokens = {"EVENTS_API_TOKENS": f"{http_load.BENCHMARK_TOKEN},{ATTACKER_TOKEN}"}
     results: dict[str, Any] = {"started": _now()}
     for kind in slow_clients.ATTACKS:
         _progress(f"slow clients: 200 connections, {kind}, {seconds:.0f} s")
         with (
             http_load.notify_standin(0.001) as notify_url,
-            http_load.production_server(
-                notify_url, "eventsproject.settings", {**defaults, **tokens}
-            ) as port,
+            http_load.production_server(notify_url, "eventsproject.settings", tokens) as server,
         ):
-            normal = slow_clients.Target("127.0.0.1", port, "/v1/event", http_load.BENCHMARK_TOKEN)
-            attacker = slow_clients.Target("127.0.0.1", port, "/v1/event", ATTACKER_TOKEN)
+            normal = slow_clients.Target(
+                "127.0.0.1", server.port, "/v1/event", http_load.BENCHMARK_TOKEN
+            )
+            attacker = slow_clients.Target("127.0.0.1", server.port, "/v1/event", ATTACKER_TOKEN)
             attack = slow_clients.Attack(kind, connections=200, seconds=seconds)
             results[kind] = slow_clients.run(
                 normal, attacker, slow_clients.app_launches(10_000), attack
@@ -196,6 +192,7 @@ def _stores_section(events: int, seconds: float, users: int) -> dict[str, Any]:
     _progress(f"stores: Redis memory of {users:,} active users")
     return {
         "server": "gunicorn, its gevent worker",
+        "settings": http_load.SERVER_SETTINGS,
         "http": http,
         "replay": redis_replay,
         "memory": stores.memory_per_user(users),

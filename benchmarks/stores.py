@@ -11,7 +11,7 @@ from collections import Counter
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import Any, NamedTuple
 
 import orjson
 import redis
@@ -100,10 +100,17 @@ def memory_per_user(users: int) -> dict[str, float]:
     }
 
 
+class Setup(NamedTuple):
+    env: dict[str, str]
+    workers_apart: bool = False  # the ticker and delivery in `manage.py run_workers`
+
+
+_REDIS_2 = {"EVENTS_STORE": "redis", "WEB_CONCURRENCY": "2"}
 SERVERS = {
-    "memory_1": {},
-    "redis_1": {"EVENTS_STORE": "redis"},
-    "redis_2": {"EVENTS_STORE": "redis", "WEB_CONCURRENCY": "2"},
+    "memory_1": Setup({}),
+    "redis_1": Setup({"EVENTS_STORE": "redis"}),
+    "redis_2": Setup(_REDIS_2),
+    "redis_2_apart": Setup(_REDIS_2, workers_apart=True),
 }
 
 
@@ -115,8 +122,8 @@ def http_by_store(
     `rounds` times, and each keeps its best round (the least disturbed)."""
     rows: dict[str, Any] = {}
     for _ in range(rounds):
-        for name, extra in SERVERS.items():
-            row = _http_round(extra, seconds, bodies, warm_up)
+        for name, setup in SERVERS.items():
+            row = _http_round(setup, seconds, bodies, warm_up)
             if name not in rows or row["per_second"] > rows[name]["per_second"]:
                 rows[name] = row
     rows["redis_2_over_memory_1"] = rows["redis_2"]["per_second"] / rows["memory_1"]["per_second"]
@@ -124,24 +131,31 @@ def http_by_store(
 
 
 def _http_round(
-    extra: dict[str, str], seconds: float, bodies: list[bytes], warm_up: list[bytes]
+    setup: Setup, seconds: float, bodies: list[bytes], warm_up: list[bytes]
 ) -> dict[str, float]:
     with redis_prefix() as (client, prefix):
-        env = {**extra, "EVENTS_REDIS_PREFIX": prefix, "REDIS_URL": settings.REDIS_URL}
+        env = {**setup.env, "EVENTS_REDIS_PREFIX": prefix, "REDIS_URL": settings.REDIS_URL}
         with (
             http_load.notify_standin(0.001) as notify_url,
-            http_load.production_server(notify_url, "eventsproject.settings", env) as port,
+            http_load.production_server(
+                notify_url, "eventsproject.settings", env, workers_apart=setup.workers_apart
+            ) as server,
         ):
-            http_load.load(port, "/v1/event", warm_up, 8, 2)
+            http_load.load(server.port, "/v1/event", warm_up, 8, 2)
             client.config_resetstat()
-            result = http_load.load(port, "/v1/event", bodies, 16, seconds)
+            cpu_before, redis_cpu_before = http_load.cpu_seconds(server), _cpu(client)
+            result = http_load.load(server.port, "/v1/event", bodies, 16, seconds)
+            cpu, redis_cpu = http_load.cpu_seconds(server), _cpu(client)
             commands = _commands(client)
+    requests = max(result.requests, 1)
     return {
         "per_second": result.per_second,
         "p50_ms": result.percentile(0.50) * 1000,
         "p99_ms": result.percentile(0.99) * 1000,
         "errors": result.errors,
-        "redis_commands_per_request": commands / max(result.requests, 1),
+        "redis_commands_per_request": commands / requests,
+        "server_cpu_us_per_request": (cpu - cpu_before) / requests * 1e6,
+        "redis_cpu_us_per_request": (redis_cpu - redis_cpu_before) / requests * 1e6,
     }
 
 

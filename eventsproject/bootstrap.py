@@ -14,6 +14,8 @@ from typing import NamedTuple
 
 from django.conf import settings
 from django.core.cache import cache
+from django.core.signals import request_finished, request_started
+from django.db import close_old_connections, reset_queries
 
 from events import receivers
 from events.processing import EventProcessor
@@ -55,6 +57,7 @@ _installed: Components | None = None
 def start() -> Components:
     """Build the parts from settings and install them: once per process."""
     _tune_garbage_collector(settings.EVENTS_GC_GEN0_THRESHOLD)
+    _drop_database_hooks()
     logs.install_request_ids()
     event_recorded.connect(receivers.run_rules, dispatch_uid="events.run_rules")
     components = build()
@@ -178,6 +181,19 @@ def _dispatcher(
         ),
         clock=clock,
     )
+
+
+NO_DATABASE = "django.db.backends.dummy"
+
+
+def _drop_database_hooks() -> None:
+    """Django resets and closes database connections around every request; the service
+    has no database (DATABASES is empty: Django fills in its dummy engine), so nothing
+    needs it."""
+    if all(database.get("ENGINE") == NO_DATABASE for database in settings.DATABASES.values()):
+        request_started.disconnect(reset_queries)
+        request_started.disconnect(close_old_connections)
+        request_finished.disconnect(close_old_connections)
 
 
 def _tune_garbage_collector(gen0_threshold: int) -> None:

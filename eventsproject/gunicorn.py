@@ -26,7 +26,8 @@ control_socket_disable = True
 # (NOTIFY_SHUTDOWN_GRACE_SECONDS, 10 by default): the master kills the worker after it.
 graceful_timeout = 45
 # gunicorn's own lines in the service's format (LOG_FORMAT); the service logs each request
-# itself (eventsproject/observability.py), so gunicorn's access log stays off.
+# itself (eventsproject/observability.py), so gunicorn's access log is off, and costs nothing.
+logger_class = "eventsproject.workers.ServiceLogger"
 _LOG_FORMAT = "json" if os.environ.get("LOG_FORMAT", "").strip().lower() == "json" else "plain"
 logconfig_dict = {
     "version": 1,

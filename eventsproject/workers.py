@@ -13,8 +13,17 @@ import time
 from typing import Any
 
 import gevent  # type: ignore[import-untyped]
+from gunicorn.glogging import Logger  # type: ignore[import-untyped]
 from gunicorn.workers.base_async import AsyncWorker  # type: ignore[import-untyped]
 from gunicorn.workers.ggevent import GeventWorker  # type: ignore[import-untyped]
+
+
+class ServiceLogger(Logger):  # type: ignore[misc]
+    """gunicorn's logger without its access log. The service logs each request itself
+    (eventsproject/observability.py); with a `logconfig_dict`, gunicorn would otherwise
+    build an access line for every request and hand it to a logger that drops it."""
+
+    access_log_enabled = False
 
 
 class SlowClientSafeWorker(GeventWorker):  # type: ignore[misc]

@@ -15,11 +15,13 @@ class _Answers(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
     bodies: list[bytes] = []
     authorizations: list[str | None] = []
+    forwarded: dict[bytes, str | None] = {}
 
     def do_POST(self) -> None:
         body = self.rfile.read(int(self.headers["Content-Length"]))
         self.bodies.append(body)
         self.authorizations.append(self.headers["Authorization"])
+        self.forwarded[body] = self.headers["X-Forwarded-For"]
         if body == b"drop":
             self.close_connection = True
             self.wfile.write(b"HTTP/1.1 200 OK\r\n")  # a head cut short
@@ -38,6 +40,7 @@ class _Answers(BaseHTTPRequestHandler):
 def port() -> Iterator[int]:
     _Answers.bodies = []
     _Answers.authorizations = []
+    _Answers.forwarded = {}
     server = ThreadingHTTPServer(("127.0.0.1", 0), _Answers)
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
@@ -55,12 +58,31 @@ def test_every_body_is_posted_once_and_failures_are_counted(port):
     assert (result.requests, result.errors) == (42, 2)
     assert len(result.latencies) == 42
     assert set(_Answers.authorizations) == {None}
+    assert set(_Answers.forwarded.values()) == {None}
 
 
 def test_a_token_goes_with_every_request(port):
-    loadgen.run(("127.0.0.1", port), "/v1/event", [b"one", b"two"], 2, seconds=30, token="t0k")
+    loadgen.run(
+        ("127.0.0.1", port),
+        "/v1/event",
+        [b"one", b"two"],
+        2,
+        seconds=30,
+        sender=loadgen.Sender("t0k"),
+    )
 
     assert _Answers.authorizations == ["Bearer t0k", "Bearer t0k"]
+
+
+def test_each_body_can_come_from_an_address_of_its_own(port):
+    bodies = [b"one", b"two", b"three"]
+    addresses = ["198.18.0.1", "198.18.0.2", "198.18.0.3"]
+
+    loadgen.run(
+        ("127.0.0.1", port), "/v1/event", bodies, 2, 30, loadgen.Sender(forwarded_for=addresses)
+    )
+
+    assert _Answers.forwarded == dict(zip(bodies, addresses, strict=True))
 
 
 def test_no_request_starts_after_the_time_is_up(port):

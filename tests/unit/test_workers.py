@@ -5,7 +5,9 @@ import socket
 from types import SimpleNamespace
 
 import pytest
+from gunicorn.config import Config  # type: ignore[import-untyped]
 
+from eventsproject import gunicorn as production_config
 from eventsproject.workers import TimeLimitedSocket
 
 
@@ -50,3 +52,13 @@ def test_a_request_past_its_time_reads_nothing_more_even_if_it_comes(connection)
 
     with pytest.raises(TimeoutError, match=r"did not arrive within 0\.2 s"):
         limited.recv(10)
+
+
+def test_the_production_logger_spends_nothing_on_gunicorn_s_access_log():
+    config = Config()
+    config.set("logger_class", production_config.logger_class)
+    config.set("logconfig_dict", production_config.logconfig_dict)
+    logger = config.logger_class(config)
+
+    # The service logs each request itself (eventsproject/observability.py).
+    assert not logger.access_log_enabled
