@@ -11,7 +11,7 @@ DEV_SIGNING_SECRET := whsec_bWFrZS1ydW4gZGV2ZWxvcG1lbnQgc2lnbmluZyBrZXk=
 STATIC := staticfiles/staticfiles.json
 LOCK_OPTIONS := --generate-hashes --allow-unsafe --strip-extras --no-emit-index-url --no-emit-find-links
 
-.PHONY: run serve test lint bench lock clean
+.PHONY: run serve test lint bench flames lock clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -55,6 +55,10 @@ test: lint $(STATIC)
 ## bench: throughput, latency and memory; writes benchmarks/RESULTS.md and results.json
 bench: $(VENV)/.dev $(STATIC)
 	$(BIN)/python -m benchmarks.run
+
+## flames: py-spy flame graphs of the hot paths under the benchmarks' load (benchmarks/flames/*.svg)
+flames: $(VENV)/.dev $(STATIC)
+	$(BIN)/python -m benchmarks.flames
 
 ## lock: pin every dependency, transitive ones included, with hashes (needs PyPI)
 lock: | $(BIN)/python
