@@ -17,7 +17,7 @@ import zlib
 from collections.abc import Iterator
 from contextlib import ExitStack, contextmanager
 from pathlib import Path
-from typing import NamedTuple
+from typing import Any, NamedTuple
 
 import orjson
 
@@ -46,7 +46,7 @@ def notify_standin(delay_seconds: float) -> Iterator[str]:
         stderr=subprocess.DEVNULL,
     )
     try:
-        _wait_for_port(port, process)
+        wait_for_port(port, process)
         yield f"http://127.0.0.1:{port}/v1/notify"
     finally:
         process.terminate()
@@ -105,7 +105,7 @@ def production_server(
     with ExitStack() as processes:
         server = processes.enter_context(_process(web, env))
         apart = processes.enter_context(_process(APART_COMMAND, env)) if workers_apart else None
-        _wait_for_port(port, server)
+        wait_for_port(port, server)
         yield Server(port, server.pid, apart.pid if apart else None)
 
 
@@ -161,7 +161,7 @@ def _address_of(posted: dict[str, object] | list[dict[str, object]]) -> str:
     return f"198.18.{number >> 8 & 0xFF}.{number & 0xFF}"  # the benchmarking range, RFC 2544
 
 
-def _wait_for_port(port: int, process: subprocess.Popen[bytes], timeout: float = 30) -> None:
+def wait_for_port(port: int, process: subprocess.Popen[Any], timeout: float = 30) -> None:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if process.poll() is not None:
