@@ -22,7 +22,15 @@ import django
 
 django.setup()
 
-from benchmarks import http_load, memory, replay, slow_clients, stores, workload  # noqa: E402
+from benchmarks import (  # noqa: E402
+    delivery,
+    http_load,
+    memory,
+    replay,
+    slow_clients,
+    stores,
+    workload,
+)
 from benchmarks.report import write_report  # noqa: E402
 
 HERE = Path(__file__).resolve().parent
@@ -51,6 +59,7 @@ def _measure_everything(*, quick: bool) -> dict[str, Any]:
     results["http"] = _http_section(seconds)
     results["memory"] = _memory_section(memory_users)
     results["stores"] = _stores_section(small, seconds, memory_users)
+    results["delivery"] = _delivery_section(small // 5)
     results["slow_clients"] = slow_clients_section(10 if quick else 30)
     results["finished"] = _now()
     return results
@@ -182,6 +191,11 @@ def slow_clients_section(seconds: float) -> dict[str, Any]:
                 normal, attacker, slow_clients.app_launches(10_000), attack
             )
     return results
+
+
+def _delivery_section(count: int) -> dict[str, Any]:
+    _progress(f"delivery: {count:,} notifications from each store's outbox, one dispatcher")
+    return {store: delivery.delivery(count, store) for store in ("memory", "redis")}
 
 
 def _stores_section(events: int, seconds: float, users: int) -> dict[str, Any]:

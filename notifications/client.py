@@ -1,23 +1,26 @@
 """The HTTP client of the notify service's `POST /v1/notify`: one attempt per call.
 
-A `requests.Session` (one per thread) with connect and read timeouts always
-set. Every attempt carries the notification id as the `Idempotency-Key`, a
-Standard Webhooks signature when a secret is set (`notifications/signing.py`),
-the bearer token when one is set, and a `User-Agent` naming the service.
-Retrying is not done here but by the outbox, which schedules attempts
-without blocking its worker and knows the budget and the circuit breaker:
-the client only says whether a failure is worth retrying, and when the
-server asked to be retried (`Retry-After`). Settings are read at call time.
+urllib3's connection pool, shared by the dispatcher's delivery threads: keep-alive
+connections, at most `connections` to the notify service, connect and read timeouts
+always set, no retries and no redirects followed. Every attempt carries the
+notification id as the `Idempotency-Key`, a Standard Webhooks signature when a
+secret is set (`notifications/signing.py`), the bearer token when one is set (or
+the credentials of NOTIFY_URL, as Basic auth), and a `User-Agent` naming the
+service. Retrying is not done here but by the outbox, which schedules attempts
+without blocking its worker and knows the budget and the circuit breaker: the
+client only says whether a failure is worth retrying, and when the server asked
+to be retried (`Retry-After`). Settings are read at call time.
 """
 
 import logging
-import threading
 import time
+from urllib.parse import unquote
 
 import orjson
-import requests
+import urllib3
 from django.conf import settings
-from urllib3.exceptions import InvalidHeader
+from urllib3.exceptions import HTTPError, InvalidHeader
+from urllib3.util import make_headers, parse_url
 from urllib3.util.retry import Retry
 
 import eventsproject
@@ -41,47 +44,41 @@ class NotificationError(Exception):
 
 
 class NotifyClient:
-    def __init__(self) -> None:
-        self._local = threading.local()
+    def __init__(self, connections: int = 10) -> None:
+        # One attempt per call (the outbox retries); a redirect would carry the
+        # notification, its signature and its credentials to an address nobody
+        # configured: it is a failed attempt instead. Never the environment's proxies.
+        self._pool = urllib3.PoolManager(maxsize=connections, block=True, retries=False)
 
     def send(self, notification: Notification) -> None:
         url = settings.NOTIFY_URL
         shown = redact_url(url)  # what messages say: never the URL's credentials
         body = orjson.dumps(notification.as_payload())
         try:
-            response = self._session().post(
+            response = self._pool.request(
+                "POST",
                 url,
-                data=body,
-                headers=_headers(notification.notification_id, body),
-                # A redirect would carry the notification, its signature and its credentials
-                # to an address nobody configured: it is a failed attempt instead.
-                allow_redirects=False,
-                timeout=(settings.NOTIFY_CONNECT_TIMEOUT, settings.NOTIFY_READ_TIMEOUT),
+                body=body,
+                headers=_headers(notification.notification_id, body, url),
+                redirect=False,
+                timeout=urllib3.Timeout(
+                    connect=settings.NOTIFY_CONNECT_TIMEOUT, read=settings.NOTIFY_READ_TIMEOUT
+                ),
             )
-        except requests.RequestException as exc:
-            # Not chained: the cause's text (and a traceback's) would hold the raw URL.
+        except HTTPError as exc:
+            # Not chained: the cause's text (and a traceback's) could hold the raw URL.
             why = scrub(f"{type(exc).__name__}: {exc}", url)
             raise NotificationError(f"POST {shown} failed: {why}", retryable=True) from None
-        if not 200 <= response.status_code < 300:
+        if not 200 <= response.status < 300:
             raise NotificationError(
-                f"POST {shown} answered {response.status_code}",
-                retryable=response.status_code in RETRYABLE_STATUSES or response.is_redirect,
+                f"POST {shown} answered {response.status}",
+                retryable=response.status in RETRYABLE_STATUSES
+                or bool(response.get_redirect_location()),
                 retry_after=_retry_after(response),
             )
 
-    def _session(self) -> requests.Session:
-        # requests.Session is not documented as thread-safe: one per thread.
-        session: requests.Session | None = getattr(self._local, "session", None)
-        if session is None:
-            session = requests.Session()
-            # NOTIFY_URL says where to go: no proxy or netrc from the environment, whose
-            # lookup on every request costs more CPU than the request itself.
-            session.trust_env = False
-            self._local.session = session
-        return session
 
-
-def _headers(notification_id: str, body: bytes) -> dict[str, str]:
+def _headers(notification_id: str, body: bytes, url: str) -> dict[str, str]:
     headers = {
         "Content-Type": "application/json",
         "User-Agent": USER_AGENT,
@@ -91,10 +88,12 @@ def _headers(notification_id: str, body: bytes) -> dict[str, str]:
         headers |= signing.signed_headers(keys, notification_id, body, int(time.time()))
     if token := settings.NOTIFY_AUTH_TOKEN:
         headers["Authorization"] = f"Bearer {token}"
+    if userinfo := parse_url(url).auth:  # as browsers and requests do: Basic auth
+        headers |= make_headers(basic_auth=unquote(userinfo))
     return headers
 
 
-def _retry_after(response: requests.Response) -> float | None:
+def _retry_after(response: urllib3.BaseHTTPResponse) -> float | None:
     """Seconds the server asked us to wait (`Retry-After` as seconds or an HTTP date)."""
     header = response.headers.get("Retry-After")
     if header is None:

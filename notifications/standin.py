@@ -27,7 +27,8 @@ NOTIFY_PATH = "/v1/notify"
 class Answer:
     status: int = HTTPStatus.OK
     delay_seconds: float = 0.0
-    retry_after: int | None = None
+    retry_after: int | str | None = None  # seconds, or an HTTP date
+    location: str | None = None  # where a redirect points
 
 
 @dataclass(frozen=True)
@@ -38,6 +39,7 @@ class Received:
     headers: dict[str, str]  # names in lower case
     body: bytes = b""
     verified: bool | None = None  # None: no keys to verify with
+    peer: str = ""  # the sender's address and port: one per connection
 
 
 REFUSED = Answer(status=HTTPStatus.UNAUTHORIZED)
@@ -71,12 +73,12 @@ class NotifyStandIn:
         return f"http://{host!s}:{port}{NOTIFY_PATH}"
 
     def start(self) -> "NotifyStandIn":
-        self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
+        self._thread = threading.Thread(target=self.serve_forever, daemon=True)
         self._thread.start()
         return self
 
     def serve_forever(self) -> None:
-        self._server.serve_forever()
+        self._server.serve_forever(poll_interval=0.05)  # so that `stop` returns at once
 
     def stop(self) -> None:
         """Stop listening and drop open keep-alive connections: the service is gone."""
@@ -150,8 +152,15 @@ class _Handler(BaseHTTPRequestHandler):
             return
         headers = {name.lower(): value for name, value in self.headers.items()}
         verified = self._standin().verified(headers, body)
+        host, port = self.client_address[:2]
         received = Received(
-            payload, headers.get("idempotency-key"), time.monotonic(), headers, body, verified
+            payload,
+            headers.get("idempotency-key"),
+            time.monotonic(),
+            headers,
+            body,
+            verified,
+            peer=f"{host}:{port}",
         )
         answer = self._standin().record(received)
         time.sleep(answer.delay_seconds)
@@ -161,6 +170,8 @@ class _Handler(BaseHTTPRequestHandler):
         self.send_response(answer.status)
         if answer.retry_after is not None:
             self.send_header("Retry-After", str(answer.retry_after))
+        if answer.location is not None:
+            self.send_header("Location", answer.location)
         self.send_header("Content-Type", "application/json")
         self.send_header("Content-Length", "2")
         self.end_headers()

@@ -1,28 +1,34 @@
-"""The /v1/notify client at the HTTP boundary, with `responses`."""
+"""The /v1/notify client at the HTTP boundary, against the notify stand-in on loopback."""
 
 import base64
 import json
 import time
 
 import pytest
-import requests
-import responses
-from responses import matchers
 from standardwebhooks.webhooks import Webhook
 
 import eventsproject
 from notifications import signing
 from notifications.client import NotificationError, NotifyClient
+from notifications.standin import Answer, NotifyStandIn
 from tests.factories import reminder_for
+from tests.wire import free_port
 
-NOTIFY_URL = "http://notify.test/v1/notify"
+
+@pytest.fixture
+def standin():
+    running = NotifyStandIn().start()
+    yield running
+    running.stop()
 
 
 @pytest.fixture(autouse=True)
-def notify_settings(settings):
-    settings.NOTIFY_URL = NOTIFY_URL
+def notify_settings(settings, standin):
+    settings.NOTIFY_URL = standin.url
     settings.NOTIFY_CONNECT_TIMEOUT = 1.5
     settings.NOTIFY_READ_TIMEOUT = 4.0
+    settings.NOTIFY_SIGNING_KEYS = ()
+    settings.NOTIFY_AUTH_TOKEN = ""
     return settings
 
 
@@ -31,169 +37,163 @@ def notification():
     return reminder_for("u1")
 
 
-@responses.activate
-def test_posts_the_payload_as_json_with_the_id_as_idempotency_key(notification):
-    responses.post(
-        NOTIFY_URL,
-        match=[
-            matchers.json_params_matcher(notification.as_payload()),
-            matchers.header_matcher({"Idempotency-Key": notification.notification_id}),
-        ],
-    )
-
-    NotifyClient().send(notification)
-
-    payload = json.loads(responses.calls[0].request.body)
-    assert payload["kind"] == "start_training_reminder"
-    assert payload["user_id"] == "u1"
-    assert payload["device_id"] == "device-of-u1"
-    assert payload["triggered_at"] == "2021-02-28T16:10:00+00:00"
-    assert "minutes" not in payload
-
-
-@responses.activate
-def test_always_sets_connect_and_read_timeouts(notification):
-    responses.post(NOTIFY_URL)
-
-    NotifyClient().send(notification)
-
-    assert responses.calls[0].request.req_kwargs["timeout"] == (1.5, 4.0)
-
-
-@responses.activate
-def test_reads_the_url_at_call_time(notification, notify_settings):
-    client = NotifyClient()
-    notify_settings.NOTIFY_URL = "http://elsewhere.test/v1/notify"
-    responses.post("http://elsewhere.test/v1/notify")
-
-    client.send(notification)
-
-    assert len(responses.calls) == 1
-
-
-@responses.activate
-def test_makes_one_attempt_per_call_and_leaves_retrying_to_the_outbox(notification):
-    responses.post(NOTIFY_URL, status=503, headers={"Retry-After": "7"})
-
+def failure_of(notification) -> NotificationError:
     with pytest.raises(NotificationError) as raised:
         NotifyClient().send(notification)
+    return raised.value
 
-    assert raised.value.retryable
-    assert raised.value.retry_after == 7
-    assert len(responses.calls) == 1
+
+def test_posts_the_payload_as_json_with_the_id_as_idempotency_key(notification, standin):
+    NotifyClient().send(notification)
+
+    [received] = standin.received
+    assert received.payload == json.loads(json.dumps(notification.as_payload()))
+    assert received.idempotency_key == notification.notification_id
+    assert received.headers["content-type"] == "application/json"
+    assert received.payload["kind"] == "start_training_reminder"
+    assert received.payload["triggered_at"] == "2021-02-28T16:10:00+00:00"
+    assert "minutes" not in received.payload
+
+
+def test_calls_share_one_keep_alive_connection(notification, standin):
+    client = NotifyClient()
+    for _ in range(3):
+        client.send(notification)
+
+    assert len({received.peer for received in standin.received}) == 1
+
+
+def test_a_receiver_slower_than_the_read_timeout_is_a_retryable_failure(
+    notification, standin, notify_settings
+):
+    notify_settings.NOTIFY_READ_TIMEOUT = 0.2
+    standin.answer = Answer(delay_seconds=1)
+
+    failure = failure_of(notification)
+
+    assert failure.retryable
+    assert "ReadTimeoutError" in str(failure)
+
+
+def test_reads_the_url_at_call_time(notification, notify_settings):
+    client = NotifyClient()
+    elsewhere = NotifyStandIn().start()
+    try:
+        notify_settings.NOTIFY_URL = elsewhere.url
+        client.send(notification)
+    finally:
+        elsewhere.stop()
+
+    assert len(elsewhere.received) == 1
+
+
+def test_makes_one_attempt_per_call_and_leaves_retrying_to_the_outbox(notification, standin):
+    standin.answer = Answer(status=503, retry_after=7)
+
+    failure = failure_of(notification)
+
+    assert failure.retryable
+    assert failure.retry_after == 7
+    assert len(standin.attempts) == 1
 
 
 @pytest.mark.parametrize("status", [408, 429, 500, 502, 503, 504])
-@responses.activate
-def test_timeouts_throttling_and_server_errors_are_retryable(notification, status):
-    responses.post(NOTIFY_URL, status=status)
+def test_timeouts_throttling_and_server_errors_are_retryable(notification, standin, status):
+    standin.answer = Answer(status=status)
 
-    with pytest.raises(NotificationError) as raised:
-        NotifyClient().send(notification)
-
-    assert raised.value.retryable
+    assert failure_of(notification).retryable
 
 
 @pytest.mark.parametrize("status", [400, 401, 404, 409, 422])
-@responses.activate
-def test_other_client_errors_are_final(notification, status):
-    responses.post(NOTIFY_URL, status=status)
+def test_other_client_errors_are_final(notification, standin, status):
+    standin.answer = Answer(status=status)
 
-    with pytest.raises(NotificationError, match=str(status)) as raised:
-        NotifyClient().send(notification)
+    failure = failure_of(notification)
 
-    assert not raised.value.retryable
+    assert not failure.retryable
+    assert str(status) in str(failure)
 
 
 @pytest.mark.parametrize(
     ("header", "expected"),
     [("12", 12), ("not a date", None), ("Wed, 21 Oct 2015 07:28:00 GMT", 0)],
 )
-@responses.activate
-def test_retry_after_is_read_as_seconds_or_a_date(notification, header, expected):
-    responses.post(NOTIFY_URL, status=429, headers={"Retry-After": header})
+def test_retry_after_is_read_as_seconds_or_a_date(notification, standin, header, expected):
+    standin.answer = Answer(status=429, retry_after=header)
 
-    with pytest.raises(NotificationError) as raised:
-        NotifyClient().send(notification)
-
-    assert raised.value.retry_after == expected
+    assert failure_of(notification).retry_after == expected
 
 
-@pytest.mark.parametrize(
-    "error", [requests.ConnectionError("refused"), requests.ReadTimeout("slow")]
-)
-@responses.activate
-def test_connection_errors_and_timeouts_are_retryable_and_say_what_happened(notification, error):
-    responses.post(NOTIFY_URL, body=error)
+def test_a_refused_connection_is_retryable_and_says_what_happened(notification, notify_settings):
+    notify_settings.NOTIFY_URL = f"http://127.0.0.1:{free_port()}/v1/notify"
 
-    with pytest.raises(NotificationError) as raised:
-        NotifyClient().send(notification)
+    failure = failure_of(notification)
 
-    assert raised.value.retryable
-    assert f"{type(error).__name__}: {error}" in str(raised.value)
+    assert failure.retryable
+    assert "NewConnectionError" in str(failure)
+    assert "Connection refused" in str(failure)
     # Not chained: a traceback would print the cause, which may hold the URL's credentials.
-    assert raised.value.__cause__ is None
+    assert failure.__cause__ is None
 
 
 SECRET = "whsec_" + base64.b64encode(b"a secret shared with the notify service").decode()
 
 
-@responses.activate
-def test_every_call_is_signed_the_standard_webhooks_way(notification, notify_settings):
+def test_every_call_is_signed_the_standard_webhooks_way(notification, notify_settings, standin):
     notify_settings.NOTIFY_SIGNING_KEYS = signing.parse_secrets(SECRET)
-    responses.post(NOTIFY_URL)
 
     NotifyClient().send(notification)
 
-    request = responses.calls[0].request
-    Webhook(SECRET).verify(request.body, dict(request.headers))
-    assert request.headers["webhook-id"] == notification.notification_id
-    assert abs(int(request.headers["webhook-timestamp"]) - time.time()) < 60
-    assert request.headers["Content-Type"] == "application/json"
+    [received] = standin.received
+    Webhook(SECRET).verify(received.body, received.headers)
+    assert received.headers["webhook-id"] == notification.notification_id
+    assert abs(int(received.headers["webhook-timestamp"]) - time.time()) < 60
 
 
-@responses.activate
-def test_without_a_secret_calls_are_not_signed(notification, notify_settings):
-    notify_settings.NOTIFY_SIGNING_KEYS = ()
-    responses.post(NOTIFY_URL)
-
+def test_without_a_secret_calls_are_not_signed(notification, standin):
     NotifyClient().send(notification)
 
-    assert "webhook-signature" not in responses.calls[0].request.headers
+    assert "webhook-signature" not in standin.received[0].headers
 
 
-@responses.activate
-def test_the_auth_token_goes_as_a_bearer_token_only_when_set(notification, notify_settings):
-    responses.post(NOTIFY_URL)
-
+def test_the_auth_token_goes_as_a_bearer_token_only_when_set(
+    notification, notify_settings, standin
+):
     notify_settings.NOTIFY_AUTH_TOKEN = "t0ken"
     NotifyClient().send(notification)
     notify_settings.NOTIFY_AUTH_TOKEN = ""
     NotifyClient().send(notification)
 
-    assert responses.calls[0].request.headers["Authorization"] == "Bearer t0ken"
-    assert "Authorization" not in responses.calls[1].request.headers
+    assert standin.received[0].headers["authorization"] == "Bearer t0ken"
+    assert "authorization" not in standin.received[1].headers
 
 
-@responses.activate
-def test_the_user_agent_names_the_service_and_its_version(notification):
-    responses.post(NOTIFY_URL)
+def test_credentials_in_the_url_go_as_basic_auth(notification, notify_settings, standin):
+    notify_settings.NOTIFY_URL = standin.url.replace("http://", "http://alice:p%40ss@")
 
     NotifyClient().send(notification)
 
+    expected = "Basic " + base64.b64encode(b"alice:p@ss").decode()
+    assert standin.received[0].headers["authorization"] == expected
+
+
+def test_the_user_agent_names_the_service_and_its_version(notification, standin):
+    NotifyClient().send(notification)
+
     expected = f"events-processor/{eventsproject.__version__}"
-    assert responses.calls[0].request.headers["User-Agent"] == expected
+    assert standin.received[0].headers["user-agent"] == expected
 
 
 @pytest.mark.parametrize("status", [301, 302, 303, 307, 308])
-@responses.activate
-def test_a_redirect_is_a_failed_attempt_and_is_never_followed(notification, status):
-    responses.post(NOTIFY_URL, status=status, headers={"Location": "http://elsewhere.test/x"})
-    elsewhere = responses.post("http://elsewhere.test/x")
+def test_a_redirect_is_a_failed_attempt_and_is_never_followed(notification, standin, status):
+    elsewhere = NotifyStandIn().start()
+    standin.answer = Answer(status=status, location=elsewhere.url)
+    try:
+        failure = failure_of(notification)
+    finally:
+        elsewhere.stop()
 
-    with pytest.raises(NotificationError, match=f"answered {status}") as failed:
-        NotifyClient().send(notification)
-
-    assert failed.value.retryable
-    assert elsewhere.call_count == 0
-    assert len(responses.calls) == 1
+    assert failure.retryable
+    assert f"answered {status}" in str(failure)
+    assert elsewhere.attempts == []
+    assert len(standin.attempts) == 1
