@@ -21,11 +21,12 @@ from notifications.domain import Notification, NotificationKind, Reason
 SIGNING_SECRET = "whsec_YmVuY2htYXJrcyBvbmx5IHNpZ25pbmcga2V5IGZvciBub3RpZnk="
 
 
-def delivery(count: int, store: str) -> dict[str, Any]:
-    """`count` notifications queued in `store`'s outbox, then delivered by one dispatcher;
-    timed from its start until nothing is pending."""
+def delivery(count: int, store: str, delay: float = 0.0) -> dict[str, Any]:
+    """`count` notifications queued in `store`'s outbox, then delivered by one dispatcher
+    to a receiver answering after `delay` seconds; timed from its start until nothing is
+    pending."""
     with (
-        fast_receiver() as (url, answered),
+        fast_receiver(delay) as (url, answered),
         stores.redis_prefix() as (_, prefix),
         override_settings(
             NOTIFY_URL=url,
@@ -61,10 +62,11 @@ def notifications(count: int) -> list[Notification]:
 
 
 @contextmanager
-def fast_receiver() -> Iterator[tuple[str, Any]]:
+def fast_receiver(delay: float = 0.0) -> Iterator[tuple[str, Any]]:
     """The receiver's URL, and a function that stops it and returns how many it answered."""
     port = http_load.free_port()
     command = [sys.executable, "-m", "benchmarks.fast_receiver", "--port", str(port)]
+    command += ["--delay", str(delay)]
     process = subprocess.Popen(command, stdout=subprocess.PIPE, text=True)
     answered: list[int] = []
 

@@ -14,6 +14,7 @@ ANSWER = b"HTTP/1.1 202 Accepted\r\nContent-Length: 0\r\n\r\n"
 
 class _Answering(asyncio.Protocol):
     answered = 0
+    delay = 0.0  # seconds before each answer, as a real service would take
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
         self.transport = transport
@@ -24,7 +25,11 @@ class _Answering(asyncio.Protocol):
         while (request := _request_length(self.buffer)) is not None:
             del self.buffer[:request]
             _Answering.answered += 1
-            self.transport.write(ANSWER)  # type: ignore[attr-defined]
+            answer = self.transport.write  # type: ignore[attr-defined]
+            if self.delay:
+                asyncio.get_running_loop().call_later(self.delay, answer, ANSWER)
+            else:
+                answer(ANSWER)
 
 
 def _request_length(buffer: bytearray) -> int | None:
@@ -52,4 +57,7 @@ async def serve(port: int) -> None:
 if __name__ == "__main__":
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--port", type=int, required=True)
-    asyncio.run(serve(parser.parse_args().port))
+    parser.add_argument("--delay", type=float, default=0.0, help="seconds before each answer")
+    args = parser.parse_args()
+    _Answering.delay = args.delay
+    asyncio.run(serve(args.port))

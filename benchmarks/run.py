@@ -195,7 +195,12 @@ def slow_clients_section(seconds: float) -> dict[str, Any]:
 
 def _delivery_section(count: int) -> dict[str, Any]:
     _progress(f"delivery: {count:,} notifications from each store's outbox, one dispatcher")
-    return {store: delivery.delivery(count, store) for store in ("memory", "redis")}
+    return {
+        "memory": delivery.delivery(count, "memory"),
+        "redis": delivery.delivery(count, "redis"),
+        # What concurrency is for: a receiver that takes 5 ms to answer.
+        "memory_5ms": delivery.delivery(count // 5, "memory", delay=0.005),
+    }
 
 
 def _stores_section(events: int, seconds: float, users: int) -> dict[str, Any]:

@@ -82,7 +82,9 @@ def build(
         thresholds=thresholds,
         repository=repository,
         outbox=outbox,
-        dispatcher=_dispatcher(outbox, transport or NotifyClient(), clock),
+        dispatcher=_dispatcher(
+            outbox, transport or NotifyClient(settings.NOTIFY_CONCURRENCY), clock
+        ),
         processor=processor,
         # Created everywhere, started only by a serving process (eventsproject.serving).
         ticker=ReminderTicker(
@@ -180,6 +182,7 @@ def _dispatcher(
             cooldown_seconds=settings.NOTIFY_BREAKER_COOLDOWN_SECONDS,
         ),
         clock=clock,
+        concurrency=settings.NOTIFY_CONCURRENCY,
     )
 
 

@@ -334,6 +334,8 @@ NOTIFY_SIGNING_KEYS = _env_webhook_secrets("NOTIFY_SIGNING_SECRET")
 NOTIFY_AUTH_TOKEN = os.environ.get("NOTIFY_AUTH_TOKEN", "").strip()
 NOTIFY_CONNECT_TIMEOUT = _env_number("NOTIFY_CONNECT_TIMEOUT", 2.0)
 NOTIFY_READ_TIMEOUT = _env_number("NOTIFY_READ_TIMEOUT", 5.0)
+#: Delivery attempts a dispatcher makes at once, each on a keep-alive connection of its own.
+NOTIFY_CONCURRENCY = _env_count("NOTIFY_CONCURRENCY", 8, 256, minimum=1)
 #: Retries of connection errors, timeouts, 408, 429 and 5xx: exponential backoff
 #: with full jitter (waits up to BASE * 2^(n-1), capped at MAX, at least Retry-After),
 #: within MAX_ATTEMPTS attempts and RETRY_BUDGET seconds from the first attempt.

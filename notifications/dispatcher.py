@@ -1,7 +1,9 @@
 """The dispatcher: delivers what the outbox store holds, through a transport.
 
-One worker thread claims the due entries and makes one attempt at each
-(pybreaker runs the calls it guards one at a time anyway). A retryable failure
+One worker thread claims the due entries and makes one attempt at each, up to
+`concurrency` attempts at once (each on a keep-alive connection of the client's
+pool, with its own id, signature and retry schedule; a user's notifications go
+one after another, in their order). A retryable failure
 (connection error, timeout, 408, 429, 5xx) is scheduled again by the
 `RetryPolicy` — exponential backoff with full jitter, at least `Retry-After` —
 without blocking other notifications; past the policy's budget, or on any
@@ -18,6 +20,7 @@ import logging
 import threading
 import time
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime, timedelta
 from typing import Any, Protocol
 
@@ -47,9 +50,21 @@ class _BreakerStateMetric(pybreaker.CircuitBreakerListener):
         logger.warning("circuit breaker in front of /v1/notify is now %s", new_state.name)
 
 
+class ConcurrentBreaker(pybreaker.CircuitBreaker):
+    """pybreaker's breaker, whose calls run side by side while it is closed. pybreaker
+    holds its lock for the length of every call it guards, which would make deliveries
+    one at a time; while the breaker is open or half-open its calls still take the lock,
+    so that one trial at a time goes out after the cool-down."""
+
+    def call(self, func: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
+        if self.current_state == pybreaker.STATE_CLOSED:
+            return self.state.call(func, *args, **kwargs)
+        return super().call(func, *args, **kwargs)
+
+
 def circuit_breaker(failures: int = 5, cooldown_seconds: float = 30) -> pybreaker.CircuitBreaker:
     """Opens after `failures` retryable failures in a row; one trial after the cool-down."""
-    return pybreaker.CircuitBreaker(
+    return ConcurrentBreaker(
         fail_max=failures,
         reset_timeout=cooldown_seconds,
         exclude=[_is_final],  # a 400 says nothing about the service's health
@@ -61,6 +76,8 @@ def circuit_breaker(failures: int = 5, cooldown_seconds: float = 30) -> pybreake
 class Dispatcher:
     #: Entries claimed at once; each is still attempted on its own.
     batch = 100
+    #: Seconds between looks at the store when nothing is due (a new entry wakes it sooner).
+    idle_wait = 1.0
 
     def __init__(
         self,
@@ -70,16 +87,17 @@ class Dispatcher:
         policy: RetryPolicy | None = None,
         breaker: pybreaker.CircuitBreaker | None = None,
         clock: Callable[[], datetime] = utc_now,
-        idle_wait: float = 1.0,
+        concurrency: int = 1,
     ) -> None:
         self._store = store
         self._transport = transport
         self._policy = policy or RetryPolicy()
         self._breaker = breaker or circuit_breaker()
         self._clock = clock
-        self._idle_wait = idle_wait
         self._stopping = threading.Event()
         self._worker: threading.Thread | None = None
+        self._concurrency = concurrency
+        self._senders = ThreadPoolExecutor(concurrency, thread_name_prefix="notify")
 
     @property
     def alive(self) -> bool:
@@ -110,9 +128,7 @@ class Dispatcher:
         except Exception:  # a store out of reach: nothing more can be delivered anyway
             logger.exception("the dispatcher could not reach the outbox store to finish")
         self._stopping.set()
-        self._store.wake()
-        if self._worker is not None:
-            self._worker.join(timeout=5)  # an attempt under way may still succeed
+        self._stop_worker(timeout=5)  # an attempt under way may still succeed
         if self._store.durable:
             logger.info("dispatcher stopped; what is pending stays in the store for the others")
             return []
@@ -123,23 +139,43 @@ class Dispatcher:
             logger.error("notification %s undelivered at shutdown", notification_id)
         return undelivered
 
+    def _stop_worker(self, timeout: float) -> None:
+        """Wake the worker until it has seen `_stopping`: a wake that comes just before it
+        starts waiting would be missed, and it would sleep on for `idle_wait`."""
+        deadline = time.monotonic() + timeout
+        while self._worker is not None and self._worker.is_alive():
+            if time.monotonic() >= deadline:
+                return
+            self._store.wake()
+            self._worker.join(timeout=0.01)
+
     def deliver_due(self) -> int:
         """One pass: attempt every entry due now. Returns how many were attempted."""
         claimed = self._store.claim_due(self._clock(), self.batch)
-        for entry in claimed:
-            self._deliver(entry)
+        for _ in self._senders.map(self._deliver_each, _lanes(claimed, self._concurrency)):
+            pass  # each delivery handles its own outcome
         return len(claimed)
 
+    def _deliver_each(self, entries: list[OutboxEntry]) -> None:
+        for entry in entries:
+            self._deliver(entry)
+
     def _deliver_forever(self) -> None:
-        while not self._stopping.is_set():
-            try:
-                attempted = self.deliver_due()
-            except Exception:  # a store out of reach: what was claimed is claimed again later
-                logger.exception("the dispatcher could not reach the outbox store; retrying")
-                self._stopping.wait(self._idle_wait)
-                continue
-            if not attempted:
-                self._store.wait(self._idle_wait)
+        try:
+            while not self._stopping.is_set():
+                self._deliver_once()
+        finally:
+            self._senders.shutdown(wait=False)  # its threads end with their last attempt
+
+    def _deliver_once(self) -> None:
+        try:
+            attempted = self.deliver_due()
+        except Exception:  # a store out of reach: what was claimed is claimed again later
+            logger.exception("the dispatcher could not reach the outbox store; retrying")
+            self._stopping.wait(self.idle_wait)
+            return
+        if not attempted:
+            self._store.wait(self.idle_wait)
 
     def _deliver(self, entry: OutboxEntry) -> None:
         try:
@@ -215,6 +251,17 @@ class Dispatcher:
 
     def _in(self, seconds: float) -> datetime:
         return self._clock() + timedelta(seconds=seconds)
+
+
+def _lanes(entries: list[OutboxEntry], count: int) -> list[list[OutboxEntry]]:
+    """The entries in `count` lanes, each user's in one lane and in their order: a user's
+    notifications due together still arrive in the order they were decided."""
+    lanes: list[list[OutboxEntry]] = [[] for _ in range(count)]
+    lane_of: dict[str, int] = {}
+    for entry in entries:
+        lane = lane_of.setdefault(entry.notification.user_id, len(lane_of) % count)
+        lanes[lane].append(entry)
+    return lanes
 
 
 def _wait_until(condition: Callable[[], bool], timeout: float | None) -> bool:

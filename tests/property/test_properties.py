@@ -465,7 +465,7 @@ def predicted(
         model.post(data)
     if drain:
         model.end_of_input()
-    return model.sent
+    return in_users_order(model.sent)
 
 
 # --- Running the service on fresh state ---------------------------------------------
@@ -489,7 +489,13 @@ def run_service(stream: Sequence[WireEvent], *, drain: bool = False) -> ServiceR
             parts.processor.drain_reminders()
         assert parts.dispatcher.flush(timeout=5), "the outbox did not settle"
         parts.dispatcher.close(timeout=0)  # stops its worker thread
-    return ServiceRun(statuses, list(transport.sent), parts.repository)
+    return ServiceRun(statuses, in_users_order(transport.sent), parts.repository)
+
+
+def in_users_order(sent: Sequence[Any]) -> list[Any]:
+    """Each user's notifications in the order they were sent, user after user: the order
+    among users is not kept, as deliveries run side by side (NOTIFY_CONCURRENCY)."""
+    return sorted(sent, key=lambda notification: notification.user_id)
 
 
 def summary(notifications: Sequence[Notification]) -> list[Sent]:

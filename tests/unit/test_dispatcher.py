@@ -1,5 +1,6 @@
 """The dispatcher: delivery through the outbox store, retries, the breaker and shutdown."""
 
+import threading
 import time
 
 from notifications.client import NotificationError
@@ -217,3 +218,93 @@ def test_a_crashing_transport_fails_the_notification_but_not_the_worker():
 
     assert outbox.flush(timeout=5)
     assert outbox.counts() == {"pending": 0, "sent": 1, "failed": 1}
+
+
+class MeetingTransport:
+    """Each call waits until `parties` calls are under way at once (or fails after 5 s)."""
+
+    def __init__(self, parties: int) -> None:
+        self.barrier = threading.Barrier(parties, timeout=5)
+        self.sent = []
+
+    def send(self, notification) -> None:
+        self.barrier.wait()
+        self.sent.append(notification)
+
+
+def test_deliveries_run_side_by_side_up_to_the_concurrency():
+    transport = MeetingTransport(parties=4)
+    outbox = Outbox(transport, concurrency=4)
+
+    for user in "abcd":
+        outbox.publish(reminder_for(user))
+
+    assert outbox.flush(timeout=10)
+    assert sorted(n.user_id for n in transport.sent) == list("abcd")
+
+
+class TrialTransport:
+    """Fails every call, counting the calls under way that began while the breaker was
+    not closed (its trials)."""
+
+    def __init__(self, breaker) -> None:
+        self.breaker = breaker
+        self.trials_at_once: list[int] = []
+        self._trials = 0
+        self._lock = threading.Lock()
+
+    def send(self, notification) -> None:
+        trial = self.breaker.current_state != "closed"
+        with self._lock:
+            self._trials += trial
+            self.trials_at_once.append(self._trials)
+        time.sleep(0.01)
+        with self._lock:
+            self._trials -= trial
+        raise retryable()
+
+
+def test_while_the_breaker_is_not_closed_its_trials_go_one_at_a_time():
+    breaker = circuit_breaker(failures=1, cooldown_seconds=0)  # a trial as soon as it opens
+    transport = TrialTransport(breaker)
+    patient = RetryPolicy(max_attempts=3, base_delay=0.001, max_delay=0.001, max_total=10)
+    outbox = Outbox(transport, policy=patient, breaker=breaker, concurrency=4)
+
+    for user in "abcdefgh":
+        outbox.publish(reminder_for(user))
+
+    assert outbox.flush(timeout=10)
+    assert max(transport.trials_at_once) == 1
+
+
+class SlowFirstTransport:
+    """The first call takes a while: a later one on another connection would overtake it."""
+
+    def __init__(self) -> None:
+        self.sent = []
+        self._calls = 0
+        self._lock = threading.Lock()
+
+    def send(self, notification) -> None:
+        with self._lock:
+            self._calls += 1
+            first = self._calls == 1
+        if first:
+            time.sleep(0.2)
+        with self._lock:
+            self.sent.append(notification)
+
+
+def test_a_user_s_notifications_due_together_arrive_in_their_order():
+    transport = SlowFirstTransport()
+    outbox = Outbox(transport, concurrency=2)
+    first, second, other = (
+        reminder_for("u1", minute=0),
+        reminder_for("u1", minute=20),
+        reminder_for("u2"),
+    )
+
+    outbox.store.append([first, second, other])
+
+    assert outbox.flush(timeout=5)
+    assert [n for n in transport.sent if n.user_id == "u1"] == [first, second]
