@@ -152,9 +152,22 @@ class Dispatcher:
     def deliver_due(self) -> int:
         """One pass: attempt every entry due now. Returns how many were attempted."""
         claimed = self._store.claim_due(self._clock(), self.batch)
-        for _ in self._senders.map(self._deliver_each, _lanes(claimed, self._concurrency)):
-            pass  # each delivery handles its own outcome
+        self._deliver_lanes(_lanes(claimed, self._concurrency))
         return len(claimed)
+
+    def _deliver_lanes(self, lanes: list[list[OutboxEntry]]) -> None:
+        """Side by side on the pool; one lane in this thread, without a hand-off."""
+        if len(lanes) == 1:
+            self._deliver_each(lanes[0])
+            return
+        try:
+            outcomes = self._senders.map(self._deliver_each, lanes)
+        except RuntimeError:  # the interpreter is exiting: its thread pools take no work
+            logger.info("the process is exiting without closing the dispatcher; it stops")
+            self._stopping.set()
+            return
+        for _ in outcomes:
+            pass  # each delivery handles its own outcome
 
     def _deliver_each(self, entries: list[OutboxEntry]) -> None:
         for entry in entries:
@@ -261,7 +274,7 @@ def _lanes(entries: list[OutboxEntry], count: int) -> list[list[OutboxEntry]]:
     for entry in entries:
         lane = lane_of.setdefault(entry.notification.user_id, len(lane_of) % count)
         lanes[lane].append(entry)
-    return lanes
+    return [lane for lane in lanes if lane]
 
 
 def _wait_until(condition: Callable[[], bool], timeout: float | None) -> bool:

@@ -384,11 +384,6 @@ class TestBearerTokens:
     ("time_stamp", "message"),
     [
         pytest.param("1999-12-31 23:59:59", "before 2000-01-01", id="before 2000"),
-        pytest.param(
-            (datetime.now(UTC) + timedelta(hours=1, minutes=5)).strftime("%Y-%m-%d %H:%M:%S"),
-            "ahead of the server's clock",
-            id="more than an hour ahead",
-        ),
         pytest.param("9999-12-31 23:55:00", "ahead of the server's clock", id="far future"),
     ],
 )
@@ -397,6 +392,16 @@ def test_implausible_timestamps_are_rejected_with_a_clear_error(client, time_sta
 
     assert response.status_code == 400
     assert message in response.json()["time_stamp"][0]
+
+
+def test_a_timestamp_more_than_an_hour_ahead_is_rejected(client):
+    # Taken when the test runs: the suite may take longer than the margin past collection.
+    later = (datetime.now(UTC) + timedelta(hours=1, minutes=5)).strftime("%Y-%m-%d %H:%M:%S")
+
+    response = post(client, "/v1/event", {**BRIEF_SAMPLE[0], "time_stamp": later})
+
+    assert response.status_code == 400
+    assert "ahead of the server's clock" in response.json()["time_stamp"][0]
 
 
 def test_a_timestamp_within_the_hour_ahead_is_accepted(client):

@@ -1,7 +1,10 @@
 """The dispatcher: delivery through the outbox store, retries, the breaker and shutdown."""
 
+import subprocess
+import sys
 import threading
 import time
+from pathlib import Path
 
 from notifications.client import NotificationError
 from notifications.dispatcher import Dispatcher, circuit_breaker
@@ -308,3 +311,42 @@ def test_a_user_s_notifications_due_together_arrive_in_their_order():
 
     assert outbox.flush(timeout=5)
     assert [n for n in transport.sent if n.user_id == "u1"] == [first, second]
+
+
+EXIT_WITHOUT_CLOSING = """
+import atexit, time
+from notifications.client import NotificationError
+from notifications.dispatcher import Dispatcher, circuit_breaker
+from notifications.outbox import InMemoryOutboxStore
+from notifications.retry import RetryPolicy
+from tests.factories import reminder_for
+
+class Busy:
+    def send(self, notification):
+        time.sleep(0.001)
+        raise NotificationError("answered 503", retryable=True)
+
+store = InMemoryOutboxStore()
+store.append([reminder_for(user) for user in "abcdefgh"])
+endless = RetryPolicy(max_attempts=10**9, base_delay=0, max_delay=0, max_total=10**9)
+never_open = circuit_breaker(failures=10**9)
+Dispatcher(store, Busy(), policy=endless, breaker=never_open, concurrency=4).start()
+time.sleep(0.2)
+atexit.register(time.sleep, 0.5)  # the worker runs on while the interpreter exits
+"""
+
+
+def test_a_process_that_exits_without_closing_its_dispatcher_exits_quietly():
+    """The thread pools take no work once the interpreter is exiting; the worker, still
+    running, must not fill stderr with tracebacks."""
+    exited = subprocess.run(
+        [sys.executable, "-c", EXIT_WITHOUT_CLOSING],
+        capture_output=True,
+        text=True,
+        timeout=30,
+        cwd=Path(__file__).resolve().parents[2],
+        check=False,
+    )
+
+    assert exited.returncode == 0, exited.stderr
+    assert "Traceback" not in exited.stderr
