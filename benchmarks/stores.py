@@ -13,13 +13,12 @@ from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 from typing import Any, NamedTuple
 
-import orjson
 import redis
 from django.conf import settings
 from django.test import override_settings
 
 from benchmarks import http_load
-from benchmarks.replay import CountingTransport, Timing
+from benchmarks.replay import CountingTransport, Timing, replay_lines
 from events.ingestion import ingest
 from eventsproject import bootstrap
 
@@ -56,8 +55,7 @@ def replay_into_redis(lines: list[bytes]) -> dict[str, float]:
         client.config_resetstat()
         CountingConnection.sent = 0
         started = time.perf_counter()
-        for line in lines:
-            ingest(orjson.loads(line))
+        replay_lines(lines)
         events_done = time.perf_counter()
         round_trips = CountingConnection.sent
         commands = _commands(client)

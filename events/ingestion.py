@@ -83,13 +83,28 @@ def ingest(
     event_format: EventFormat | None = None,
 ) -> Ingested:
     """Parse and record one event; `received_at` is the server's clock (none in a replay)."""
-    try:
-        event = parse(data, event_format)
-    except ValidationError as exc:
-        return Ingested(errors=exc.detail)
-    if received_at is not None:
-        event = replace(event, received_at=received_at)
+    event = _parsed(data, received_at, event_format)
+    if not isinstance(event, Event):
+        return Ingested(errors=event)
     return Ingested(components().processor.record(event), event_format or detect_format(data))
+
+
+def ingest_many(
+    items: list[Any],
+    *,
+    received_at: datetime | None = None,
+    event_format: EventFormat | None = None,
+) -> list[Ingested]:
+    """`ingest` each item, in order: all are parsed first, then the events are recorded
+    together (still one unit of work each, which the store reads and saves together)."""
+    parsed = [_parsed(data, received_at, event_format) for data in items]
+    recorded = iter(components().processor.record_many([p for p in parsed if isinstance(p, Event)]))
+    return [
+        Ingested(next(recorded), event_format or detect_format(data))
+        if isinstance(event, Event)
+        else Ingested(errors=event)
+        for data, event in zip(items, parsed, strict=True)
+    ]
 
 
 def ingest_batch(
@@ -99,14 +114,19 @@ def ingest_batch(
     received_at: datetime | None = None,
     event_format: EventFormat | None = None,
 ) -> list[Ingested]:
-    """Each event in order; the batch's `sent_at` stands in for the events that have none."""
+    """A batch's events; the batch's `sent_at` stands in for the events that have none."""
     key = SENT_AT_KEYS.get(event_format, "sent_at")
-    return [
-        ingest(
-            _with_sent_at(data, key, sent_at), received_at=received_at, event_format=event_format
-        )
-        for data in events
-    ]
+    items = [_with_sent_at(data, key, sent_at) for data in events]
+    return ingest_many(items, received_at=received_at, event_format=event_format)
+
+
+def _parsed(data: Any, received_at: datetime | None, event_format: EventFormat | None) -> Any:
+    """The event, stamped with `received_at` if any; or DRF's errors, where it is invalid."""
+    try:
+        event = parse(data, event_format)
+    except ValidationError as exc:
+        return exc.detail
+    return event if received_at is None else replace(event, received_at=received_at)
 
 
 #: The name of `sent_at` in formats that call it something else.

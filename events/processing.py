@@ -11,7 +11,7 @@ it at once. Reminders whose users fell silent are sent by `send_due_reminders`
 """
 
 import logging
-from collections.abc import Callable, Collection
+from collections.abc import Callable, Collection, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
@@ -22,7 +22,7 @@ from events import metrics
 from events.decisions import Decision, DecisionRecord, Trigger, UserState, settle
 from events.domain import Event, UnknownEvent
 from events.notices import notifications_of
-from events.repository import Arrival, Change, EventRepository
+from events.repository import Arrival, Change, Committed, EventRepository, UnitOfWork
 from events.rules import Thresholds, remind_to_start
 from events.signals import event_recorded
 from notifications import metrics as notification_metrics
@@ -60,6 +60,15 @@ class EventProcessor:
 
     def record(self, event: Event) -> RecordResult:
         committed = self.repository.update(event.user_id, partial(self._decide, event), event=event)
+        return self._recorded(event, committed)
+
+    def record_many(self, events: Sequence[Event]) -> list[RecordResult]:
+        """`record` each event, in order; the store reads and saves their units together."""
+        work = [UnitOfWork(event.user_id, partial(self._decide, event), event) for event in events]
+        committed = self.repository.update_many(work)
+        return [self._recorded(*pair) for pair in zip(events, committed, strict=True)]
+
+    def _recorded(self, event: Event, committed: Committed) -> RecordResult:
         if committed.change is None:
             metrics.count_event(event.event_type, committed.arrival)
             return _refused(committed.arrival, event)

@@ -18,10 +18,10 @@ bounded number of times.
 import hashlib
 import random
 import time
-from collections.abc import Iterable
-from dataclasses import dataclass
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, cast
 
 import orjson
 
@@ -36,8 +36,8 @@ from events.codec import (
 )
 from events.decisions import NO_STATE, DecisionRecord, Reminder, UserState
 from events.domain import Event
-from events.repository import Arrival, Change, ChangeOf, Committed
-from eventsproject.redis import Client, Layout
+from events.repository import Arrival, Change, ChangeOf, Committed, UnitOfWork
+from eventsproject.redis import Client, Layout, Pipelines
 from notifications.redis_outbox import APPEND_NOTES, RedisOutboxStore
 
 #: KEYS: state, seen, log, due, pending, recent, tally, then the outbox's stream, notes and
@@ -128,6 +128,21 @@ class _Unit:
     content: str = ""
 
 
+@dataclass(slots=True)
+class _Batch:
+    """The units of one `update_many`, decided in order on the states read together, their
+    commits queued on one pipeline."""
+
+    units: list[_Unit]
+    reads: list[tuple[bytes, bytes | None]]  # each unit's state and seen id, as read
+    commits: Pipelines
+    results: list[Committed | None]
+    # What the queued commits leave: each user's state (raw and decoded), the ids seen.
+    states: dict[str, tuple[bytes, UserState]] = field(default_factory=dict)
+    seen: dict[str, bytes] = field(default_factory=dict)
+    queued: list[tuple[int, Change]] = field(default_factory=list)
+
+
 class RedisEventRepository:
     attempts = 20  # optimistic commits per unit of work before giving up
     claim_batch = 1000
@@ -168,6 +183,22 @@ class RedisEventRepository:
                 return Committed(_arrival(outcome[5:], unit.content))
             _back_off(attempt)
         raise TooMuchContention(f"user {user_id}'s state kept changing")
+
+    def update_many(self, work: Sequence[UnitOfWork]) -> list[Committed]:
+        """Two round trips for all the units: one reads every state and seen id, one runs
+        every unit's commit script, which still checks the state it was decided on. A
+        unit whose user changed meanwhile is done again on its own (`update`)."""
+        units = [self._unit(user_id, event) for user_id, _, event in work]
+        reads = self._read_many(units)
+        if reads is None:  # a node moved a slot: the cluster client finds it, unit by unit
+            return [self.update(*unit) for unit in work]
+        batch = _Batch(units, reads, Pipelines(self._client), [None] * len(units))
+        try:
+            for index, unit in enumerate(work):
+                self._queue(batch, index, unit.change_of)
+        finally:  # what was decided before a decision that raised is saved
+            self._commit_queued(batch, work)
+        return cast(list[Committed], batch.results)
 
     def user_state(self, user_id: str) -> UserState:
         shard = self._layout.shard_of(user_id)
@@ -243,6 +274,53 @@ class RedisEventRepository:
             return self._client.get(state_key) or b"", None
         state, seen = self._client.mget(state_key, unit.seen_key)  # one slot: one command
         return state or b"", seen
+
+    def _read_many(self, units: list[_Unit]) -> list[tuple[bytes, bytes | None]] | None:
+        """Each unit's state and seen id; None if a node answered with an error."""
+        reads = Pipelines(self._client)
+        for unit in units:
+            state_key = self._key(unit.shard, "state", unit.user_id)
+            reads.queue(state_key, "mget", state_key, unit.seen_key or state_key)
+        read = reads.execute()
+        if any(isinstance(result, Exception) for result in read):
+            return None
+        return [
+            (state or b"", seen if unit.seen_key else None)
+            for unit, (state, seen) in zip(units, read, strict=True)
+        ]
+
+    def _queue(self, batch: _Batch, index: int, change_of: ChangeOf) -> None:
+        """Decide one unit on its user's state as the commits queued before leave it."""
+        unit, (raw, seen) = batch.units[index], batch.reads[index]
+        raw, before = batch.states.get(unit.user_id) or (raw, self._decoded(raw))
+        seen = batch.seen.get(unit.seen_key, seen)
+        if seen is not None:
+            batch.results[index] = Committed(_arrival(seen, unit.content))
+            return
+        change = change_of(before)
+        keys, args = self._commit_keys(unit, change), self._commit_args(unit, raw, before, change)
+        batch.commits.queue(keys[0], "evalsha", self._commit_script.sha, len(keys), *keys, *args)
+        batch.queued.append((index, change))
+        batch.states[unit.user_id] = (args[1], change.state)
+        if unit.seen_key:
+            batch.seen[unit.seen_key] = unit.content.encode()
+
+    def _commit_queued(self, batch: _Batch, work: Sequence[UnitOfWork]) -> None:
+        """Run the queued commits; those refused (the state changed, or the script is not
+        loaded on that node yet) are done again one at a time, in their order."""
+        outcomes = batch.commits.execute()
+        again = []
+        for (index, change), outcome in zip(batch.queued, outcomes, strict=True):
+            if outcome == b"ok":
+                batch.results[index] = Committed(Arrival.NEW, change)
+            elif isinstance(outcome, bytes) and outcome.startswith(b"seen:"):
+                batch.results[index] = Committed(_arrival(outcome[5:], batch.units[index].content))
+            else:
+                again.append(index)
+        if any(change.notifications for _, change in batch.queued):
+            self._outbox.wake()
+        for index in again:
+            batch.results[index] = self.update(*work[index])
 
     def _decoded(self, raw: bytes) -> UserState:
         return decode_state(raw) if raw else NO_STATE

@@ -62,9 +62,20 @@ class Committed(NamedTuple):
 ChangeOf = Callable[[UserState], Change]
 
 
+class UnitOfWork(NamedTuple):
+    user_id: str
+    change_of: ChangeOf
+    event: Event | None = None
+
+
 class EventRepository(Protocol):
     def update(self, user_id: str, change_of: ChangeOf, event: Event | None = None) -> Committed:
         """Check `event` in (if any); when new, save `change_of(state)` atomically."""
+
+    def update_many(self, work: Sequence[UnitOfWork]) -> list[Committed]:
+        """`update` each unit, with the outcome of doing them one after another (a user's
+        later units see the earlier ones' changes); a store may read and commit them
+        together. A decision that raises stops there: the units before it are saved."""
 
     def user_state(self, user_id: str) -> UserState: ...
 
@@ -147,6 +158,9 @@ class InMemoryEventRepository:
                 raise
             self._commit(user_id, before, change, event)
         return Committed(Arrival.NEW, change)
+
+    def update_many(self, work: Sequence[UnitOfWork]) -> list[Committed]:
+        return [self.update(*unit) for unit in work]  # nothing to save in round trips
 
     def user_state(self, user_id: str) -> UserState:
         with self._lock:

@@ -98,3 +98,40 @@ class Layout:
 
     def key(self, shard: int, *parts: str) -> str:
         return ":".join((f"{self.prefix}:{{s{shard}}}", *parts))
+
+
+class Pipelines:
+    """Commands queued by the key they touch and sent in one round trip per node; their
+    results (an exception for each command that failed) in the order they were queued.
+
+    On a cluster, one pipeline per node: redis-py's cluster pipeline refuses scripts. A
+    node that no longer holds a slot answers MOVED, which is that command's result."""
+
+    def __init__(self, client: Client) -> None:
+        self._client: Any = client
+        self._cluster: Any = client if isinstance(client, RedisCluster) else None
+        self._pipelines: dict[str, Any] = {}
+        self._order: list[str] = []  # the node of each command queued
+
+    def queue(self, key: str, command: str, *args: Any) -> None:
+        """Queue `command` with `args` on the pipeline of the node that holds `key`."""
+        node = self._node_of(key)
+        if node not in self._pipelines:
+            self._pipelines[node] = self._client_of(node).pipeline(transaction=False)
+        getattr(self._pipelines[node], command)(*args)
+        self._order.append(node)
+
+    def execute(self) -> list[Any]:
+        results = {
+            node: iter(pipeline.execute(raise_on_error=False))
+            for node, pipeline in self._pipelines.items()
+        }
+        return [next(results[node]) for node in self._order]
+
+    def _node_of(self, key: str) -> str:
+        return "" if self._cluster is None else str(self._cluster.get_node_from_key(key).name)
+
+    def _client_of(self, node: str) -> Any:
+        if self._cluster is None:
+            return self._client
+        return self._cluster.get_node(node_name=node).redis_connection

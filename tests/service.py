@@ -12,6 +12,10 @@ def record_event(event: Event) -> RecordResult:
     return components().processor.record(event)
 
 
+def record_events(events: list[Event]) -> list[RecordResult]:
+    return components().processor.record_many(events)
+
+
 def drain_reminders() -> list[Notification]:
     return components().processor.drain_reminders()
 

@@ -8,7 +8,7 @@ from types import MappingProxyType
 import pytest
 
 from events.decisions import NO_STATE, DecisionRecord, Reminder, UserState, Verdict
-from events.repository import Arrival, Change
+from events.repository import Arrival, Change, InMemoryEventRepository, UnitOfWork
 from tests.contract.conftest import NOW
 from tests.factories import at, launched, received, reminder_for, started, unknown
 
@@ -172,15 +172,25 @@ def test_unknown_events_are_counted_by_type(make_stores):
     assert stores.repository.event_counts() == {"unknown": 2}
 
 
-def test_concurrent_updates_of_one_user_lose_nothing(make_stores):
+def post_one_by_one(repository, events):
+    for event in events:
+        repository.update("a", opening(event), event=event)
+
+
+def post_in_pairs(repository, events):
+    for start in range(0, len(events), 2):
+        pair = events[start : start + 2]
+        repository.update_many([UnitOfWork("a", opening(event), event) for event in pair])
+
+
+@pytest.mark.parametrize("post", [post_one_by_one, post_in_pairs], ids=["one by one", "pairs"])
+def test_concurrent_updates_of_one_user_lose_nothing(make_stores, post):
     stores = make_stores()
     events = [started("a", at(0), program=f"p{n}") for n in range(40)]
 
-    def post(batch):
-        for event in batch:
-            stores.repository.update("a", opening(event), event=event)
-
-    threads = [threading.Thread(target=post, args=(events[n::8],)) for n in range(8)]
+    threads = [
+        threading.Thread(target=post, args=(stores.repository, events[n::8])) for n in range(8)
+    ]
     for thread in threads:
         thread.start()
     for thread in threads:
@@ -211,3 +221,97 @@ def test_one_users_slow_update_does_not_hold_up_another_user(make_stores):
     finally:
         release.set()
         slow_one.join()
+
+
+# --- several units of work at once (batches and replays) ---------------------------
+
+
+def test_units_of_work_together_are_recorded_as_if_one_after_another(make_stores):
+    stores = make_stores()
+    a1, a2 = started("a", at(0), program="p1"), started("a", at(2), program="p2")
+    b1 = started("b", at(1))
+    work = [UnitOfWork(e.user_id, opening(e), e) for e in (a1, b1, a2)]
+
+    committed = stores.repository.update_many(work)
+
+    assert [c.arrival for c in committed] == [Arrival.NEW] * 3
+    assert [c.change.notifications for c in committed] == [
+        [reminder_for("a", 1)],
+        [reminder_for("b", 1)],
+        [reminder_for("a", 2)],
+    ]
+    assert stores.repository.user_state("a").open_sessions == {"p1": a1, "p2": a2}
+    assert [record.about for record in stores.repository.decisions("a")] == [a2, a1]
+    assert len(stores.outbox.entries()) == 3
+    assert stores.repository.recent_events() == [a2, b1, a1]
+
+
+def test_an_id_again_in_the_same_units_is_a_duplicate_or_a_conflict_and_decides_nothing(
+    make_stores,
+):
+    stores = make_stores()
+    event = started("a", at(0))
+    seen_before = started("b", at(0))
+    stores.repository.update("b", opening(seen_before), event=seen_before)
+    other = replace(event, occurred_at=at(5))
+
+    def must_not_run(state):
+        raise AssertionError("decided again")
+
+    committed = stores.repository.update_many(
+        [
+            UnitOfWork("a", opening(event), event),
+            UnitOfWork("a", must_not_run, event),
+            UnitOfWork("a", must_not_run, other),
+            UnitOfWork("b", must_not_run, seen_before),
+        ]
+    )
+
+    arrivals = [c.arrival for c in committed]
+    assert arrivals == [Arrival.NEW, Arrival.DUPLICATE, Arrival.CONFLICT, Arrival.DUPLICATE]
+    assert stores.repository.user_state("a").open_sessions == {"p1": event}
+
+
+def test_a_failing_decision_among_units_keeps_those_before_it(make_stores):
+    stores = make_stores()
+    first, second = started("a", at(0)), started("b", at(0))
+
+    def broken(state):
+        raise RuntimeError("a bug in a rule")
+
+    with pytest.raises(RuntimeError):
+        stores.repository.update_many(
+            [UnitOfWork("a", opening(first), first), UnitOfWork("b", broken, second)]
+        )
+
+    assert stores.repository.user_state("a").open_sessions == {"p1": first}
+    assert stores.repository.user_state("b") == NO_STATE
+    assert stores.repository.update("b", opening(second), event=second).arrival is Arrival.NEW
+
+
+def test_a_user_changed_elsewhere_while_units_decide_is_decided_again_in_order(make_stores):
+    stores = make_stores()
+    if isinstance(stores.repository, InMemoryEventRepository):
+        pytest.skip(
+            "the memory store holds the user's lock while deciding: no update comes between"
+        )
+    elsewhere = started("a", at(0), program="p0")
+    first, second = started("a", at(1), program="p1"), started("a", at(2), program="p2")
+    interfered = []
+
+    def first_change(state):
+        if not interfered:  # another process records an event of the same user meanwhile
+            interfered.append(stores.repository.update("a", opening(elsewhere), elsewhere))
+        return opening(first)(state)
+
+    committed = stores.repository.update_many(
+        [UnitOfWork("a", first_change, first), UnitOfWork("a", opening(second), second)]
+    )
+
+    assert [c.arrival for c in committed] == [Arrival.NEW, Arrival.NEW]
+    assert [c.change.notifications for c in committed] == [
+        [reminder_for("a", 2)],
+        [reminder_for("a", 3)],
+    ]
+    about = [record.about for record in stores.repository.decisions("a")]
+    assert about == [second, first, elsewhere]

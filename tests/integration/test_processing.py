@@ -12,7 +12,7 @@ from events.rules import EVENT_RULES
 from eventsproject import bootstrap
 from notifications.domain import NotificationKind
 from tests.factories import at, cancelled, finished, launched, received, started, unknown
-from tests.service import drain_reminders, record_event
+from tests.service import drain_reminders, record_event, record_events
 
 pytestmark = pytest.mark.both_stores
 
@@ -101,11 +101,37 @@ def summary(notifications):
         ),
     ],
 )
-def test_streams_send_exactly_the_expected_notifications(stream, expected, delivered):
-    for event in stream:
-        record_event(event)
+@pytest.mark.parametrize("together", [False, True], ids=["one by one", "in one batch"])
+def test_streams_send_exactly_the_expected_notifications(stream, expected, delivered, together):
+    if together:
+        record_events(stream)
+    else:
+        for event in stream:
+            record_event(event)
 
     assert summary(delivered()) == expected
+
+
+def test_events_recorded_together_have_the_outcomes_of_one_after_another(delivered):
+    launch, start = launched("a", at(0)), started("a", at(1))
+    stream = [launch, start, start, replace(start, occurred_at=at(2)), unknown("b", at(3))]
+    stream += [finished("a", at(40)), launched("c", at(0)), unknown("c", at(11))]
+
+    results = record_events(stream)
+
+    assert [result.outcome for result in results] == [
+        Outcome.ACCEPTED,
+        Outcome.ACCEPTED,
+        Outcome.DUPLICATE,
+        Outcome.CONFLICT,
+        Outcome.IGNORED,
+        Outcome.ACCEPTED,
+        Outcome.ACCEPTED,
+        Outcome.IGNORED,
+    ]
+    caused = [len(result.notification_ids) for result in results]
+    assert caused == [0, 0, 0, 0, 0, 1, 0, 1]
+    assert summary(delivered()) == [(CONGRATULATION, "a", 39), (REMINDER, "c", None)]
 
 
 def test_the_users_own_event_exactly_at_the_deadline_sends_nothing(delivered):

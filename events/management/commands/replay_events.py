@@ -13,7 +13,7 @@ import orjson
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError, CommandParser, OutputWrapper
 
-from events.ingestion import REJECTED, ingest
+from events.ingestion import REJECTED, Ingested, ingest_many
 from events.processing import Outcome
 from eventsproject import bootstrap
 from eventsproject.redis import UNAVAILABLE
@@ -22,6 +22,9 @@ from notifications.outbox import DeliveryStatus, OutboxStore
 
 #: Outcomes reported on standard error, with the event's position.
 _REPORTED = {REJECTED, Outcome.CONFLICT}
+
+#: Events read, parsed and recorded together: a store reads and saves them in a round trip.
+CHUNK = 500
 
 
 class Command(BaseCommand):
@@ -78,25 +81,35 @@ class Command(BaseCommand):
     def _replay(self, source: TextIO) -> Counter[str]:
         tally: Counter[str] = Counter()
         progress = Progress(self.stdout)
-        for position, item in _read_items(source):
-            tally["read"] += 1
-            tally[self._process(position, item)] += 1
-            progress.update(position)
+        items = _read_items(source)
+        while chunk := list(itertools.islice(items, CHUNK)):
+            tally["read"] += len(chunk)
+            tally.update(self._process(chunk))
+            progress.update(chunk[-1][0])
         progress.finish()
         return tally
 
-    def _process(self, position: int, item: Any) -> str:
-        if isinstance(item, orjson.JSONDecodeError):
-            self._report(position, REJECTED, {"non_field_errors": [f"Not JSON: {item}"]})
-            return REJECTED
-        ingested = ingest(item)
+    def _process(self, chunk: list[tuple[int, Any]]) -> list[str]:
+        """The status of each item; rejections and conflicts are reported in order."""
+        events = [(position, item) for position, item in chunk if not _not_json(item)]
+        recorded = ingest_many([item for _, item in events])
+        ingested = dict(zip([position for position, _ in events], recorded, strict=True))
+        statuses = []
+        for position, item in chunk:
+            status, details = self._outcome(ingested.get(position), item)
+            if status in _REPORTED:
+                self._report(position, status, details)
+            statuses.append(status)
+        return statuses
+
+    def _outcome(self, ingested: Ingested | None, item: Any) -> tuple[str, Any]:
+        if ingested is None:
+            return REJECTED, {"non_field_errors": [f"Not JSON: {item}"]}
         if ingested.result is not None:
             user_id = ingested.result.event.user_id
             self._users.add(user_id)
             self._caused += [(user_id, nid) for nid in ingested.result.notification_ids]
-        if ingested.status in _REPORTED:
-            self._report(position, ingested.status, ingested.as_body())
-        return ingested.status
+        return ingested.status, ingested.as_body()
 
     def _report(self, position: int, status: str, details: Any) -> None:
         self.stderr.write(f"event {position} {status}: {json.dumps(details, default=str)}")
@@ -194,6 +207,10 @@ def _load_array(text: str) -> list[Any]:
     except orjson.JSONDecodeError as exc:
         raise CommandError(f"The input is not a valid JSON array: {exc}") from exc
     return items
+
+
+def _not_json(item: Any) -> bool:
+    return isinstance(item, orjson.JSONDecodeError)
 
 
 def _load_line(line: str) -> Any:
