@@ -85,8 +85,13 @@ TARGETS: list[tuple[str, Callable[[Figures], str], Callable[[Figures], bool]]] =
         lambda r: bool(_deliveries(r)) and all(rate >= 5000 for rate in _deliveries(r).values()),
     ),
     (
-        "Redis round trips per event ≤ 3",
-        lambda r: f"{r['stores']['replay']['round_trips_per_event']:.2f}",
+        "Replay into Redis ≥ 10,000 events/s (ingesting; delivery after)",
+        lambda r: f"{r['stores']['replay']['ingest_per_second']:,.0f}/s",
+        lambda r: r["stores"]["replay"]["ingest_per_second"] >= 10_000,
+    ),
+    (
+        "Redis round trips per event ≤ 3 (replay)",
+        lambda r: f"{r['stores']['replay']['round_trips_per_event']:.3f}",
         lambda r: r["stores"]["replay"]["round_trips_per_event"] <= 3,
     ),
     (
@@ -300,8 +305,9 @@ def _stores(stores: Figures) -> str:
             f"Replay of {replay['events']:,} events into Redis, delivery included: "
             f"**{replay['per_second']:,.0f} events/s** ({replay['ingest_per_second']:,.0f} "
             f"events/s ingesting alone; {replay['notifications']:,} notifications). "
-            f"Per event: **{replay['round_trips_per_event']:.2f} round trips** (one read, one "
-            f"commit script; counted by the client), {replay['commands_per_event']:.1f} Redis "
+            f"Per event: **{replay['round_trips_per_event']:.3f} round trips** (counted by the "
+            "client; runs from 2026-12-03 on read and commit 500 events in one pipeline each, "
+            f"earlier ones one event at a time), {replay['commands_per_event']:.1f} Redis "
             "commands (`INFO commandstats`, the script's own included).",
             "",
             f"Redis memory per active user ({memory['users']:,} users, each with one open "

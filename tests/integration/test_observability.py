@@ -2,6 +2,7 @@
 
 import json
 import logging
+import os
 import time
 from types import SimpleNamespace
 
@@ -104,6 +105,26 @@ def test_json_log_lines_hold_the_fields_of_the_line():
     assert (line["message"], line["request_id"], line["status"]) == ("GET /x 200", "abc", 200)
     assert (line["level"], line["logger"]) == ("INFO", "eventsproject.access")
     assert "time" in line
+
+
+def _process_of_a_new_record() -> int | None:
+    return logging.getLogRecordFactory()("x", logging.INFO, "", 0, "m", (), None).process
+
+
+def test_log_records_carry_the_process_id_also_after_a_fork():
+    """Taken once per process rather than with a system call per line."""
+    logs.install_request_ids()
+    assert _process_of_a_new_record() == os.getpid()
+
+    reading, writing = os.pipe()
+    child = os.fork()
+    if child == 0:  # pragma: no cover - the child reports through the pipe
+        os.write(writing, str(_process_of_a_new_record()).encode())
+        os._exit(0)
+    os.close(writing)
+    os.waitpid(child, 0)
+    with os.fdopen(reading) as report:
+        assert int(report.read()) == child
 
 
 def test_request_metrics_count_by_route_and_status(client):
