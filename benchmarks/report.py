@@ -247,7 +247,9 @@ def _http(http: Figures) -> str:
         [
             "## HTTP: the production command (gunicorn, 1 process, gevent worker), 8 connections",
             "",
-            f"Settings: {http.get('settings', EARLIER_SETTINGS)}.",
+            f"Settings: {http.get('settings', EARLIER_SETTINGS)}. The service and the bare "
+            "view take turns, twice, and each row is its better turn (runs from 2026-12-03 "
+            "on; one turn each before).",
             "",
             "| server | requests/s | p50 ms | p99 ms | errors |",
             "|---|---|---|---|---|",

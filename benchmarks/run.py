@@ -9,6 +9,7 @@ import json
 import os
 import platform
 import time
+from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -143,10 +144,27 @@ def _figures(result: Any) -> dict[str, float]:
     }
 
 
+#: Turns each server takes; on this shared machine one turn varies by a third from the next.
+TURNS = 2
+
+
+def _best_turns(*servers: Callable[[], dict[str, float]]) -> list[dict[str, float]]:
+    """Each server's best turn (the least disturbed), the servers taking turns."""
+    best: list[dict[str, float]] = [{"per_second": 0.0} for _ in servers]
+    for _ in range(TURNS):
+        for index, server in enumerate(servers):
+            turn = server()
+            if turn["per_second"] > best[index]["per_second"]:
+                best[index] = turn
+    return best
+
+
 def _http_section(seconds: float) -> dict[str, Any]:
-    _progress("http: single events, service vs bare DRF view")
-    service = _single("eventsproject.settings", 0.001, seconds)
-    bare = _single("benchmarks.bare_settings", 0.001, seconds)
+    _progress("http: single events, service vs bare DRF view, taking turns")
+    service, bare = _best_turns(
+        lambda: _single("eventsproject.settings", 0.001, seconds),
+        lambda: _single("benchmarks.bare_settings", 0.001, seconds),
+    )
     _progress("http: single events with a notify service answering in 1 s")
     slow_notify = _single("eventsproject.settings", 1.0, seconds)
     _progress("http: batches of 100")
