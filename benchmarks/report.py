@@ -287,7 +287,7 @@ def _stores(stores: Figures) -> str:
             f"The production command ({stores.get('server', EARLIER_SERVER)}), 16 connections, "
             "single events, notify answering in 1 ms, the same settings but for `EVENTS_STORE` and "
             "`WEB_CONCURRENCY`. Redis is the machine's, on loopback; the load generator, the "
-            "notify stand-in, the workers and Redis share the 2 cores. The servers take "
+            "notify receiver, the workers and Redis share the 2 cores. The servers take "
             "turns twice and each row is its better turn: on this shared machine one turn "
             "varies by a third from the next. Settings: "
             f"{stores.get('settings', EARLIER_SETTINGS)}. CPU: the server's processes (and "
