@@ -319,11 +319,12 @@ class InMemoryEventRepository:
 
     def _removed(self) -> None:
         """CPython never shrinks a dict's table on deletion: once there were more
-        removals than entries left, rebuild the table so that memory follows the
-        number of active users back down (amortised O(1))."""
+        removals than entries left, rebuild the per-user tables so that memory follows
+        the number of active users back down (amortised O(1))."""
         self._removals += 1
         if self._removals > len(self._states) + 1024:
             self._states = dict(self._states)
+            self._touched = OrderedDict(self._touched)  # in the same order
             self._removals = 0
 
     def _forget_old_ids(self, received_at: datetime | None) -> None:

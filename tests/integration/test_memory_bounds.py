@@ -1,12 +1,19 @@
 """The memory store is bounded whatever clients send: idle users expire, and a cap on
 users answers 503 with Retry-After when it is reached — never a crash, never a silent loss."""
 
+import gc
 import time
+import tracemalloc
+from dataclasses import replace
+from types import MappingProxyType
 
 import pytest
 from rest_framework.test import APIClient
 
+from events.decisions import NO_STATE
+from events.repository import Change, InMemoryEventRepository
 from tests.conftest import RecordingTransport
+from tests.factories import at, started
 from tests.sample import BRIEF_SAMPLE
 
 LAUNCH = BRIEF_SAMPLE[0]
@@ -74,3 +81,30 @@ class TestIdleUsers:
         assert answer.status_code == 202
         assert not parts.repository.user_state("u1")
         assert parts.repository.stats()["pending_reminders"] == 1
+
+
+def test_memory_goes_back_to_its_baseline_once_users_are_done():
+    """CPython never shrinks a dict's table on deletion; every per-user table is rebuilt
+    once as many users left as are still there."""
+    repository = InMemoryEventRepository()
+    users = [f"user-{n}" for n in range(5000)]
+
+    def open_a_session(user):
+        event = started(user, at(0))
+        return lambda state: Change(replace(state, open_sessions=MappingProxyType({"p": event})))
+
+    gc.collect()
+    tracemalloc.start()
+    try:
+        baseline = tracemalloc.get_traced_memory()[0]
+        for user in users:
+            repository.update(user, open_a_session(user))
+        active = tracemalloc.get_traced_memory()[0] - baseline
+        for user in users:
+            repository.update(user, lambda state: Change(NO_STATE))
+        gc.collect()
+        left = tracemalloc.get_traced_memory()[0] - baseline
+    finally:
+        tracemalloc.stop()
+
+    assert left < 0.02 * active
