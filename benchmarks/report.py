@@ -372,6 +372,11 @@ def _slow_clients(section: Figures) -> str:
     )
 
 
+def _remeasured(section: Figures) -> str:
+    """What of a section was measured apart from the run, if anything."""
+    return f"Note: {section['remeasured']}." if "remeasured" in section else ""
+
+
 def _memory(memory: Figures) -> str:
     return "\n".join(
         [
@@ -380,7 +385,7 @@ def _memory(memory: Figures) -> str:
             f"Users, half with an open training session and half with a pending reminder. "
             f"Python objects counted with `tracemalloc` on {memory['traced_users']:,} users "
             f"(tracing is slow; the state is linear in users), resident memory on "
-            f"{memory['users']:,}.",
+            f"{memory['users']:,}. {_remeasured(memory)}",
             "",
             "| measure | value |",
             "|---|---|",
