@@ -139,8 +139,10 @@ class _Batch:
     results: list[Committed | None]
     # What the queued commits leave: each user's state (raw and decoded), the ids seen.
     states: dict[str, tuple[bytes, UserState]] = field(default_factory=dict)
-    seen: dict[str, bytes] = field(default_factory=dict)
+    seen: set[str] = field(default_factory=set)
     queued: list[tuple[int, Change]] = field(default_factory=list)
+    # Units whose id a queued unit checks in: done after it, on what it left.
+    repeats: list[int] = field(default_factory=list)
 
 
 class RedisEventRepository:
@@ -196,8 +198,10 @@ class RedisEventRepository:
         try:
             for index, unit in enumerate(work):
                 self._queue(batch, index, unit.change_of)
-        finally:  # what was decided before a decision that raised is saved
+        except Exception:  # what was decided before a decision that raised is saved
             self._commit_queued(batch, work)
+            raise
+        self._commit_queued(batch, work)
         return cast(list[Committed], batch.results)
 
     def user_state(self, user_id: str) -> UserState:
@@ -293,7 +297,9 @@ class RedisEventRepository:
         """Decide one unit on its user's state as the commits queued before leave it."""
         unit, (raw, seen) = batch.units[index], batch.reads[index]
         raw, before = batch.states.get(unit.user_id) or (raw, self._decoded(raw))
-        seen = batch.seen.get(unit.seen_key, seen)
+        if unit.seen_key in batch.seen:  # what it meets is known once the first copy is
+            batch.repeats.append(index)
+            return
         if seen is not None:
             batch.results[index] = Committed(_arrival(seen, unit.content))
             return
@@ -303,11 +309,12 @@ class RedisEventRepository:
         batch.queued.append((index, change))
         batch.states[unit.user_id] = (args[1], change.state)
         if unit.seen_key:
-            batch.seen[unit.seen_key] = unit.content.encode()
+            batch.seen.add(unit.seen_key)
 
     def _commit_queued(self, batch: _Batch, work: Sequence[UnitOfWork]) -> None:
         """Run the queued commits; those refused (the state changed, or the script is not
-        loaded on that node yet) are done again one at a time, in their order."""
+        loaded on that node yet) are done again one at a time, in their order, and so are
+        the repeats of an id (a duplicate or a conflict of what the store then holds)."""
         outcomes = batch.commits.execute()
         again = []
         for (index, change), outcome in zip(batch.queued, outcomes, strict=True):
@@ -319,7 +326,7 @@ class RedisEventRepository:
                 again.append(index)
         if any(change.notifications for _, change in batch.queued):
             self._outbox.wake()
-        for index in again:
+        for index in sorted(again + batch.repeats):
             batch.results[index] = self.update(*work[index])
 
     def _decoded(self, raw: bytes) -> UserState:

@@ -315,3 +315,29 @@ def test_a_user_changed_elsewhere_while_units_decide_is_decided_again_in_order(m
     ]
     about = [record.about for record in stores.repository.decisions("a")]
     assert about == [second, first, elsewhere]
+
+
+def test_an_id_recorded_elsewhere_meanwhile_answers_its_repeats_as_it_answers_the_first(
+    make_stores,
+):
+    stores = make_stores()
+    if isinstance(stores.repository, InMemoryEventRepository):
+        pytest.skip(
+            "the memory store holds the user's lock while deciding: no update comes between"
+        )
+    event = started("a", at(0))
+    elsewhere = replace(event, occurred_at=at(5))  # the same id, other content
+
+    def first_change(state):
+        stores.repository.update("a", opening(elsewhere), elsewhere)  # another process
+        return opening(event)(state)
+
+    def must_not_run(state):
+        raise AssertionError("decided again")
+
+    committed = stores.repository.update_many(
+        [UnitOfWork("a", first_change, event), UnitOfWork("a", must_not_run, event)]
+    )
+
+    assert [c.arrival for c in committed] == [Arrival.CONFLICT, Arrival.CONFLICT]
+    assert stores.repository.user_state("a").open_sessions == {"p1": elsewhere}
