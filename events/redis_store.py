@@ -296,13 +296,13 @@ class RedisEventRepository:
     def _queue(self, batch: _Batch, index: int, change_of: ChangeOf) -> None:
         """Decide one unit on its user's state as the commits queued before leave it."""
         unit, (raw, seen) = batch.units[index], batch.reads[index]
-        raw, before = batch.states.get(unit.user_id) or (raw, self._decoded(raw))
         if unit.seen_key in batch.seen:  # what it meets is known once the first copy is
             batch.repeats.append(index)
             return
         if seen is not None:
             batch.results[index] = Committed(_arrival(seen, unit.content))
             return
+        raw, before = batch.states.get(unit.user_id) or (raw, self._decoded(raw))
         change = change_of(before)
         keys, args = self._commit_keys(unit, change), self._commit_args(unit, raw, before, change)
         batch.commits.queue(keys[0], "evalsha", self._commit_script.sha, len(keys), *keys, *args)

@@ -91,12 +91,10 @@ class Command(BaseCommand):
 
     def _process(self, chunk: list[tuple[int, Any]]) -> list[str]:
         """The status of each item; rejections and conflicts are reported in order."""
-        events = [(position, item) for position, item in chunk if not _not_json(item)]
-        recorded = ingest_many([item for _, item in events])
-        ingested = dict(zip([position for position, _ in events], recorded, strict=True))
+        recorded = iter(ingest_many([item for _, item in chunk if not _not_json(item)]))
         statuses = []
         for position, item in chunk:
-            status, details = self._outcome(ingested.get(position), item)
+            status, details = self._outcome(None if _not_json(item) else next(recorded), item)
             if status in _REPORTED:
                 self._report(position, status, details)
             statuses.append(status)
