@@ -2,7 +2,8 @@
 
 Per user, in the user's shard (eventsproject.redis.Layout): the state
 (`state:<user>`, JSON, expiring after `EVENTS_USER_STATE_TTL_HOURS` idle), the
-decision log (`log:<user>`) and one key per seen event (`seen:<digest>`,
+decision log (`log:<user>`) and one key per seen event (`seen:<digest>`, holding
+the event's content digest and the token of the unit of work that checked it in,
 expiring after `EVENTS_SEEN_IDS_MAX_AGE_HOURS`). Per shard: pending reminders
 by wall-clock due time (`due`) and by deadline (`pending`), the recent events
 (`recent`) and the tallies (`tally`).
@@ -16,6 +17,7 @@ bounded number of times.
 """
 
 import hashlib
+import os
 import random
 import time
 from collections.abc import Iterable, Sequence
@@ -126,6 +128,12 @@ class _Unit:
     event: Event | None
     seen_key: str = ""
     content: str = ""
+    token: str = ""  # tells this unit's own check-in from another's with the same content
+
+    @property
+    def check_in(self) -> str:
+        """What the seen key holds once this unit is committed."""
+        return f"{self.content} {self.token}" if self.seen_key else ""
 
 
 @dataclass(slots=True)
@@ -169,28 +177,14 @@ class RedisEventRepository:
         self._claim_script = client.register_script(_CLAIM)
 
     def update(self, user_id: str, change_of: ChangeOf, event: Event | None = None) -> Committed:
-        unit = self._unit(user_id, event)
-        for attempt in range(self.attempts):
-            raw, seen = self._read(unit)
-            if seen is not None:
-                return Committed(_arrival(seen, unit.content))
-            before = self._decoded(raw)
-            change = change_of(before)
-            outcome = self._commit(unit, raw, before, change)
-            if outcome == b"ok":
-                if change.notifications:
-                    self._outbox.wake()
-                return Committed(Arrival.NEW, change)
-            if outcome.startswith(b"seen:"):
-                return Committed(_arrival(outcome[5:], unit.content))
-            _back_off(attempt)
-        raise TooMuchContention(f"user {user_id}'s state kept changing")
+        return self._settle(self._unit(user_id, event, _token()), change_of)
 
     def update_many(self, work: Sequence[UnitOfWork]) -> list[Committed]:
         """Two round trips for all the units: one reads every state and seen id, one runs
         every unit's commit script, which still checks the state it was decided on. A
         unit whose user changed meanwhile is done again on its own (`update`)."""
-        units = [self._unit(user_id, event) for user_id, _, event in work]
+        token = _token()
+        units = [self._unit(user_id, event, token) for user_id, _, event in work]
         reads = self._read_many(units)
         if reads is None:  # a node moved a slot: the cluster client finds it, unit by unit
             return [self.update(*unit) for unit in work]
@@ -260,17 +254,48 @@ class RedisEventRepository:
 
     # --- the unit of work ---------------------------------------------------------
 
-    def _unit(self, user_id: str, event: Event | None) -> _Unit:
+    def _settle(self, unit: _Unit, change_of: ChangeOf, decided: Change | None = None) -> Committed:
+        """Read, decide, commit, until the commit finds the state it was decided on.
+
+        `decided` is a change already sent for the unit: when the unit's own check-in is
+        found, that commit ran (its reply was lost, and a retrying client sent it again)."""
+        for attempt in range(self.attempts):
+            raw, seen = self._read(unit)
+            if seen is not None:
+                return self._answer(unit, seen, decided)
+            before = self._decoded(raw)
+            decided = change_of(before)
+            outcome = self._commit(unit, raw, before, decided)
+            if outcome == b"ok":
+                return self._new(decided)
+            if outcome.startswith(b"seen:"):
+                return self._answer(unit, outcome[5:], decided)
+            _back_off(attempt)
+        raise TooMuchContention(f"user {unit.user_id}'s state kept changing")
+
+    def _answer(self, unit: _Unit, seen: bytes, decided: Change | None) -> Committed:
+        """The answer to a unit whose event id is checked in already, by `seen`."""
+        content, _, token = seen.decode().partition(" ")
+        if decided is not None and token == unit.token:
+            return self._new(decided)
+        return Committed(Arrival.DUPLICATE if content == unit.content else Arrival.CONFLICT)
+
+    def _new(self, change: Change) -> Committed:
+        if change.notifications:
+            self._outbox.wake()
+        return Committed(Arrival.NEW, change)
+
+    def _unit(self, user_id: str, event: Event | None, token: str) -> _Unit:
         shard = self._layout.shard_of(user_id)
         if event is None:
-            return _Unit(shard, user_id, None)
+            return _Unit(shard, user_id, None, token=token)
         # The seen key is a stable digest of the user and the id; the content's digest
         # tells a retry from another event reusing the id.
         content = event_to_dict(event)
         content.pop("s", None)
         content.pop("r", None)
         seen_key = self._key(shard, "seen", _digest((event.user_id, event.event_id)))
-        return _Unit(shard, user_id, event, seen_key, _digest(content))
+        return _Unit(shard, user_id, event, seen_key, _digest(content), token)
 
     def _read(self, unit: _Unit) -> tuple[bytes, bytes | None]:
         state_key = self._key(unit.shard, "state", unit.user_id)
@@ -300,7 +325,7 @@ class RedisEventRepository:
             batch.repeats.append(index)
             return
         if seen is not None:
-            batch.results[index] = Committed(_arrival(seen, unit.content))
+            batch.results[index] = self._answer(unit, seen, None)
             return
         raw, before = batch.states.get(unit.user_id) or (raw, self._decoded(raw))
         change = change_of(before)
@@ -316,18 +341,25 @@ class RedisEventRepository:
         loaded on that node yet) are done again one at a time, in their order, and so are
         the repeats of an id (a duplicate or a conflict of what the store then holds)."""
         outcomes = batch.commits.execute()
-        again = []
+        again: dict[int, Change] = {}
         for (index, change), outcome in zip(batch.queued, outcomes, strict=True):
             if outcome == b"ok":
                 batch.results[index] = Committed(Arrival.NEW, change)
             elif isinstance(outcome, bytes) and outcome.startswith(b"seen:"):
-                batch.results[index] = Committed(_arrival(outcome[5:], batch.units[index].content))
+                batch.results[index] = self._answer(batch.units[index], outcome[5:], change)
             else:
-                again.append(index)
+                again[index] = change
         if any(change.notifications for _, change in batch.queued):
             self._outbox.wake()
-        for index in sorted(again + batch.repeats):
-            batch.results[index] = self.update(*work[index])
+        for index in sorted([*again, *batch.repeats]):
+            batch.results[index] = self._redo(batch.units[index], work[index], again.get(index))
+
+    def _redo(self, unit: _Unit, work: UnitOfWork, sent: Change | None) -> Committed:
+        """A unit whose commit was sent is settled by its own check-in if that commit ran;
+        a repeat of an id is a unit of its own, after its first copy."""
+        if sent is None:
+            return self.update(*work)
+        return self._settle(unit, work.change_of, sent)
 
     def _decoded(self, raw: bytes) -> UserState:
         return decode_state(raw) if raw else NO_STATE
@@ -365,7 +397,7 @@ class RedisEventRepository:
             raw,
             raw if raw and after == before else (encode_state(after) if after else b""),
             self._state_ttl_ms,
-            unit.content,
+            unit.check_in,
             self._seen_ttl_ms,
             unit.user_id,
             _ms(pending.due_at) if pending and pending.due_at else "",
@@ -398,8 +430,8 @@ class RedisEventRepository:
         return totals
 
 
-def _arrival(seen: bytes, content: str) -> Arrival:
-    return Arrival.DUPLICATE if seen.decode() == content else Arrival.CONFLICT
+def _token() -> str:
+    return os.urandom(6).hex()
 
 
 def _digest(value: Iterable[Any] | dict[str, Any]) -> str:

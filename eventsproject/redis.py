@@ -105,7 +105,9 @@ class Pipelines:
     results (an exception for each command that failed) in the order they were queued.
 
     On a cluster, one pipeline per node: redis-py's cluster pipeline refuses scripts. A
-    node that no longer holds a slot answers MOVED, which is that command's result."""
+    node that no longer holds a slot answers MOVED, which is that command's result; a
+    node that cannot be reached (or whose replies were lost) gives each of its commands
+    the error, and what they were for is done again through the client, which fails over."""
 
     def __init__(self, client: Client) -> None:
         self._client: Any = client
@@ -122,10 +124,7 @@ class Pipelines:
         self._order.append(node)
 
     def execute(self) -> list[Any]:
-        results = {
-            node: iter(pipeline.execute(raise_on_error=False))
-            for node, pipeline in self._pipelines.items()
-        }
+        results = {node: iter(_results(pipeline)) for node, pipeline in self._pipelines.items()}
         return [next(results[node]) for node in self._order]
 
     def _node_of(self, key: str) -> str:
@@ -135,3 +134,11 @@ class Pipelines:
         if self._cluster is None:
             return self._client
         return self._cluster.get_node(node_name=node).redis_connection
+
+
+def _results(pipeline: Any) -> list[Any]:
+    queued = len(pipeline)
+    try:
+        return list(pipeline.execute(raise_on_error=False))
+    except UNAVAILABLE as error:
+        return [error] * queued

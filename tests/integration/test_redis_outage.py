@@ -41,6 +41,15 @@ def test_an_unreachable_redis_is_a_503_with_retry_after_and_health_says_so(
     assert "does not answer" in caplog.text
 
 
+def test_a_batch_into_an_unreachable_redis_is_a_503(client, settings, transport):
+    batch = [v2_event(occurred_at="2021-02-28T16:00:00Z"), v2_event(type="app_launch")]
+    with redis_parts(settings, transport, f"redis://127.0.0.1:{free_port()}/0"):
+        response = post(client, "/v1/events", batch)
+
+    assert response.status_code == 503
+    assert response["Retry-After"] == "2"
+
+
 def test_when_redis_comes_back_processing_goes_on_with_nothing_lost(
     client, settings, transport, delivered, tmp_path
 ):
