@@ -70,6 +70,11 @@ TARGETS: list[tuple[str, Callable[[Figures], str], Callable[[Figures], bool]]] =
         lambda r: r["replay"]["scaling"] <= 12,
     ),
     (
+        "HTTP: 1M events take at most 11 x the time of 100k (batches of 100)",
+        lambda r: f"{_http_scaling(r):.1f}" if "http_curve" in r else "not measured",
+        lambda r: _http_scaling(r) <= 11,
+    ),
+    (
         "Redis, 2 workers ≥ 1.5 x memory, 1 worker (HTTP single events)",
         lambda r: f"{r['stores']['http']['redis_2_over_memory_1']:.2f} x",
         lambda r: r["stores"]["http"]["redis_2_over_memory_1"] >= 1.5,
@@ -107,6 +112,10 @@ TARGETS: list[tuple[str, Callable[[Figures], str], Callable[[Figures], bool]]] =
 ]
 
 
+def _http_scaling(results: Figures) -> float:
+    return float(results.get("http_curve", {}).get("scaling", float("inf")))
+
+
 def _apart(results: Figures) -> Figures:
     return cast(Figures, results["stores"]["http"].get("redis_2_apart", NOT_MEASURED))
 
@@ -138,16 +147,23 @@ def write_report(results: Figures, path: Path) -> None:
     sections = [_header(results), _targets(results)]
     if BEFORE.exists():
         sections.append(_before_and_after(json.loads(BEFORE.read_text()), results))
-    sections += [_replay(results["replay"]), _http(results["http"]), _memory(results["memory"])]
-    if "stores" in results:
-        sections.append(_stores(results["stores"]))
-    if "delivery" in results:
-        sections.append(_delivery(results["delivery"]))
-    if "slow_clients" in results:
-        sections.append(_slow_clients(results["slow_clients"]))
+    sections += [show(results[name]) for name, show in _sections() if name in results]
     if ANALYSIS.exists():
         sections.append(ANALYSIS.read_text().rstrip())
     path.write_text("\n\n".join(sections) + "\n")
+
+
+def _sections() -> list[tuple[str, Callable[[Figures], str]]]:
+    """Each part of the figures and how it is shown, in order (a run may lack some)."""
+    return [
+        ("replay", _replay),
+        ("http", _http),
+        ("http_curve", _http_curve),
+        ("memory", _memory),
+        ("stores", _stores),
+        ("delivery", _delivery),
+        ("slow_clients", _slow_clients),
+    ]
 
 
 def _header(results: Figures) -> str:
@@ -259,6 +275,30 @@ def _http(http: Figures) -> str:
             "",
             "Batches of 100 events through `POST /v1/events` (4 connections): "
             f"**{http['batch_events_per_second']:,.0f} events/s** ({http['batch_errors']} errors).",
+        ]
+    )
+
+
+def _http_curve(curve: Figures) -> str:
+    rows = [
+        f"| {point['events']:,} | {point['seconds']:.1f} | {point['us_per_event']:.0f} | "
+        f"{point['errors']} |"
+        for point in curve["points"]
+    ]
+    middle, large = curve["points"][-2:]
+    return "\n".join(
+        [
+            "## HTTP: the curve, batches of 100 through a fresh server each",
+            "",
+            f"Settings: {curve['settings']}; 4 connections, notifications delivered to a "
+            "receiver answering in 1 ms; timed from the first request to the last answer.",
+            "",
+            "| events | seconds | µs per event | errors |",
+            "|---|---|---|---|",
+            *rows,
+            "",
+            f"Scaling: {large['seconds']:.1f} s / {middle['seconds']:.1f} s = "
+            f"**{curve['scaling']:.1f}** for 10 times the events.",
         ]
     )
 

@@ -36,6 +36,10 @@ from benchmarks.report import write_report  # noqa: E402
 
 HERE = Path(__file__).resolve().parent
 SIZES = {"quick": (10_000, 30_000, 5_000), "full": (100_000, 1_000_000, 100_000)}
+#: Events sent over HTTP for the curve: time per event should stay flat as they grow.
+CURVE_SIZES = {"quick": (1_000, 10_000, 30_000), "full": (10_000, 100_000, 1_000_000)}
+#: The longest a curve point may take: the load stops there (and the point says so).
+CURVE_LIMIT_SECONDS = 900
 USERS_PER_EVENT = 1 / 20
 
 
@@ -58,6 +62,7 @@ def _measure_everything(*, quick: bool) -> dict[str, Any]:
     results["replay"] = _replay_section(small, large)
     _settle()
     results["http"] = _http_section(seconds)
+    results["http_curve"] = _http_curve_section(CURVE_SIZES["quick" if quick else "full"])
     results["memory"] = _memory_section(memory_users)
     results["stores"] = _stores_section(small, seconds, memory_users)
     results["delivery"] = _delivery_section(small // 5)
@@ -181,6 +186,32 @@ def _http_section(seconds: float) -> dict[str, Any]:
         "slow_over_fast_p99": slow_notify["p99_ms"] / service["p99_ms"],
         "batch_events_per_second": batches.per_second * 100,
         "batch_errors": batches.errors,
+        "settings": http_load.SERVER_SETTINGS,
+    }
+
+
+def _http_curve_section(sizes: tuple[int, ...]) -> dict[str, Any]:
+    """Each size through a fresh server in batches of 100 (a million single requests would
+    take a quarter of an hour), timed from the first request to the last answer."""
+    points = {}
+    for count in sizes:
+        _progress(f"http curve: {count:,} events in batches of 100 through a fresh server")
+        bodies = _batches(count)
+        with (
+            http_load.notify_standin(0.001) as notify_url,
+            http_load.production_server(notify_url, "eventsproject.settings") as server,
+        ):
+            result = http_load.load(server.port, "/v1/events", bodies, 4, CURVE_LIMIT_SECONDS)
+        points[count] = {
+            "events": result.requests * 100,
+            "errors": result.errors,
+            "seconds": result.seconds,
+            "us_per_event": result.seconds / count * 1e6,
+        }
+    middle, large = sizes[-2:]
+    return {
+        "points": [points[count] for count in sizes],
+        "scaling": points[large]["seconds"] / points[middle]["seconds"],
         "settings": http_load.SERVER_SETTINGS,
     }
 
