@@ -170,8 +170,9 @@ class Dispatcher:
             pass  # each delivery handles its own outcome
 
     def _deliver_each(self, entries: list[OutboxEntry]) -> None:
-        for entry in entries:
-            self._deliver(entry)
+        """One after another; those delivered are acknowledged together at the end (a
+        process killed before that delivers them again: at least once, under one id)."""
+        self._sent([entry for entry in entries if self._deliver(entry)])
 
     def _deliver_forever(self) -> None:
         try:
@@ -190,7 +191,8 @@ class Dispatcher:
         if not attempted:
             self._store.wait(self.idle_wait)
 
-    def _deliver(self, entry: OutboxEntry) -> None:
+    def _deliver(self, entry: OutboxEntry) -> bool:
+        """One attempt; True when it delivered, else the entry is settled."""
         try:
             self._breaker.call(self._transport.send, entry.notification)
         except pybreaker.CircuitBreakerError:
@@ -198,7 +200,8 @@ class Dispatcher:
         except Exception as exc:  # a broken transport must not stop the worker
             self._attempt_failed(entry, exc)
         else:
-            self._sent(entry)
+            return True
+        return False
 
     def _postpone(self, entry: OutboxEntry) -> None:
         """The breaker is open: wait for its cool-down without spending an attempt."""
@@ -213,10 +216,14 @@ class Dispatcher:
         )
         self._failed_for_good(entry, "the circuit breaker stayed open past the retry budget")
 
-    def _sent(self, entry: OutboxEntry) -> None:
-        started = entry.round[0]
-        entry = self._store.acknowledge(entry.notification_id)
-        metrics.DELIVERY_LATENCY.observe((entry.updated_at - started).total_seconds())
+    def _sent(self, delivered: list[OutboxEntry]) -> None:
+        if not delivered:
+            return
+        for entry in self._store.acknowledge([entry.notification_id for entry in delivered]):
+            self._account_sent(entry)
+
+    def _account_sent(self, entry: OutboxEntry) -> None:
+        metrics.DELIVERY_LATENCY.observe((entry.updated_at - entry.round[0]).total_seconds())
         metrics.notifications_counter(entry.notification.kind, "sent").inc()
         metrics.attempts_counter("sent").inc()
         logger.info(

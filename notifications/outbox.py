@@ -71,8 +71,9 @@ class OutboxStore(Protocol):
         """Pending entries due at `now`, each handed to one caller only: up to `limit` from
         each part of the store (a Redis store claims from each of its shards at once)."""
 
-    def acknowledge(self, notification_id: str) -> OutboxEntry:
-        """The attempt delivered it: `sent`."""
+    def acknowledge(self, notification_ids: Sequence[str]) -> list[OutboxEntry]:
+        """The attempts delivered them: each `sent`, together (one round trip where the
+        store is remote). Ids the store does not hold are left out."""
 
     def retry_later(
         self, notification_id: str, at: datetime, error: str, *, attempted: bool = True
@@ -151,11 +152,18 @@ class InMemoryOutboxStore:
                     claimed.append(entry)
         return claimed
 
-    def acknowledge(self, notification_id: str) -> OutboxEntry:
+    def acknowledge(self, notification_ids: Sequence[str]) -> list[OutboxEntry]:
+        sent = []
         with self._lock:
-            entry = self._attempted(notification_id, DeliveryStatus.SENT, "", attempted=True)
-            self._remember_sent(notification_id)
-            return entry
+            for notification_id in notification_ids:
+                entry = self._entries.get(notification_id)
+                if entry is None:
+                    continue
+                if entry.status is not DeliveryStatus.SENT:  # sent already: it stays as it is
+                    self._attempted(notification_id, DeliveryStatus.SENT, "", attempted=True)
+                    self._remember_sent(notification_id)
+                sent.append(entry)
+        return sent
 
     def retry_later(
         self, notification_id: str, at: datetime, error: str, *, attempted: bool = True

@@ -18,6 +18,7 @@ import socket
 import threading
 import uuid
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -25,7 +26,7 @@ import orjson
 import redis
 from redis.cluster import RedisCluster
 
-from eventsproject.redis import Client, Layout
+from eventsproject.redis import Client, Layout, Pipelines
 from notifications.domain import Notification, notification_from_payload
 from notifications.outbox import (
     DeliveryStatus,
@@ -73,6 +74,9 @@ _SETTLE = """
 local previous = redis.call('HGET', KEYS[1], 's')
 if not previous then return false end
 local status = ARGV[2]
+if previous == 'sent' and status == 'sent' then  -- again: its reply was lost
+  return redis.call('HGETALL', KEYS[1])
+end
 redis.call('HINCRBY', KEYS[1], 'a', ARGV[3])
 redis.call('HSET', KEYS[1], 's', status, 'e', ARGV[4], 'u', ARGV[5], 'x', ARGV[6])
 if ARGV[1] ~= '' then
@@ -203,18 +207,31 @@ class RedisOutboxStore:
             messages += self._take_over(limit - len(messages))
         return self._entries_of(messages)
 
-    def acknowledge(self, notification_id: str) -> OutboxEntry:
-        return self._settled(notification_id, DeliveryStatus.SENT, "", attempted=True)
+    def acknowledge(self, notification_ids: Sequence[str]) -> list[OutboxEntry]:
+        """One pipeline of settle scripts; a script that failed there (not loaded on that
+        node yet, a connection lost) runs again on its own, through the client."""
+        settles = [self._settle_of(nid, _Settling(DeliveryStatus.SENT)) for nid in notification_ids]
+        queued = [settle for settle in settles if settle is not None]
+        pipelines = Pipelines(self._client)
+        for keys, args in queued:
+            pipelines.queue(keys[0], "evalsha", self._settle.sha, len(keys), *keys, *args)
+        answers = [
+            self._settle(keys=keys, args=args) if isinstance(answer, Exception) else answer
+            for (keys, args), answer in zip(queued, pipelines.execute(), strict=True)
+        ]
+        return [_entry_of_settled(fields) for fields in answers if fields]
 
     def retry_later(
         self, notification_id: str, at: datetime, error: str, *, attempted: bool = True
     ) -> OutboxEntry:
-        return self._settled(notification_id, DeliveryStatus.PENDING, error, attempted, at)
+        return self._settled(
+            notification_id, _Settling(DeliveryStatus.PENDING, error, attempted, at)
+        )
 
     def dead_letter(
         self, notification_id: str, error: str, *, attempted: bool = True
     ) -> OutboxEntry:
-        return self._settled(notification_id, DeliveryStatus.FAILED, error, attempted)
+        return self._settled(notification_id, _Settling(DeliveryStatus.FAILED, error, attempted))
 
     def resend(self, notification_id: str) -> OutboxEntry:
         shard = self._shard_holding(notification_id)
@@ -369,50 +386,50 @@ class RedisOutboxStore:
 
     # --- settling -----------------------------------------------------------------
 
-    def _settled(
-        self,
-        notification_id: str,
-        status: DeliveryStatus,
-        error: str,
-        attempted: bool,
-        at: datetime | None = None,
-    ) -> OutboxEntry:
+    def _settled(self, notification_id: str, settling: "_Settling") -> OutboxEntry:
+        settle = self._settle_of(notification_id, settling)
+        fields = None if settle is None else self._settle(keys=settle[0], args=settle[1])
+        if not fields:
+            raise UnknownNotification(notification_id)
+        if settling.status is DeliveryStatus.PENDING:
+            self.wake()
+        return _entry_of_settled(fields)
+
+    def _settle_of(
+        self, notification_id: str, settling: "_Settling"
+    ) -> tuple[list[str], list[Any]] | None:
+        """The settle script's keys and arguments; None for a notification not held."""
         with self._claimed_lock:
             shard, message_id = self._claimed.pop(notification_id, (None, b""))
         if shard is None:
             shard = self._shard_holding(notification_id)
         if shard is None:
-            raise UnknownNotification(notification_id)
+            return None
         now = self._clock()
         stream, notes, counts = self.keys(shard)
-        fields = self._settle(
-            keys=[
-                self.note_key(shard, notification_id),
-                stream,
-                counts,
-                self._layout.key(shard, "retry"),
-                self._layout.key(shard, "sent"),
-                notes,
-            ],
-            args=[
-                message_id,
-                status.value,
-                int(attempted),
-                error,
-                now.isoformat(),
-                "" if at is None else at.isoformat(),
-                _ms(at or now),
-                _ms(now),
-                notification_id,
-                self._history_limit,
-                self.note_key(shard, ""),
-            ],
-        )
-        if not fields:
-            raise UnknownNotification(notification_id)
-        if status is DeliveryStatus.PENDING:
-            self.wake()
-        return _entry(dict(zip(fields[::2], fields[1::2], strict=True)))
+        keys = [
+            self.note_key(shard, notification_id),
+            stream,
+            counts,
+            self._layout.key(shard, "retry"),
+            self._layout.key(shard, "sent"),
+            notes,
+        ]
+        at = settling.at
+        args = [
+            message_id,
+            settling.status.value,
+            int(settling.attempted),
+            settling.error,
+            now.isoformat(),
+            "" if at is None else at.isoformat(),
+            _ms(at or now),
+            _ms(now),
+            notification_id,
+            self._history_limit,
+            self.note_key(shard, ""),
+        ]
+        return keys, args
 
     def _shard_holding(self, notification_id: str) -> int | None:
         pipe = self._client.pipeline(transaction=False)
@@ -420,6 +437,21 @@ class RedisOutboxStore:
             pipe.exists(self.note_key(shard, notification_id))
         found = [shard for shard, exists in enumerate(pipe.execute()) if exists]
         return found[0] if found else None
+
+
+@dataclass(frozen=True, slots=True)
+class _Settling:
+    """How an attempt settles a notification: its new status, error and next attempt."""
+
+    status: DeliveryStatus
+    error: str = ""
+    attempted: bool = True
+    at: datetime | None = None
+
+
+def _entry_of_settled(fields: list[bytes]) -> OutboxEntry:
+    """The entry from the settle script's answer, its fields and values in turn."""
+    return _entry(dict(zip(fields[::2], fields[1::2], strict=True)))
 
 
 def _entry(fields: dict[bytes, bytes]) -> OutboxEntry:

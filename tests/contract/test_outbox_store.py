@@ -41,7 +41,7 @@ def test_an_appended_notification_is_pending_and_due_at_once(make_outbox):
 def test_appending_a_known_id_again_changes_nothing(make_outbox):
     store = make_outbox()
     store.append([reminder_for("u1")])
-    store.acknowledge(store.claim_due(NOW, 10)[0].notification_id)
+    store.acknowledge(ids(store.claim_due(NOW, 10)))
 
     store.append([reminder_for("u1")])
 
@@ -62,11 +62,31 @@ def test_a_claimed_entry_is_handed_to_one_caller_only(make_outbox):
     assert store.claim_due(NOW, 2) == []
 
 
+def test_entries_acknowledged_together_are_each_sent_once_and_an_unknown_id_is_left_out(
+    make_outbox, clock
+):
+    store = make_outbox()
+    appended = [reminder_for(f"u{n}") for n in range(5)]
+    store.append(appended)
+    claimed = [entry for _ in appended for entry in store.claim_due(NOW, 5)]
+    clock.advance(seconds=1)
+
+    sent = store.acknowledge([*ids(claimed), "no-such-id"])
+
+    assert sorted(ids(sent)) == sorted(ids(claimed))
+    assert {(entry.status, entry.attempts, entry.updated_at) for entry in sent} == {
+        (SENT, 1, clock.now)
+    }
+    assert store.counts() == {"pending": 0, "sent": 5, "failed": 0}
+    assert store.acknowledge([]) == []
+    assert store.acknowledge(ids(claimed)) == sent  # again (a reply was lost): as they were
+
+
 def test_an_acknowledged_entry_is_sent_after_one_attempt(make_outbox, clock):
     store, notification = one_claimed(make_outbox)
     clock.advance(seconds=1)
 
-    entry = store.acknowledge(notification.notification_id)
+    [entry] = store.acknowledge([notification.notification_id])
 
     assert (entry.status, entry.attempts, entry.last_error) == (SENT, 1, "")
     assert (entry.updated_at, entry.next_attempt_at) == (clock.now, None)
@@ -99,7 +119,7 @@ def test_a_dead_letter_is_failed_with_its_error_and_listed_as_failed(make_outbox
     [first, second] = store.claim_due(NOW, 2)
 
     store.dead_letter(first.notification_id, "answered 400")
-    store.acknowledge(second.notification_id)
+    store.acknowledge([second.notification_id])
 
     [failed] = store.entries(FAILED)
     assert (failed.notification_id, failed.attempts, failed.last_error) == (
@@ -153,7 +173,7 @@ def test_history_keeps_the_newest_sent_and_every_failed_one_and_counts_them_all(
     [failed, *sent] = store.claim_due(clock.now, 10)
     store.dead_letter(failed.notification_id, "gone")
     for entry in sent:
-        store.acknowledge(entry.notification_id)
+        store.acknowledge([entry.notification_id])
 
     assert [entry.status for entry in store.entries()] == [SENT, SENT, FAILED]
     assert store.counts() == {"pending": 0, "sent": 4, "failed": 1}
@@ -179,7 +199,7 @@ def test_statuses_come_by_user_and_id_and_none_for_unknown_ones(make_outbox):
     store = make_outbox()
     sent, pending = reminder_for("u1"), reminder_for("u2")
     store.append([sent, pending])
-    store.acknowledge(sent.notification_id)
+    store.acknowledge([sent.notification_id])
 
     statuses = store.statuses(
         [("u1", sent.notification_id), ("u2", pending.notification_id), ("u3", "nope")]

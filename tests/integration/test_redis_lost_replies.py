@@ -1,4 +1,4 @@
-"""A commit whose reply is lost: the answer is still what the commit did.
+"""A commit or an acknowledgement whose reply is lost: the answer is still what it did.
 
 Redis runs a script as soon as it arrives; when the connection drops before the reply
 is read, a client that retries (redis-py's cluster client does, ten times) reconnects and
@@ -16,10 +16,11 @@ from redis.retry import Retry
 from events.redis_store import RedisEventRepository
 from events.repository import Arrival, UnitOfWork
 from eventsproject.redis import Connection, Layout
+from notifications.outbox import DeliveryStatus
 from notifications.redis_outbox import RedisOutboxStore
 from tests.contract.conftest import NOW
 from tests.contract.test_event_repository import opening
-from tests.factories import FakeClock, at, started
+from tests.factories import FakeClock, at, reminder_for, started
 from tests.redis_server import REDIS_URL, delete_prefix, require_redis, unique_prefix
 
 
@@ -89,3 +90,29 @@ def test_units_whose_commit_replies_were_lost_are_new_with_their_changes(make_st
     assert not LosingConnection.armed, "no reply was lost: the test tested nothing"
     assert [unit.arrival for unit in committed] == [Arrival.NEW] * len(events)
     assert len(outbox.entries()) == len(events)
+
+
+@pytest.mark.parametrize("retries", [3, 0], ids=["client resends", "client does not"])
+def test_deliveries_whose_acknowledgement_reply_was_lost_are_sent_once(make_stores, retries):
+    _, outbox = make_stores(retries)
+    outbox.append([reminder_for(f"u{n}") for n in range(3)])
+    claimed = outbox.claim_due(NOW, 10)
+    LosingConnection.armed = True
+
+    sent = outbox.acknowledge([entry.notification_id for entry in claimed])
+
+    assert not LosingConnection.armed, "no reply was lost: the test tested nothing"
+    assert {(entry.status, entry.attempts) for entry in sent} == {(DeliveryStatus.SENT, 1)}
+    assert outbox.counts() == {"pending": 0, "sent": 3, "failed": 0}
+
+
+def test_deliveries_are_acknowledged_when_redis_no_longer_has_the_scripts(make_stores):
+    _, outbox = make_stores(retries=0)
+    outbox.append([reminder_for(f"u{n}") for n in range(3)])
+    claimed = outbox.claim_due(NOW, 10)
+    redis.Redis.from_url(REDIS_URL).script_flush()  # as after a restart without persistence
+
+    sent = outbox.acknowledge([entry.notification_id for entry in claimed])
+
+    assert len(sent) == 3
+    assert outbox.counts() == {"pending": 0, "sent": 3, "failed": 0}

@@ -58,6 +58,30 @@ def test_a_published_notification_is_delivered_and_marked_sent():
     assert (entry.status, entry.attempts, entry.last_error) == (DeliveryStatus.SENT, 1, "")
 
 
+class CountingStore(InMemoryOutboxStore):
+    """Counts the calls that settle deliveries."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.acknowledgements: list[int] = []
+
+    def acknowledge(self, notification_ids):
+        self.acknowledgements.append(len(notification_ids))
+        return super().acknowledge(notification_ids)
+
+
+def test_the_deliveries_of_a_claim_are_acknowledged_together():
+    store, transport = CountingStore(), FlakyTransport()
+    store.append([reminder_for(f"u{n}") for n in range(40)])
+    dispatcher = Dispatcher(store, transport, concurrency=4)
+
+    assert dispatcher.deliver_due() == 40
+
+    assert len(transport.sent) == 40
+    assert store.counts()[DeliveryStatus.SENT] == 40
+    assert store.acknowledgements == [10, 10, 10, 10]  # one call per lane
+
+
 FAST = RetryPolicy(max_attempts=3, base_delay=0.001, max_delay=0.01, max_total=5)
 
 
