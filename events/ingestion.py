@@ -16,7 +16,7 @@ from rest_framework.exceptions import ValidationError
 from events.domain import Event
 from events.formats import IncomingEventSerializer, detect_format
 from events.processing import Outcome, RecordResult
-from events.serializers import EventFormat, EventRepresentationSerializer
+from events.serializers import EventFormat, event_representation
 from eventsproject.bootstrap import components
 
 REJECTED = "rejected"
@@ -37,7 +37,6 @@ _INCOMING = {
     event_format: IncomingEventSerializer(event_format=event_format)
     for event_format in [None, *EventFormat]
 }
-_REPRESENTATION = EventRepresentationSerializer()
 
 
 @dataclass(frozen=True, slots=True)
@@ -62,7 +61,7 @@ class Ingested:
         body: dict[str, Any] = {
             "status": self.status,
             "format": self.event_format,
-            "event": _REPRESENTATION.to_representation(self.result.event),
+            "event": event_representation(self.result.event),
         }
         if self.result.reason:
             body["reason"] = self.result.reason

@@ -474,6 +474,36 @@ class EventRepresentationSerializer(serializers.Serializer[Any]):
     raw_type = PresentOnlyCharField(required=False)
 
 
+def event_representation(event: Event) -> dict[str, Any]:
+    """What `EventRepresentationSerializer` shows, without its per-field machinery: every
+    answer to `POST /v1/event` and each item of a batch's answer shows one (a test holds
+    the two equal)."""
+    shown: dict[str, Any] = {
+        "event_id": event.event_id,
+        "type": event.event_type.value,
+        "user_id": event.user_id,
+        "device_id": event.device_id,
+        "occurred_at": _utc_text(event.occurred_at),
+        "sent_at": _utc_text(event.sent_at),
+        "received_at": _utc_text(event.received_at),
+        "effective_at": _utc_text(event.effective_at),
+    }
+    for name in _PRESENT_ONLY:
+        if hasattr(event, name):
+            shown[name] = getattr(event, name)
+    return shown
+
+
+_PRESENT_ONLY = ("training_program_id", "training_program_title", "raw_type")
+
+
+def _utc_text(moment: datetime | None) -> str | None:
+    """As DRF's DateTimeField shows a time in UTC: ISO 8601, with Z."""
+    if moment is None:
+        return None
+    return moment.astimezone(UTC).isoformat().removesuffix("+00:00") + "Z"
+
+
 class OpenSessionSerializer(serializers.Serializer[Any]):
     training_program_id = serializers.CharField()
     training_program_title = serializers.CharField(allow_null=True)

@@ -1,6 +1,7 @@
 """Parsing the brief's format: valid payloads become domain events, invalid ones name the field."""
 
-from datetime import UTC, datetime
+from dataclasses import replace
+from datetime import UTC, datetime, timedelta, timezone
 
 import pytest
 
@@ -13,7 +14,8 @@ from events.domain import (
     UnknownEvent,
 )
 from events.formats import SERIALIZERS, TYPE_NAMES, IncomingEventSerializer
-from events.serializers import EventFormat
+from events.serializers import EventFormat, EventRepresentationSerializer, event_representation
+from tests.factories import at, cancelled, finished, launched, received, started, unknown
 from tests.wire import v2_event
 
 
@@ -233,3 +235,24 @@ def test_identifiers_are_nfc_normalised():
 def test_an_id_s_length_is_counted_as_sent_before_nfc():
     # U+0344 is one character that NFC writes as two: the limit is on what the app sent.
     assert len(parse(brief(user_id="\u0344" * 128)).user_id) == 256
+
+
+_BERLIN = timezone(timedelta(hours=1))
+
+
+@pytest.mark.parametrize(
+    "event",
+    [
+        launched("u1", at(0)),
+        started("u1", at(1)),
+        replace(started("u1", at(1)), training_program_title="7 Minutes of HIIT"),
+        cancelled("u1", at(2, seconds=3)),
+        finished("u1", at(40).replace(microsecond=123456)),
+        unknown("u1", at(3)),
+        received(started("u1", at(1)), at(2), sent_at=at(1, seconds=30)),
+        received(finished("u1", at(40)), at(41)),
+        replace(launched("u1", at(0)), occurred_at=datetime(2021, 2, 28, 17, 0, tzinfo=_BERLIN)),
+    ],
+)
+def test_an_event_is_shown_as_its_representation_serializer_shows_it(event):
+    assert event_representation(event) == EventRepresentationSerializer(event).data
