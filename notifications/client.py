@@ -14,6 +14,7 @@ to be retried (`Retry-After`). Settings are read at call time.
 
 import logging
 import time
+from dataclasses import dataclass
 from urllib.parse import unquote
 
 import orjson
@@ -43,24 +44,42 @@ class NotificationError(Exception):
         self.retry_after = retry_after
 
 
+@dataclass(frozen=True, slots=True)
+class _Target:
+    """What every call to one URL shares, worked out once: the connection pool of its
+    host, the path to post to, the URL as messages show it (never its credentials) and
+    the Basic auth its credentials make, if any (as browsers and requests do)."""
+
+    url: str
+    pool: urllib3.HTTPConnectionPool
+    path: str
+    shown: str
+    basic_auth: dict[str, str]
+
+
 class NotifyClient:
     def __init__(self, connections: int = 10) -> None:
         # One attempt per call (the outbox retries); a redirect would carry the
         # notification, its signature and its credentials to an address nobody
         # configured: it is a failed attempt instead. Never the environment's proxies.
-        self._pool = urllib3.PoolManager(maxsize=connections, block=True, retries=False)
+        self._pools = urllib3.PoolManager(maxsize=connections, block=True, retries=False)
+        self._last_target: _Target | None = None  # NOTIFY_URL changes in tests only
 
     def send(self, notification: Notification) -> None:
         url = settings.NOTIFY_URL
-        shown = redact_url(url)  # what messages say: never the URL's credentials
+        target = self._last_target
+        if target is None or target.url != url:
+            target = self._last_target = self._target(url)
         body = orjson.dumps(notification.as_payload())
         try:
-            response = self._pool.request(
+            response = target.pool.urlopen(
                 "POST",
-                url,
+                target.path,
                 body=body,
-                headers=_headers(notification.notification_id, body, url),
+                headers=_headers(notification.notification_id, body, target),
                 redirect=False,
+                assert_same_host=False,
+                retries=False,
                 timeout=urllib3.Timeout(
                     connect=settings.NOTIFY_CONNECT_TIMEOUT, read=settings.NOTIFY_READ_TIMEOUT
                 ),
@@ -68,17 +87,28 @@ class NotifyClient:
         except HTTPError as exc:
             # Not chained: the cause's text (and a traceback's) could hold the raw URL.
             why = scrub(f"{type(exc).__name__}: {exc}", url)
-            raise NotificationError(f"POST {shown} failed: {why}", retryable=True) from None
+            raise NotificationError(f"POST {target.shown} failed: {why}", retryable=True) from None
         if not 200 <= response.status < 300:
             raise NotificationError(
-                f"POST {shown} answered {response.status}",
+                f"POST {target.shown} answered {response.status}",
                 retryable=response.status in RETRYABLE_STATUSES
                 or bool(response.get_redirect_location()),
                 retry_after=_retry_after(response),
             )
 
+    def _target(self, url: str) -> _Target:
+        parsed = parse_url(url)
+        userinfo = parsed.auth
+        return _Target(
+            url=url,
+            pool=self._pools.connection_from_url(url),
+            path=parsed.request_uri,
+            shown=redact_url(url),
+            basic_auth=make_headers(basic_auth=unquote(userinfo)) if userinfo else {},
+        )
 
-def _headers(notification_id: str, body: bytes, url: str) -> dict[str, str]:
+
+def _headers(notification_id: str, body: bytes, target: _Target) -> dict[str, str]:
     headers = {
         "Content-Type": "application/json",
         "User-Agent": USER_AGENT,
@@ -88,9 +118,7 @@ def _headers(notification_id: str, body: bytes, url: str) -> dict[str, str]:
         headers |= signing.signed_headers(keys, notification_id, body, int(time.time()))
     if token := settings.NOTIFY_AUTH_TOKEN:
         headers["Authorization"] = f"Bearer {token}"
-    if userinfo := parse_url(url).auth:  # as browsers and requests do: Basic auth
-        headers |= make_headers(basic_auth=unquote(userinfo))
-    return headers
+    return headers | target.basic_auth
 
 
 def _retry_after(response: urllib3.BaseHTTPResponse) -> float | None:
