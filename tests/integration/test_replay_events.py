@@ -121,6 +121,25 @@ def test_invalid_events_are_reported_with_position_and_reason_and_do_not_stop_it
     assert "Processed 3 out of 7 events." in out
 
 
+def test_an_input_whose_every_event_is_rejected_fails_after_the_summary(tmp_path):
+    path = tmp_path / "wrong.jsonl"
+    path.write_text('{"type": "app_launch"}\n{not json\n')
+    out = io.StringIO()
+
+    with pytest.raises(CommandError, match="All 2 events were rejected"):
+        call_command("replay_events", str(path), stdout=out, stderr=io.StringIO())
+
+    assert "Events: 2 read, 0 processed" in out.getvalue()
+
+
+def test_an_input_replayed_again_is_all_duplicates_and_succeeds(sample_array, transport):
+    replay(str(sample_array))
+
+    out, _ = replay(str(sample_array))
+
+    assert "duplicates skipped, 0 rejected." in out
+
+
 def test_a_missing_file_is_a_command_error(tmp_path):
     with pytest.raises(CommandError, match="Cannot read"):
         replay(str(tmp_path / "nope.json"))

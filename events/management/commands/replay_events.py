@@ -130,6 +130,12 @@ class Command(BaseCommand):
         )
         if deliveries["failed"]:
             raise CommandError(f"{deliveries['failed']} notifications could not be delivered.")
+        rejected = tally[REJECTED] + tally[Outcome.CONFLICT]
+        if tally["read"] and rejected == tally["read"]:
+            raise CommandError(
+                f"All {rejected} events were rejected: is this an event file? "
+                "(Each one's reason is above.)"
+            )
 
 
 def _delivered(outbox: OutboxStore, caused: list[tuple[str, str]]) -> Counter[str]:
