@@ -67,11 +67,9 @@ class NotifyClient:
 
     def send(self, notification: Notification) -> None:
         url = settings.NOTIFY_URL
-        target = self._last_target
-        if target is None or target.url != url:
-            target = self._last_target = self._target(url)
         body = orjson.dumps(notification.as_payload())
         try:
+            target = self._target_of(url)
             response = target.pool.urlopen(
                 "POST",
                 target.path,
@@ -87,7 +85,9 @@ class NotifyClient:
         except HTTPError as exc:
             # Not chained: the cause's text (and a traceback's) could hold the raw URL.
             why = scrub(f"{type(exc).__name__}: {exc}", url)
-            raise NotificationError(f"POST {target.shown} failed: {why}", retryable=True) from None
+            raise NotificationError(
+                f"POST {redact_url(url)} failed: {why}", retryable=True
+            ) from None
         if not 200 <= response.status < 300:
             raise NotificationError(
                 f"POST {target.shown} answered {response.status}",
@@ -95,6 +95,12 @@ class NotifyClient:
                 or bool(response.get_redirect_location()),
                 retry_after=_retry_after(response),
             )
+
+    def _target_of(self, url: str) -> _Target:
+        target = self._last_target
+        if target is None or target.url != url:
+            target = self._last_target = self._target(url)
+        return target
 
     def _target(self, url: str) -> _Target:
         parsed = parse_url(url)

@@ -78,6 +78,10 @@ class Dispatcher:
     batch = 100
     #: Seconds between looks at the store when nothing is due (a new entry wakes it sooner).
     idle_wait = 1.0
+    #: A lane acknowledges what it delivered together, once it holds this many or after
+    #: this many seconds: far inside the claim's lease, after which others take over.
+    acknowledge_every = 16
+    acknowledge_after = 1.0
 
     def __init__(
         self,
@@ -170,9 +174,25 @@ class Dispatcher:
             pass  # each delivery handles its own outcome
 
     def _deliver_each(self, entries: list[OutboxEntry]) -> None:
-        """One after another; those delivered are acknowledged together at the end (a
-        process killed before that delivers them again: at least once, under one id)."""
-        self._sent([entry for entry in entries if self._deliver(entry)])
+        """One after another; those delivered are acknowledged a few at a time (a process
+        killed before that delivers them again: at least once, under one id), and what
+        was delivered is acknowledged even when settling another entry fails."""
+        delivered: list[OutboxEntry] = []
+        since = time.monotonic()
+        try:
+            for entry in entries:
+                if self._deliver(entry):
+                    delivered.append(entry)
+                if self._acknowledge_now(len(delivered), since):
+                    self._sent(delivered)
+                    delivered, since = [], time.monotonic()
+        finally:
+            self._sent(delivered)
+
+    def _acknowledge_now(self, delivered: int, since: float) -> bool:
+        if delivered >= self.acknowledge_every:
+            return True
+        return delivered > 0 and time.monotonic() - since >= self.acknowledge_after
 
     def _deliver_forever(self) -> None:
         try:

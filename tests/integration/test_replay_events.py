@@ -14,6 +14,7 @@ from notifications.client import NotificationError
 from notifications.domain import NotificationKind
 from tests.factories import reminder_for
 from tests.sample import BRIEF_SAMPLE
+from tests.wire import v2_event
 
 pytestmark = pytest.mark.both_stores
 
@@ -138,6 +139,20 @@ def test_an_input_replayed_again_is_all_duplicates_and_succeeds(sample_array, tr
     out, _ = replay(str(sample_array))
 
     assert "duplicates skipped, 0 rejected." in out
+
+
+def test_an_input_of_conflicts_only_is_reported_but_succeeds(tmp_path, transport):
+    started = [v2_event(user_id=f"u{n}") for n in range(2)]
+    first, edited = tmp_path / "first.json", tmp_path / "edited.json"
+    first.write_text(json.dumps(started))
+    edited.write_text(json.dumps([{**event, "device_id": "another"} for event in started]))
+    replay(str(first), "--no-drain")
+
+    out, err = replay(str(edited), "--no-drain")
+
+    assert "event 1 conflict" in err
+    assert "Events: 2 read, 0 processed" in out
+    assert "2 rejected." in out
 
 
 def test_a_missing_file_is_a_command_error(tmp_path):

@@ -6,6 +6,8 @@ import threading
 import time
 from pathlib import Path
 
+import pytest
+
 from notifications.client import NotificationError
 from notifications.dispatcher import Dispatcher, circuit_breaker
 from notifications.outbox import DeliveryStatus, InMemoryOutboxStore
@@ -80,6 +82,57 @@ def test_the_deliveries_of_a_claim_are_acknowledged_together():
     assert len(transport.sent) == 40
     assert store.counts()[DeliveryStatus.SENT] == 40
     assert store.acknowledgements == [10, 10, 10, 10]  # one call per lane
+
+
+def test_a_long_lane_acknowledges_as_it_goes():
+    store, transport = CountingStore(), FlakyTransport()
+    store.append([reminder_for(f"u{n}") for n in range(40)])
+
+    Dispatcher(store, transport, concurrency=1).deliver_due()
+
+    assert store.acknowledgements == [16, 16, 8]
+
+
+class SlowTransport(FlakyTransport):
+    def send(self, notification) -> None:
+        time.sleep(0.03)
+        super().send(notification)
+
+
+def test_a_slow_lane_acknowledges_what_it_delivered_after_a_while():
+    store = CountingStore()
+    store.append([reminder_for(f"u{n}") for n in range(4)])
+    dispatcher = Dispatcher(store, SlowTransport(), concurrency=1)
+    dispatcher.acknowledge_after = 0.001
+
+    dispatcher.deliver_due()
+
+    assert store.acknowledgements == [1, 1, 1, 1]
+
+
+class FailingSettleStore(CountingStore):
+    def retry_later(self, notification_id, at, error, *, attempted=True):
+        raise ConnectionError("the store went away")
+
+
+def test_what_a_lane_delivered_is_acknowledged_even_when_settling_another_fails():
+    store = FailingSettleStore()
+    store.append([reminder_for(f"u{n}") for n in range(3)])
+    transport = FailingThirdTransport()
+    dispatcher = Dispatcher(store, transport, concurrency=1, policy=FAST)
+
+    with pytest.raises(ConnectionError):
+        dispatcher.deliver_due()
+
+    assert store.counts()[DeliveryStatus.SENT] == 2
+
+
+class FailingThirdTransport(FlakyTransport):
+    def send(self, notification) -> None:
+        self.calls = getattr(self, "calls", 0) + 1
+        if self.calls == 3:
+            raise retryable()
+        super().send(notification)
 
 
 FAST = RetryPolicy(max_attempts=3, base_delay=0.001, max_delay=0.01, max_total=5)

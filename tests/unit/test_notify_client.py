@@ -136,6 +136,17 @@ def test_a_refused_connection_is_retryable_and_says_what_happened(notification, 
     assert failure.__cause__ is None
 
 
+def test_a_url_the_client_cannot_parse_fails_without_showing_its_credentials(
+    notification, notify_settings
+):
+    notify_settings.NOTIFY_URL = "http://user:s3cret@127.0.0.1:99999/v1/notify"
+
+    failure = failure_of(notification)
+
+    assert "s3cret" not in str(failure)
+    assert failure.__cause__ is None
+
+
 SECRET = "whsec_" + base64.b64encode(b"a secret shared with the notify service").decode()
 
 

@@ -130,10 +130,9 @@ class Command(BaseCommand):
         )
         if deliveries["failed"]:
             raise CommandError(f"{deliveries['failed']} notifications could not be delivered.")
-        rejected = tally[REJECTED] + tally[Outcome.CONFLICT]
-        if tally["read"] and rejected == tally["read"]:
+        if tally["read"] and tally[REJECTED] == tally["read"]:
             raise CommandError(
-                f"All {rejected} events were rejected: is this an event file? "
+                f"All {tally[REJECTED]} events were rejected: is this an event file? "
                 "(Each one's reason is above.)"
             )
 
