@@ -47,13 +47,12 @@ class NotificationError(Exception):
 @dataclass(frozen=True, slots=True)
 class _Target:
     """What every call to one URL shares, worked out once: the connection pool of its
-    host, the path to post to, the URL as messages show it (never its credentials) and
-    the Basic auth its credentials make, if any (as browsers and requests do)."""
+    host, the path to post to and the Basic auth its credentials make, if any (as
+    browsers and requests do)."""
 
     url: str
     pool: urllib3.HTTPConnectionPool
     path: str
-    shown: str
     basic_auth: dict[str, str]
 
 
@@ -85,12 +84,11 @@ class NotifyClient:
         except HTTPError as exc:
             # Not chained: the cause's text (and a traceback's) could hold the raw URL.
             why = scrub(f"{type(exc).__name__}: {exc}", url)
-            raise NotificationError(
-                f"POST {redact_url(url)} failed: {why}", retryable=True
-            ) from None
+            shown = redact_url(url)  # what messages say: never the URL's credentials
+            raise NotificationError(f"POST {shown} failed: {why}", retryable=True) from None
         if not 200 <= response.status < 300:
             raise NotificationError(
-                f"POST {target.shown} answered {response.status}",
+                f"POST {redact_url(url)} answered {response.status}",
                 retryable=response.status in RETRYABLE_STATUSES
                 or bool(response.get_redirect_location()),
                 retry_after=_retry_after(response),
@@ -109,7 +107,6 @@ class NotifyClient:
             url=url,
             pool=self._pools.connection_from_url(url),
             path=parsed.request_uri,
-            shown=redact_url(url),
             basic_auth=make_headers(basic_auth=unquote(userinfo)) if userinfo else {},
         )
 
