@@ -304,10 +304,18 @@ def _lanes(entries: list[OutboxEntry], count: int) -> list[list[OutboxEntry]]:
     return [lane for lane in lanes if lane]
 
 
+#: How often `flush` asks the store: soon at first, then less often, as each ask is a
+#: round trip on Redis and holds the GIL the delivery threads need.
+FIRST_POLL_SECONDS = 0.005
+LONGEST_POLL_SECONDS = 0.05
+
+
 def _wait_until(condition: Callable[[], bool], timeout: float | None) -> bool:
     deadline = None if timeout is None else time.monotonic() + timeout
+    pause = FIRST_POLL_SECONDS
     while not condition():
         if deadline is not None and time.monotonic() >= deadline:
             return False
-        time.sleep(0.005)
+        time.sleep(pause)
+        pause = min(pause * 2, LONGEST_POLL_SECONDS)
     return True
