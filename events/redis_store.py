@@ -8,12 +8,15 @@ expiring after `EVENTS_SEEN_IDS_MAX_AGE_HOURS`). Per shard: pending reminders
 by wall-clock due time (`due`) and by deadline (`pending`), the recent events
 (`recent`) and the tallies (`tally`).
 
-A unit of work is optimistic: one round trip reads the state and the event's
-seen key, the caller decides, and one script commits — only if the state is
-still what was read — the state, the seen key, the decision records, the
-reminder indexes and the notifications (the transactional outbox). When
-another process got there first, the work is done again on the new state, a
-bounded number of times.
+A unit of work is optimistic: the caller decides on the state this process
+last saw of the user (none, for a user it has not seen), and one script
+commits — only if the state is still that — the state, the seen key, the
+decision records, the reminder indexes and the notifications (the
+transactional outbox). A refused commit answers with the state the store
+holds and the event's seen key, and the work is done again on those, a
+bounded number of times: one round trip when this process made the user's
+last change, two when another process did. A batch reads its users' states
+and seen keys in one round trip first, and commits in a second.
 """
 
 import hashlib
@@ -48,7 +51,9 @@ _COMMIT = (
     APPEND_NOTES
     + """
 local current = redis.call('GET', KEYS[1]) or ''
-if current ~= ARGV[1] then return 'retry' end
+if current ~= ARGV[1] then
+  return {'retry', current, ARGV[4] ~= '' and redis.call('GET', KEYS[2])}
+end
 if ARGV[4] ~= '' and not redis.call('SET', KEYS[2], ARGV[4], 'NX', 'PX', ARGV[5]) then
   return 'seen:' .. redis.call('GET', KEYS[2])
 end
@@ -93,15 +98,17 @@ return users
 """
 
 
-#: Between two tries of a unit of work whose state changed meanwhile: a random wait up to
-#: BASE * 2**attempt, at most CAP ("full jitter"), so that writers who collided part.
-CONTENTION_BACKOFF_BASE_SECONDS = 0.001
+#: Between two tries of a unit of work whose state changed meanwhile: none after the first
+#: refusal (it says this process's view of the user was old), then a random wait up to
+#: BASE * 2**refusals, at most CAP ("full jitter"), so that writers who collided part.
+CONTENTION_BACKOFF_BASE_SECONDS = 0.0005
 CONTENTION_BACKOFF_CAP_SECONDS = 0.05
 
 
-def _back_off(attempt: int) -> None:
-    ceiling = min(CONTENTION_BACKOFF_CAP_SECONDS, CONTENTION_BACKOFF_BASE_SECONDS * 2**attempt)
-    time.sleep(random.uniform(0, ceiling))  # spreading retries, not a secret
+def _back_off(refusals: int) -> None:
+    if refusals > 1:
+        ceiling = CONTENTION_BACKOFF_BASE_SECONDS * 2**refusals
+        time.sleep(random.uniform(0, min(CONTENTION_BACKOFF_CAP_SECONDS, ceiling)))
 
 
 class TooMuchContention(RuntimeError):
@@ -156,6 +163,9 @@ class _Batch:
 class RedisEventRepository:
     attempts = 20  # optimistic commits per unit of work before giving up
     claim_batch = 1000
+    #: Users whose last state this process remembers, to decide on without reading it
+    #: first (a few hundred bytes each); the least recently changed are forgotten.
+    remembered_users = 10_000
 
     def __init__(
         self,
@@ -175,6 +185,7 @@ class RedisEventRepository:
         self._lease = retention.claim_lease
         self._commit_script = client.register_script(_COMMIT)
         self._claim_script = client.register_script(_CLAIM)
+        self._last_states: dict[str, bytes] = {}  # oldest first
 
     def update(self, user_id: str, change_of: ChangeOf, event: Event | None = None) -> Committed:
         return self._settle(self._unit(user_id, event, _token()), change_of)
@@ -255,23 +266,43 @@ class RedisEventRepository:
     # --- the unit of work ---------------------------------------------------------
 
     def _settle(self, unit: _Unit, change_of: ChangeOf, decided: Change | None = None) -> Committed:
-        """Read, decide, commit, until the commit finds the state it was decided on.
+        """Decide and commit, until the commit finds the state it was decided on.
 
-        `decided` is a change already sent for the unit: when the unit's own check-in is
-        found, that commit ran (its reply was lost, and a retrying client sent it again)."""
+        The first try decides on the state this process last left; a refused commit brings
+        the state the store holds. `decided` is a change already sent for the unit: the
+        store is read first, and when the unit's own check-in is found, that commit ran
+        (its reply was lost, and a retrying client sent it again)."""
+        raw, seen = self._first_view(unit, decided)
         for attempt in range(self.attempts):
-            raw, seen = self._read(unit)
             if seen is not None:
                 return self._answer(unit, seen, decided)
             before = self._decoded(raw)
             decided = change_of(before)
-            outcome = self._commit(unit, raw, before, decided)
+            outcome, written = self._commit(unit, raw, before, decided)
             if outcome == b"ok":
+                self._remember(unit.user_id, written)
                 return self._new(decided)
-            if outcome.startswith(b"seen:"):
+            if isinstance(outcome, bytes):  # b"seen:" and what the seen key holds
                 return self._answer(unit, outcome[5:], decided)
-            _back_off(attempt)
+            _, raw, seen = outcome  # refused: what the store holds
+            _back_off(attempt + 1)
         raise TooMuchContention(f"user {unit.user_id}'s state kept changing")
+
+    def _first_view(self, unit: _Unit, decided: Change | None) -> tuple[bytes, bytes | None]:
+        """The state this process last left, or, for a unit whose commit was sent already,
+        the state and seen key the store holds."""
+        if decided is None:
+            return self._last_states.get(unit.user_id, b""), None
+        return self._read(unit)
+
+    def _remember(self, user_id: str, raw: bytes) -> None:
+        """`raw` is `user_id`'s state as this process left it (empty: none)."""
+        self._last_states.pop(user_id, None)
+        if not raw:
+            return
+        if len(self._last_states) >= self.remembered_users:
+            self._last_states.pop(next(iter(self._last_states), ""), None)
+        self._last_states[user_id] = raw
 
     def _answer(self, unit: _Unit, seen: bytes, decided: Change | None) -> Committed:
         """The answer to a unit whose event id is checked in already, by `seen`."""
@@ -364,12 +395,12 @@ class RedisEventRepository:
     def _decoded(self, raw: bytes) -> UserState:
         return decode_state(raw) if raw else NO_STATE
 
-    def _commit(self, unit: _Unit, raw: bytes, before: UserState, change: Change) -> bytes:
-        keys = self._commit_keys(unit, change)
-        outcome: bytes = self._commit_script(
-            keys=keys, args=self._commit_args(unit, raw, before, change)
-        )
-        return outcome
+    def _commit(
+        self, unit: _Unit, raw: bytes, before: UserState, change: Change
+    ) -> tuple[Any, bytes]:
+        """The script's answer, and the state it writes when it commits."""
+        args = self._commit_args(unit, raw, before, change)
+        return self._commit_script(keys=self._commit_keys(unit, change), args=args), args[1]
 
     def _commit_keys(self, unit: _Unit, change: Change) -> list[str]:
         shard, state_key = unit.shard, self._key(unit.shard, "state", unit.user_id)
