@@ -1,8 +1,8 @@
 """Event processing: the one path every event takes, from the API or a replay.
 
 `EventProcessor.record` runs one unit of work for the event's user: the store
-checks the event in (duplicates and conflicts stop there) and hands over the
-user's state; `event_recorded` is sent, and its receivers — the rules —
+checks the event in (nothing of a duplicate or a conflict is saved) and hands
+over the user's state; `event_recorded` is sent, and its receivers — the rules —
 return decisions; `settle` carries them out on the state, `notices` turns the
 outcomes the user is told about into notifications, and the store saves all of
 it at once. Reminders whose users fell silent are sent by `send_due_reminders`

@@ -22,6 +22,7 @@ and seen keys in one round trip first, and commits in a second.
 import hashlib
 import os
 import random
+import threading
 import time
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
@@ -155,7 +156,7 @@ class _Batch:
     # What the queued commits leave: each user's state (raw and decoded), the ids seen.
     states: dict[str, tuple[bytes, UserState]] = field(default_factory=dict)
     seen: set[str] = field(default_factory=set)
-    queued: list[tuple[int, Change]] = field(default_factory=list)
+    queued: list[tuple[int, Change, bytes]] = field(default_factory=list)  # and the state
     # Units whose id a queued unit checks in: done after it, on what it left.
     repeats: list[int] = field(default_factory=list)
 
@@ -164,8 +165,10 @@ class RedisEventRepository:
     attempts = 20  # optimistic commits per unit of work before giving up
     claim_batch = 1000
     #: Users whose last state this process remembers, to decide on without reading it
-    #: first (a few hundred bytes each); the least recently changed are forgotten.
+    #: first; the least recently changed are forgotten. A state larger than
+    #: `remembered_bytes` (many sessions open) is not remembered: read when committed.
     remembered_users = 10_000
+    remembered_bytes = 2048
 
     def __init__(
         self,
@@ -186,6 +189,7 @@ class RedisEventRepository:
         self._commit_script = client.register_script(_COMMIT)
         self._claim_script = client.register_script(_CLAIM)
         self._last_states: dict[str, bytes] = {}  # oldest first
+        self._remembering = threading.Lock()  # the ticker's thread changes it too
 
     def update(self, user_id: str, change_of: ChangeOf, event: Event | None = None) -> Committed:
         return self._settle(self._unit(user_id, event, _token()), change_of)
@@ -297,12 +301,13 @@ class RedisEventRepository:
 
     def _remember(self, user_id: str, raw: bytes) -> None:
         """`raw` is `user_id`'s state as this process left it (empty: none)."""
-        self._last_states.pop(user_id, None)
-        if not raw:
-            return
-        if len(self._last_states) >= self.remembered_users:
-            self._last_states.pop(next(iter(self._last_states), ""), None)
-        self._last_states[user_id] = raw
+        with self._remembering:
+            self._last_states.pop(user_id, None)
+            if not raw or len(raw) > self.remembered_bytes:
+                return
+            if len(self._last_states) >= self.remembered_users:
+                del self._last_states[next(iter(self._last_states))]
+            self._last_states[user_id] = raw
 
     def _answer(self, unit: _Unit, seen: bytes, decided: Change | None) -> Committed:
         """The answer to a unit whose event id is checked in already, by `seen`."""
@@ -362,7 +367,7 @@ class RedisEventRepository:
         change = change_of(before)
         keys, args = self._commit_keys(unit, change), self._commit_args(unit, raw, before, change)
         batch.commits.queue(keys[0], "evalsha", self._commit_script.sha, len(keys), *keys, *args)
-        batch.queued.append((index, change))
+        batch.queued.append((index, change, args[1]))
         batch.states[unit.user_id] = (args[1], change.state)
         if unit.seen_key:
             batch.seen.add(unit.seen_key)
@@ -373,14 +378,15 @@ class RedisEventRepository:
         the repeats of an id (a duplicate or a conflict of what the store then holds)."""
         outcomes = batch.commits.execute()
         again: dict[int, Change] = {}
-        for (index, change), outcome in zip(batch.queued, outcomes, strict=True):
+        for (index, change, written), outcome in zip(batch.queued, outcomes, strict=True):
             if outcome == b"ok":
                 batch.results[index] = Committed(Arrival.NEW, change)
+                self._remember(batch.units[index].user_id, written)
             elif isinstance(outcome, bytes) and outcome.startswith(b"seen:"):
                 batch.results[index] = self._answer(batch.units[index], outcome[5:], change)
             else:
                 again[index] = change
-        if any(change.notifications for _, change in batch.queued):
+        if any(change.notifications for _, change, _ in batch.queued):
             self._outbox.wake()
         for index in sorted([*again, *batch.repeats]):
             batch.results[index] = self._redo(batch.units[index], work[index], again.get(index))

@@ -1,7 +1,8 @@
 """Where per-user state lives: the store port and its in-memory adapter.
 
-Processing is a unit of work per user: `update` checks the event in (a
-duplicate or a conflict stops there), hands the user's state to the caller,
+Processing is a unit of work per user: `update` checks the event in (nothing
+of a duplicate or a conflict is saved; Redis may find one only at its commit,
+after the caller decided), hands the user's state to the caller,
 and saves what it returns — the new state, the decision records and the
 notifications they cause — together, so that nothing is half done. The
 caller's function is pure (it decides, it does not write), so that a store

@@ -2,7 +2,9 @@
 
 from django.dispatch import Signal
 
-#: Sent once per new event, inside its user's unit of work, before anything is saved.
+#: Sent for each new event, inside its user's unit of work, before anything is saved: a
+#: store that retries its commit sends it again, and Redis may send it for an event its
+#: commit then finds recorded already (a duplicate: nothing decided is saved).
 #: sender: the event's class. provides args: event (an `events.domain.Event`), state
 #: (the user's `UserState`) and thresholds (the rules' `Thresholds`). Each receiver
 #: returns a list of decisions, which are carried out and saved together; a receiver

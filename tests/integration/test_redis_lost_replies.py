@@ -7,6 +7,7 @@ the second run finds its own work done, and must answer what the first run did.
 """
 
 import itertools
+from dataclasses import replace
 
 import pytest
 import redis
@@ -14,7 +15,7 @@ from redis.backoff import NoBackoff
 from redis.retry import Retry
 
 from events.redis_store import RedisEventRepository
-from events.repository import Arrival, UnitOfWork
+from events.repository import Arrival, Change, UnitOfWork
 from eventsproject.redis import Connection, Layout
 from notifications.outbox import DeliveryStatus
 from notifications.redis_outbox import RedisOutboxStore
@@ -75,6 +76,35 @@ def test_an_event_whose_commit_reply_was_lost_and_resent_is_new_with_its_change(
     assert committed.change is not None
     assert len(committed.change.notifications) == 1
     assert len(outbox.entries()) == 1
+
+
+NUMBERS = itertools.count()
+
+
+def numbered_opening(event):
+    """`opening`, but each decision's notification has an id of its own, as the rules'
+    have when they decide again on another state: the answer must be what was saved."""
+
+    def change_of(state):
+        change = opening(event)(state)
+        [notification] = change.notifications
+        numbered = replace(notification, notification_id=f"n{next(NUMBERS)}")
+        return Change(change.state, change.records, [numbered])
+
+    return change_of
+
+
+def test_a_resent_commit_that_finds_the_state_changed_answers_the_change_it_saved(make_stores):
+    repository, outbox = make_stores(retries=3)
+    event = started("a", at(0))
+    LosingConnection.armed = True
+
+    committed = repository.update("a", numbered_opening(event), event=event)
+
+    assert not LosingConnection.armed, "no reply was lost: the test tested nothing"
+    assert committed.arrival is Arrival.NEW
+    saved = [entry.notification.notification_id for entry in outbox.entries()]
+    assert [n.notification_id for n in committed.change.notifications] == saved
 
 
 @pytest.mark.parametrize("retries", [3, 0], ids=["client resends", "client does not"])

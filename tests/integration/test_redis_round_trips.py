@@ -3,15 +3,18 @@ commit tells it, in the same round trip, when the store holds another: one round
 when the process saw the user's last change, two when another process changed it since.
 Two repositories on one prefix stand for two processes."""
 
+import sys
+import threading
+
 import pytest
 import redis
 
 from events.redis_store import RedisEventRepository
-from events.repository import Arrival
+from events.repository import Arrival, UnitOfWork
 from eventsproject.redis import Connection, Layout
 from notifications.redis_outbox import RedisOutboxStore
 from tests.contract.conftest import NOW
-from tests.contract.test_event_repository import never_saved, opening
+from tests.contract.test_event_repository import clearing, never_saved, opening
 from tests.factories import FakeClock, at, reminder_for, started
 from tests.redis_server import REDIS_URL, delete_prefix, require_redis, unique_prefix
 
@@ -112,3 +115,66 @@ def test_a_process_remembers_only_its_most_recently_changed_users(process):
     _, trips_a = round_trips(lambda: here.update("a", opening(later["a"]), later["a"]))
 
     assert (trips_b, trips_a) == (1, 2)  # a was forgotten when b came
+
+
+def test_an_event_after_a_batch_of_this_process_takes_one_round_trip(process):
+    here = process()
+    first, second = started("a", at(0), program="p1"), started("a", at(1), program="p2")
+    here.update("b", opening(started("b", at(0))), started("b", at(0)))  # loads the scripts
+    here.update_many([UnitOfWork("a", opening(first), first)])
+
+    committed, trips = round_trips(lambda: here.update("a", opening(second), second))
+
+    assert trips == 1
+    assert committed.change.notifications == [reminder_for("a", 2)]
+
+
+def test_a_unit_without_an_event_refused_is_decided_on_what_the_store_holds(process):
+    here, there = process(), process()
+    first = started("a", at(0))
+    there.update("a", opening(first), first)
+
+    committed = here.update("a", clearing)  # no event, so no seen key to report
+
+    assert committed.arrival is Arrival.NEW
+    assert here.user_state("a").open_sessions == {}
+
+
+def test_a_state_too_large_to_remember_is_read_from_the_store(process):
+    here = process()
+    here.remembered_bytes = 10
+    first, second = started("a", at(0), program="p1"), started("a", at(1), program="p2")
+    here.update("a", opening(first), first)
+
+    _, trips = round_trips(lambda: here.update("a", opening(second), second))
+
+    assert trips == 2
+    assert here.user_state("a").open_sessions == {"p1": first, "p2": second}
+
+
+def test_threads_remembering_at_the_bound_keep_it(process):
+    """The ticker's thread and request threads (runserver) remember users together."""
+    here = process()
+    here.remembered_users = 50
+    failures = []
+
+    def remember(thread):
+        try:
+            for n in range(20_000):
+                here._remember(f"u{thread}-{n}", b"{}")
+        except Exception as error:
+            failures.append(error)
+
+    switching = sys.getswitchinterval()
+    sys.setswitchinterval(1e-6)  # threads swap as often as they can
+    try:
+        threads = [threading.Thread(target=remember, args=(n,)) for n in range(4)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+    finally:
+        sys.setswitchinterval(switching)
+
+    assert failures == []
+    assert len(here._last_states) <= 50
