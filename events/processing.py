@@ -34,7 +34,7 @@ logger = logging.getLogger(__name__)
 class Outcome(StrEnum):
     ACCEPTED = "accepted"
     IGNORED = "ignored"  # an unknown type: recorded and counted, no rule runs
-    DUPLICATE = "duplicate"  # seen before with the same content: nothing runs again
+    DUPLICATE = "duplicate"  # seen before with the same content: nothing is saved again
     CONFLICT = "conflict"  # an id seen before with other content: refused
 
 
