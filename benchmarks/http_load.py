@@ -132,6 +132,36 @@ def cpu_seconds(server: Server) -> float:
     return sum(_cpu_of(pid) for pid in pids)
 
 
+class MachineCpu(NamedTuple):
+    """Seconds of CPU of every core together, from /proc/stat: what ran (user, nice, system,
+    interrupts), what was idle (idle, iowait) and what the host took (steal)."""
+
+    busy: float
+    idle: float
+    stolen: float
+
+    def __sub__(self, earlier: "MachineCpu") -> "MachineCpu":
+        return MachineCpu(*(now - then for now, then in zip(self, earlier, strict=True)))
+
+    @property
+    def share_idle(self) -> float:
+        return self.idle / sum(self)
+
+    @property
+    def share_stolen(self) -> float:
+        return self.stolen / sum(self)
+
+
+def machine_cpu(stat: str | None = None) -> MachineCpu:
+    """The machine's CPU so far; `stat` is the text of /proc/stat (read when not given)."""
+    totals = (stat or Path("/proc/stat").read_text()).split("\n", 1)[0].split()[1:9]
+    user, nice, system, idle, iowait, irq, softirq, steal = (int(ticks) for ticks in totals)
+    tick = os.sysconf("SC_CLK_TCK")
+    return MachineCpu(
+        (user + nice + system + irq + softirq) / tick, (idle + iowait) / tick, steal / tick
+    )
+
+
 def children(pid: int) -> list[int]:
     return [int(child) for child in Path(f"/proc/{pid}/task/{pid}/children").read_text().split()]
 

@@ -100,9 +100,10 @@ def _replay_section(small: int, large: int) -> dict[str, Any]:
     _progress("replay: json.loads, parse only, full pipeline")
     json_only = replay.json_only(small_lines)
     parse_only = replay.parse_only(small_lines)
-    full_small, notified_small = replay.full_pipeline(small_lines)
-    _progress(f"replay: full pipeline on {large:,} events")
-    full_large, notified_large = replay.full_pipeline(large_lines)
+    _progress(f"replay: full pipeline on {small:,} and {large:,} events, taking turns")
+    (full_small, notified_small), (full_large, notified_large) = _best_replays(
+        small_lines, large_lines
+    )
     return {
         "events_small": small,
         "events_large": large,
@@ -117,6 +118,19 @@ def _replay_section(small: int, large: int) -> dict[str, Any]:
         "seconds_large": full_large.seconds,
         "scaling": full_large.seconds / full_small.seconds,
     }
+
+
+def _best_replays(*inputs: list[bytes]) -> list[tuple[replay.Timing, int]]:
+    """Each input's fastest full replay: the inputs take turns, as the HTTP rows do."""
+    best: list[tuple[replay.Timing, int] | None] = [None for _ in inputs]
+    for _ in range(TURNS):
+        for index, lines in enumerate(inputs):
+            turn = replay.full_pipeline(lines)
+            kept = best[index]
+            if kept is None or turn[0].seconds < kept[0].seconds:
+                best[index] = turn
+            _settle()
+    return [turn for turn in best if turn is not None]
 
 
 def _bodies(count: int, seed: int = 7) -> list[bytes]:
@@ -260,6 +274,7 @@ def _stores_section(events: int, seconds: float, users: int) -> dict[str, Any]:
     _progress(f"stores: Redis memory of {users:,} active users")
     return {
         "server": "gunicorn, its gevent worker",
+        "cpus": os.cpu_count(),
         "settings": http_load.SERVER_SETTINGS,
         "http": http,
         "replay": redis_replay,

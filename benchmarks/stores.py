@@ -142,7 +142,9 @@ def _http_round(
             http_load.load(server.port, "/v1/event", warm_up, 8, 2)
             client.config_resetstat()
             cpu_before, redis_cpu_before = http_load.cpu_seconds(server), _cpu(client)
+            machine_before = http_load.machine_cpu()
             result = http_load.load(server.port, "/v1/event", bodies, 16, seconds)
+            machine = http_load.machine_cpu() - machine_before
             cpu, redis_cpu = http_load.cpu_seconds(server), _cpu(client)
             commands = _commands(client)
     requests = max(result.requests, 1)
@@ -154,6 +156,10 @@ def _http_round(
         "redis_commands_per_request": commands / requests,
         "server_cpu_us_per_request": (cpu - cpu_before) / requests * 1e6,
         "redis_cpu_us_per_request": (redis_cpu - redis_cpu_before) / requests * 1e6,
+        # Everything the machine ran, the load generator and the notify receiver included.
+        "machine_cpu_us_per_request": machine.busy / requests * 1e6,
+        "machine_idle_share": machine.share_idle,
+        "machine_stolen_share": machine.share_stolen,
     }
 
 
