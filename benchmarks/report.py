@@ -421,7 +421,8 @@ def _budget_of_two_workers(http: Figures, stores: Figures) -> list[str]:
         f"the {cpus} cores leave **{cpus / target * 1e6:,.0f} us** of CPU per request for "
         "everything; a request on Redis with 2 workers took "
         f"**{redis_2['machine_cpu_us_per_request']:,.0f} us** of it, with the cores "
-        f"{redis_2['machine_idle_share']:.0%} idle.",
+        f"{redis_2['machine_idle_share']:.0%} idle (a request on the memory store, "
+        f"{http['memory_1'].get('machine_cpu_us_per_request', 0):,.0f} us).",
         "",
     ]
 
