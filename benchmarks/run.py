@@ -89,7 +89,8 @@ def _lines(count: int) -> list[bytes]:
 def _settle() -> None:
     """Drop the replay's state and keep the garbage collector off what is left: the load
     generator shares this process, and scans of a large heap would slow it down."""
-    replay.fresh_state()
+    parts, _ = replay.fresh_state()
+    parts.dispatcher.close(timeout=0)  # an empty state's: nothing for it to deliver
     gc.collect()
     gc.freeze()
 
