@@ -112,8 +112,10 @@ class Dispatcher:
         return str(self._breaker.current_state)
 
     def start(self) -> None:
-        if self.alive or self._stopping.is_set():
+        """Deliver from a thread of its own, until `close`; after it, again."""
+        if self.alive:
             return
+        self._stopping.clear()
         self._worker = threading.Thread(target=self._deliver_forever, daemon=True, name="outbox")
         self._worker.start()
 

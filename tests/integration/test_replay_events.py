@@ -2,6 +2,7 @@
 
 import io
 import json
+import threading
 from datetime import UTC, datetime
 
 import pytest
@@ -54,6 +55,24 @@ def test_the_brief_sample_sends_exactly_two_notifications(source, request, trans
     assert "Notifications: 2 sent, 0 failed" in out
     assert out.rstrip().endswith("Processed 5 out of 5 events.")
     assert err == ""
+
+
+def test_a_second_replay_in_the_same_process_delivers_too(tmp_path, transport):
+    """The first replay closes the process's dispatcher when it is done; the second starts
+    it again rather than waiting for deliveries that nothing makes (it used to hang)."""
+    first, second = tmp_path / "first.jsonl", tmp_path / "second.jsonl"
+    first.write_text(json.dumps(BRIEF_SAMPLE[0]))
+    second.write_text(json.dumps({**BRIEF_SAMPLE[0], "user_id": "another"}))
+    replay(str(first))
+    done: list[str] = []
+
+    replaying = threading.Thread(target=lambda: done.append(replay(str(second))[0]), daemon=True)
+    replaying.start()
+    replaying.join(timeout=30)
+
+    assert done, "the second replay never finished"
+    assert "Notifications: 1 sent, 0 failed" in done[0]
+    assert [n.user_id for n in transport.sent] == ["foo2", "another"]
 
 
 def test_reads_standard_input_with_a_dash(sample_lines, transport):
