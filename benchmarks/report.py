@@ -3,6 +3,7 @@
 import json
 from collections.abc import Callable
 from pathlib import Path
+from statistics import fmean
 from typing import Any, cast
 
 from benchmarks.slow_clients import ATTACKS
@@ -275,12 +276,8 @@ def _scaling_of(replay: Figures) -> str:
         f"the two sizes take turns, {len(large)} times each, and each row is its faster turn "
         f"({_listed(small)} s; {_listed(large)} s). Scaling, from the mean of every turn (a "
         "short run catches a fast minute of this host more often than a long one does): "
-        f"{_mean(large):.1f} s / {_mean(small):.2f} s = {scaling}"
+        f"{fmean(large):.1f} s / {fmean(small):.2f} s = {scaling}"
     )
-
-
-def _mean(values: list[float]) -> float:
-    return sum(values) / len(values)
 
 
 def _listed(seconds: list[float]) -> str:
@@ -333,8 +330,8 @@ def _http_curve(curve: Figures) -> str:
             *rows,
             "",
             "Scaling, from the mean of every turn (a short run catches a fast minute of this "
-            f"host more often than a long one does): {_mean(large_turns):.1f} s / "
-            f"{_mean(middle_turns):.1f} s = **{curve['scaling']:.1f}** for "
+            f"host more often than a long one does): {fmean(large_turns):.1f} s / "
+            f"{fmean(middle_turns):.1f} s = **{curve['scaling']:.1f}** for "
             f"{large['events'] / middle['events']:.0f} times the events.",
         ]
     )

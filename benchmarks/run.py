@@ -12,6 +12,7 @@ import time
 from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
+from statistics import fmean
 from typing import Any
 
 import orjson
@@ -145,7 +146,7 @@ def _seconds(turn: Replayed) -> float:
 
 
 def _mean_seconds(turns: list[Replayed]) -> float:
-    return _mean([_seconds(turn) for turn in turns])
+    return fmean([_seconds(turn) for turn in turns])
 
 
 def _bodies(count: int, seed: int = 7) -> list[bytes]:
@@ -232,7 +233,7 @@ def _http_curve_section(sizes: tuple[int, ...]) -> dict[str, Any]:
     middle, large = points[-2:]
     return {
         "points": points,
-        "scaling": _mean(large["turns"]) / _mean(middle["turns"]),
+        "scaling": fmean(large["turns"]) / fmean(middle["turns"]),
         "settings": http_load.SERVER_SETTINGS,
     }
 
@@ -256,10 +257,6 @@ def _curve_point(count: int) -> dict[str, Any]:
 def _faster_turn(turns: list[dict[str, Any]]) -> dict[str, Any]:
     faster: dict[str, Any] = min(turns, key=lambda turn: float(turn["seconds"]))
     return {**faster, "turns": [turn["seconds"] for turn in turns]}
-
-
-def _mean(values: list[float]) -> float:
-    return sum(values) / len(values)
 
 
 #: The attackers' own token: the per-client throttle counts them apart from the normal client.
