@@ -11,19 +11,26 @@ DEV_SIGNING_SECRET := whsec_bWFrZS1ydW4gZGV2ZWxvcG1lbnQgc2lnbmluZyBrZXk=
 STATIC := staticfiles/staticfiles.json
 LOCK_OPTIONS := --generate-hashes --allow-unsafe --strip-extras --no-emit-index-url --no-emit-find-links
 
-.PHONY: run serve test lint bench flames lock clean
+PIP := $(BIN)/python -m pip --disable-pip-version-check
+
+.PHONY: run serve test lint bench flames lock check-install clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
 
-$(VENV)/.runtime: requirements.txt | $(BIN)/python
-	$(BIN)/pip install --quiet --disable-pip-version-check -r requirements.txt
+# requirements*.txt are lock files (every dependency pinned and hashed): `make lock`
+# writes them from requirements*.in. The venv first gets the locked pip, so the locks are
+# read by that pip whatever pip created the venv.
+$(VENV)/.pip: requirements-pip.txt | $(BIN)/python
+	$(PIP) install --quiet -r requirements-pip.txt
 	touch $@
 
-# requirements*.txt are lock files (every dependency pinned and hashed): `make lock`
-# writes them from requirements*.in.
-$(VENV)/.dev: requirements.txt requirements-dev.txt | $(BIN)/python
-	$(BIN)/pip install --quiet --disable-pip-version-check -r requirements-dev.txt
+$(VENV)/.runtime: requirements.txt $(VENV)/.pip
+	$(PIP) install --quiet -r requirements.txt
+	touch $@
+
+$(VENV)/.dev: requirements.txt requirements-dev.txt $(VENV)/.pip
+	$(PIP) install --quiet -r requirements-dev.txt
 	touch $@ $(VENV)/.runtime
 
 # The pages' assets, hashed and compressed for WhiteNoise; again when the packages change.
@@ -60,9 +67,14 @@ bench: $(VENV)/.dev $(STATIC)
 flames: $(VENV)/.dev $(STATIC)
 	$(BIN)/python -m benchmarks.flames
 
+## check-install: pip check, and the installed packages are exactly the locked ones (CI)
+check-install: $(VENV)/.dev
+	$(BIN)/python .ci/check_install.py requirements-pip.txt requirements-dev.txt
+
 ## lock: pin every dependency, transitive ones included, with hashes (needs PyPI)
 lock: | $(BIN)/python
-	$(BIN)/pip install --quiet --disable-pip-version-check pip-tools==7.6.2
+	$(PIP) install --quiet pip-tools==7.6.2
+	$(BIN)/pip-compile --quiet $(LOCK_OPTIONS) -o requirements-pip.txt requirements-pip.in
 	$(BIN)/pip-compile --quiet $(LOCK_OPTIONS) -o requirements.txt requirements.in
 	$(BIN)/pip-compile --quiet $(LOCK_OPTIONS) -o requirements-dev.txt requirements-dev.in
 
