@@ -28,14 +28,22 @@ from functools import partial
 from itertools import count
 from typing import NamedTuple, Protocol
 
+from prometheus_client import Counter as PromCounter
+
 from events.decisions import NO_STATE, DecisionRecord, Reminder, UserState
 from events.domain import Event
+from eventsproject.loops import Outage
 from notifications.domain import Notification
 from notifications.outbox import InMemoryOutboxStore, OutboxStore
 
 
 class StoreFull(RuntimeError):
     """The memory store holds as many users as it may (EVENTS_MEMORY_MAX_USERS)."""
+
+
+FULL_REFUSALS = PromCounter(
+    "events_store_full_refusals", "New users refused because the memory store was full."
+)
 
 
 class Arrival(StrEnum):
@@ -128,6 +136,7 @@ class InMemoryEventRepository:
         self._outbox = outbox if outbox is not None else InMemoryOutboxStore()
         self._user_locks = tuple(threading.Lock() for _ in range(self._STRIPES))
         self._lock = threading.Lock()  # the tables shared by all users, held briefly
+        self._full = Outage("the memory store's cap on users", FULL_REFUSALS, traceback=False)
         self._seen: OrderedDict[tuple[str, str], tuple[datetime | None, int]] = OrderedDict()
         self._states: dict[str, UserState] = {}
         self._idle_seconds = limits.state_ttl.total_seconds() if limits.state_ttl else None
@@ -222,8 +231,12 @@ class InMemoryEventRepository:
         """For a user not held yet: idle users go first; a store still full refuses."""
         with self._lock:
             self._expire_idle(held)
-            if len(self._states) >= self._limits.max_users:
-                raise StoreFull(f"the memory store holds its most users, {self._limits.max_users}")
+            if len(self._states) < self._limits.max_users:
+                self._full.succeeded()
+                return
+        full = StoreFull(f"the memory store holds its most users, {self._limits.max_users}")
+        self._full.failed(full)
+        raise full
 
     def _expire_idle(self, held: "threading.Lock | None") -> None:
         """Forget users whose state has not changed for the state TTL, oldest first. A user

@@ -13,6 +13,8 @@ import threading
 from collections.abc import Callable
 from datetime import UTC, datetime
 
+from eventsproject.loops import LoopHealth
+
 logger = logging.getLogger(__name__)
 
 
@@ -29,6 +31,7 @@ class ReminderTicker:
         self._utc_now = utc_now
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
+        self.health = LoopHealth("the reminder ticker", period)
 
     def tick(self) -> None:
         self._send_due(self._utc_now())
@@ -50,15 +53,10 @@ class ReminderTicker:
             self._thread.join(timeout=self._period + 1)
 
     def _run(self) -> None:
-        failing = False
         while not self._stop.wait(self._period):
             try:
                 self.tick()
-            except Exception:  # one bad tick must not stop the reminders for good
-                if not failing:  # once per outage, not once a tick
-                    logger.exception("the reminder ticker failed to send due reminders")
-                failing = True
+            except Exception as error:  # one bad tick must not stop the reminders for good
+                self.health.failed(error)
             else:
-                if failing:
-                    logger.warning("the reminder ticker sends due reminders again")
-                failing = False
+                self.health.succeeded()

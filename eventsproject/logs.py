@@ -68,3 +68,9 @@ def json_formatter() -> logging.Formatter:
         rename_fields={"asctime": "time", "levelname": "level", "name": "logger"},
         timestamp=False,
     )
+
+
+def not_a_store_outage(record: logging.LogRecord) -> bool:
+    """Django logs each 5xx as an error; a 503 for a store out of reach is the store's
+    outage, logged once (eventsproject.redis.OUTAGE), and each one has its access line."""
+    return getattr(record, "status_code", None) != 503

@@ -15,9 +15,11 @@ from typing import Any
 
 import redis
 from gevent.monkey import get_original  # type: ignore[import-untyped]
+from prometheus_client import Counter
 from redis.cluster import RedisCluster
 from redis.maint_notifications import MaintNotificationsConfig
 
+from eventsproject.loops import Outage
 from eventsproject.redaction import redact_url
 
 logger = logging.getLogger(__name__)
@@ -25,8 +27,19 @@ logger = logging.getLogger(__name__)
 Client = redis.Redis | RedisCluster
 
 
+STORE_RESETS = Counter(
+    "events_store_resets", "Times a process found that Redis had lost the data it held."
+)
+
 #: What a Redis that cannot be reached raises: the API answers 503 and a retry later succeeds.
 UNAVAILABLE = (redis.ConnectionError, redis.TimeoutError, redis.exceptions.ClusterError)
+
+
+CONNECT_FAILURES = Counter(
+    "events_redis_connect_failures", "Connections to Redis that could not be made."
+)
+#: Redis out of reach, logged once when it starts and once when a connection is made again.
+OUTAGE = Outage("Redis", CONNECT_FAILURES, traceback=False)
 
 
 class Connection(redis.Connection):
@@ -39,6 +52,14 @@ class Connection(redis.Connection):
     connection whenever a read is interrupted, so none comes back to the pool with a reply
     half read. Anything else (data waiting, a closed socket) is left to redis-py.
     """
+
+    def connect(self) -> None:
+        try:
+            super().connect()  # type: ignore[no-untyped-call]
+        except UNAVAILABLE as error:
+            OUTAGE.failed(error)
+            raise
+        OUTAGE.succeeded()
 
     def can_read(self, timeout: float = 0) -> bool:
         sock: Any = self._sock
@@ -142,3 +163,18 @@ def _results(pipeline: Any) -> list[Any]:
         return list(pipeline.execute(raise_on_error=False))
     except UNAVAILABLE as error:
         return [error] * queued
+
+
+def report_lost_data(shards: list[int], of: int) -> None:
+    """Once per discovery: Redis came back without the data of these shards."""
+    STORE_RESETS.inc()
+    logger.error(
+        "Redis lost its data (restarted without persistence, flushed, or failed over to an "
+        "empty replica): %s of %s shards (%s) no longer hold the open sessions, pending "
+        "reminders, seen event ids, decision logs and undelivered notifications of their "
+        "users. Their delivery streams were created again; delivery goes on with what is "
+        "decided from now on.",
+        len(shards),
+        of,
+        ", ".join(map(str, shards)),
+    )

@@ -60,10 +60,11 @@ def stop() -> None:
 
 
 def health_report() -> dict[str, Any]:
-    """`ok` unless a background thread of this serving process has died or the store
-    cannot be reached."""
+    """`ok` unless a background loop of this serving process has died or has failed for
+    a few of its periods, or the store cannot be reached."""
     parts = components()
     threads = {"ticker": parts.ticker.alive, "dispatcher": parts.dispatcher.alive}
+    loops = {"ticker": parts.ticker.health, "dispatcher": parts.dispatcher.health}
     store: dict[str, Any] = {"kind": settings.EVENTS_STORE, "reachable": True}
     try:
         figures = {
@@ -74,11 +75,14 @@ def health_report() -> dict[str, Any]:
     except UNAVAILABLE as error:
         store.update(reachable=False, error=str(error))
         figures = {}
-    broken = _started.is_set() and not all(threads.values())
+    stuck = [name for name, health in loops.items() if health.stuck]
+    broken = _started.is_set() and (not all(threads.values()) or bool(stuck))
     return {
         "status": "degraded" if broken or not store["reachable"] else "ok",
         "serving": _started.is_set(),
         "threads": {name: "alive" if alive else "stopped" for name, alive in threads.items()},
+        "loops": {name: health.report() for name, health in loops.items()},
+        "stuck": stuck,
         "store": store,
         **figures,
         "circuit_breaker": parts.dispatcher.breaker_state,
@@ -107,9 +111,13 @@ def readiness() -> dict[str, Any]:
     checks = {
         "accepting": not _stopping.is_set(),
         "store": _reachable(parts.repository.event_counts),
-        "delivery": not _started.is_set() or (parts.ticker.alive and parts.dispatcher.alive),
+        "delivery": not _started.is_set() or _working(parts.ticker, parts.dispatcher),
     }
     return {"status": "ok" if all(checks.values()) else "unavailable", "checks": checks}
+
+
+def _working(*loops: Any) -> bool:
+    return all(loop.alive and not loop.health.stuck for loop in loops)
 
 
 def _reachable(read: Callable[[], object]) -> bool:

@@ -364,10 +364,17 @@ LOGGING = {
     "disable_existing_loggers": False,
     "formatters": logs.FORMATTERS,
     "handlers": {"console": {"class": "logging.StreamHandler", "formatter": LOG_FORMAT}},
+    "filters": {
+        "not_a_store_outage": {
+            "()": "django.utils.log.CallbackFilter",
+            "callback": logs.not_a_store_outage,
+        }
+    },
     "root": {"handlers": ["console"], "level": LOG_LEVEL},
     # Django's own console handler would print its lines a second time under DEBUG.
     "loggers": {
         "django": {"handlers": [], "propagate": True},
+        "django.request": {"filters": ["not_a_store_outage"]},
         # urllib3's debug lines print each request's path with its query, where a
         # NOTIFY_URL may hold a key: never below INFO.
         "urllib3": {"level": "INFO"},

@@ -26,6 +26,7 @@ from typing import Any, Protocol
 
 import pybreaker
 
+from eventsproject.loops import LoopHealth
 from notifications import metrics
 from notifications.client import NotificationError
 from notifications.domain import Notification
@@ -102,6 +103,7 @@ class Dispatcher:
         self._worker: threading.Thread | None = None
         self._concurrency = concurrency
         self._senders = ThreadPoolExecutor(concurrency, thread_name_prefix="notify")
+        self.health = LoopHealth("the notification dispatcher", self.idle_wait)
 
     @property
     def alive(self) -> bool:
@@ -206,10 +208,11 @@ class Dispatcher:
     def _deliver_once(self) -> None:
         try:
             attempted = self.deliver_due()
-        except Exception:  # a store out of reach: what was claimed is claimed again later
-            logger.exception("the dispatcher could not reach the outbox store; retrying")
+        except Exception as error:  # a store out of reach: what was claimed is claimed again
+            self.health.failed(error)
             self._stopping.wait(self.idle_wait)
             return
+        self.health.succeeded()
         if not attempted:
             self._store.wait(self.idle_wait)
 

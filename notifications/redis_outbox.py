@@ -26,7 +26,7 @@ import orjson
 import redis
 from redis.cluster import RedisCluster
 
-from eventsproject.redis import Client, Layout, Pipelines
+from eventsproject.redis import Client, Layout, Pipelines, report_lost_data
 from notifications.domain import Notification, notification_from_payload
 from notifications.outbox import (
     DeliveryStatus,
@@ -118,14 +118,27 @@ redis.call('XADD', KEYS[2], '*', 'id', ARGV[2])
 return 'resent'
 """
 
-#: KEYS: retry, stream. ARGV: now in ms, limit. Moves the due retries to the stream.
+#: KEYS: retry, stream, marker. ARGV: now in ms, limit, mode. Moves the due retries to the
+#: stream. The marker is written when a process first claims (mode `start`, which also
+#: creates the consumer group); found missing later, Redis lost the shard's data: the
+#: script writes it and creates the group again, and answers 1 as its second value. Mode
+#: `repair` creates the group whatever the marker says.
 _PROMOTE = """
+local lost = 0
+local marked = redis.call('EXISTS', KEYS[3]) == 1
+if not marked then
+  redis.call('SET', KEYS[3], ARGV[1])
+  if ARGV[3] ~= 'start' then lost = 1 end
+end
+if not marked or ARGV[3] ~= 'check' then
+  redis.pcall('XGROUP', 'CREATE', KEYS[2], 'dispatch', '0', 'MKSTREAM')  -- BUSYGROUP: there
+end
 local due = redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', ARGV[1], 'LIMIT', 0, ARGV[2])
 for _, nid in ipairs(due) do
   redis.call('ZREM', KEYS[1], nid)
   redis.call('XADD', KEYS[2], '*', 'id', nid)
 end
-return #due
+return {#due, lost}
 """
 
 
@@ -200,9 +213,17 @@ class RedisOutboxStore:
             self.wake()
 
     def claim_due(self, now: datetime, limit: int) -> list[OutboxEntry]:
-        self._ensure_groups()
+        if not self._groups_ready:
+            self._promote_retries(now, limit, mode="start")
+            self._groups_ready = True
         self._promote_retries(now, limit)
-        messages = self._read_new(limit)
+        try:
+            messages = self._read_new(limit)
+        except redis.ResponseError as error:
+            if "NOGROUP" not in str(error):
+                raise
+            self._promote_retries(now, limit, mode="repair")
+            messages = self._read_new(limit)
         if not messages and self._reclaim_due():
             messages += self._take_over(limit - len(messages))
         return self._entries_of(messages)
@@ -295,26 +316,24 @@ class RedisOutboxStore:
 
     # --- claiming -----------------------------------------------------------------
 
-    def _ensure_groups(self) -> None:
-        if self._groups_ready:
-            return
-        for shard in range(self._layout.shards):
-            try:
-                self._client.xgroup_create(self.keys(shard)[0], GROUP, id="0", mkstream=True)
-            except redis.ResponseError as error:
-                if "BUSYGROUP" not in str(error):
-                    raise
-        self._groups_ready = True
-
-    def _promote_retries(self, now: datetime, limit: int) -> None:
-        """Due retries back to their streams: a script per shard, at most every `poll`
-        seconds (of the claims' clock), since a retry waits seconds anyway."""
-        if 0 <= (now - self._promoted_at).total_seconds() < self.poll:
+    def _promote_retries(self, now: datetime, limit: int, mode: str = "check") -> None:
+        """Due retries back to their streams, and the shards' markers checked: a script
+        per shard, at most every `poll` seconds (of the claims' clock) unless another
+        `mode` than `check` asks for it now, since a retry waits seconds anyway."""
+        if mode == "check" and 0 <= (now - self._promoted_at).total_seconds() < self.poll:
             return
         self._promoted_at = now
+        lost = []
         for shard in range(self._layout.shards):
             retry, stream = self._layout.key(shard, "retry"), self.keys(shard)[0]
-            self._promote(keys=[retry, stream], args=[_ms(now), limit])
+            marker = self._layout.key(shard, "marker")
+            _, shard_lost = self._promote(
+                keys=[retry, stream, marker], args=[_ms(now), limit, mode]
+            )
+            if shard_lost:
+                lost.append(shard)
+        if lost:
+            report_lost_data(lost, self._layout.shards)
 
     def _read_new(self, limit: int) -> list[tuple[int, bytes, bytes]]:
         """New messages of every shard's stream, up to `limit` each, in one round trip: one

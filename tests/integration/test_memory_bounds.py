@@ -8,6 +8,7 @@ from dataclasses import replace
 from types import MappingProxyType
 
 import pytest
+from prometheus_client import REGISTRY
 from rest_framework.test import APIClient
 
 from events.decisions import NO_STATE
@@ -55,6 +56,24 @@ class TestACapOnUsers:
             )
         assert not parts.repository.user_state("u2")
         assert launch(client, "u3").status_code == 202  # the retry is new, not a duplicate
+
+    def test_refusals_are_logged_once_and_counted_each_until_a_user_is_admitted_again(
+        self, parts, caplog
+    ):
+        client = APIClient()
+        for user in ("u1", "u2"):
+            launch(client, user)
+        before = REGISTRY.get_sample_value("events_store_full_refusals_total") or 0
+
+        refused = [launch(client, f"new-{n}").status_code for n in range(5)]
+        parts.repository.update("u2", lambda state: Change(state=NO_STATE))  # u2 leaves
+        admitted = launch(client, "new-0").status_code
+
+        assert (refused, admitted) == ([503] * 5, 202)
+        assert REGISTRY.get_sample_value("events_store_full_refusals_total") - before == 5
+        assert caplog.text.count("the memory store's cap on users failed") == 1
+        assert caplog.text.count("the memory store's cap on users works again") == 1
+        assert "Service Unavailable" not in caplog.text
 
     def test_the_limits_are_shown_in_health(self):
         health = APIClient().get("/v1/health").json()

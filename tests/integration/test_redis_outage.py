@@ -5,6 +5,7 @@ import json
 
 import pytest
 from django.core.management import CommandError, call_command
+from prometheus_client import REGISTRY
 from rest_framework.test import APIClient
 
 from eventsproject import bootstrap
@@ -84,3 +85,31 @@ def test_a_replay_into_an_unreachable_redis_says_so_in_one_message(settings, tra
         pytest.raises(CommandError, match=r"The state store \(redis\) does not answer"),
     ):
         call_command("replay_events", str(sample), stdout=io.StringIO(), stderr=io.StringIO())
+
+
+def test_an_outage_is_logged_once_when_it_starts_and_once_when_it_ends(
+    client, settings, transport, tmp_path, caplog
+):
+    with (
+        own_redis(tmp_path) as server,
+        redis_parts(settings, transport, server.url),
+    ):
+        assert post(client, "/v1/event", v2_event()).status_code == 202
+        server.stop()
+        before = redis_failures()
+        caplog.clear()
+        statuses = {post(client, "/v1/event", v2_event()).status_code for _ in range(20)}
+        during = caplog.text
+        server.start()
+        assert post(client, "/v1/event", v2_event()).status_code == 202
+
+    assert statuses == {503}
+    assert redis_failures() - before >= 20
+    assert during.count("Redis failed: ") == 1
+    assert "Traceback" not in during
+    assert "Service Unavailable" not in during  # the access line has each 503
+    assert caplog.text.count("Redis works again after ") == 1
+
+
+def redis_failures() -> float:
+    return REGISTRY.get_sample_value("events_redis_connect_failures_total") or 0.0

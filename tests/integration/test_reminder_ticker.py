@@ -238,5 +238,5 @@ def test_an_outage_is_logged_once_and_its_end_too(monkeypatch, caplog):
     time.sleep(0.05)
     real.stop()
 
-    assert caplog.text.count("failed to send due reminders") == 1
-    assert caplog.text.count("sends due reminders again") == 1
+    assert caplog.text.count("the reminder ticker failed: store down") == 1
+    assert caplog.text.count("the reminder ticker works again after 5 failures") == 1

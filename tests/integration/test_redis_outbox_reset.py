@@ -1,0 +1,66 @@
+"""The Redis outbox store finds what it needs missing and makes it again (real Redis)."""
+
+import logging
+
+import pytest
+from prometheus_client import REGISTRY
+
+from eventsproject.redis import Layout
+from notifications.redis_outbox import RedisOutboxStore
+from tests.contract.conftest import NOW
+from tests.factories import FakeClock, reminder_for
+from tests.redis_server import delete_prefix, require_redis, unique_prefix
+
+
+@pytest.fixture
+def client_and_prefix():
+    client = require_redis()
+    prefix = unique_prefix()
+    yield client, prefix
+    delete_prefix(client, prefix)
+
+
+@pytest.fixture
+def store(client_and_prefix):
+    client, prefix = client_and_prefix
+    clock = FakeClock(NOW)
+    made = RedisOutboxStore(client, Layout(prefix, shards=2), clock=clock)
+    made.append([reminder_for("u1")])
+    made.acknowledge([entry.notification_id for entry in made.claim_due(NOW, 10)])
+    return made
+
+
+def resets() -> float:
+    return REGISTRY.get_sample_value("events_store_resets_total") or 0.0
+
+
+def test_a_stream_deleted_alone_is_made_again_at_the_next_claim(store, client_and_prefix, caplog):
+    client, _ = client_and_prefix
+    client.delete(*(store.keys(shard)[0] for shard in range(2)))
+    before = resets()
+
+    store.append([reminder_for("u2")])
+
+    assert [entry.notification.user_id for entry in store.claim_due(NOW, 10)] == ["u2"]
+    assert resets() == before
+    assert "lost its data" not in caplog.text
+
+
+def test_a_redis_that_lost_everything_is_reported_once_and_claims_go_on(
+    store, client_and_prefix, caplog
+):
+    client, prefix = client_and_prefix
+    delete_prefix(client, prefix)
+    before = resets()
+
+    with caplog.at_level(logging.ERROR, logger="eventsproject.redis"):
+        store.append([reminder_for("u2")])
+        first = store.claim_due(NOW, 10)
+        store.append([reminder_for("u3")])
+        second = store.claim_due(NOW.replace(minute=1), 10)
+
+    assert [entry.notification.user_id for entry in first + second] == ["u2", "u3"]
+    assert resets() - before == 1
+    [report] = [r.getMessage() for r in caplog.records if "lost its data" in r.getMessage()]
+    assert "2 of 2 shards (0, 1)" in report
+    assert "undelivered notifications" in report
