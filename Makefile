@@ -45,7 +45,7 @@ run: $(VENV)/.runtime
 	NOTIFY_URL=http://127.0.0.1:$(NOTIFY_PORT)/v1/notify DEBUG=$${DEBUG:-true} \
 		$(BIN)/python manage.py runserver 127.0.0.1:$(PORT)
 
-## serve: the production command (gunicorn, WEB_CONCURRENCY processes with threads) on $(HOST):$(PORT)
+## serve: the production command (gunicorn, WEB_CONCURRENCY gevent worker processes) on $(HOST):$(PORT)
 serve: $(STATIC)
 	$(BIN)/gunicorn -c python:eventsproject.gunicorn -b $(HOST):$(PORT) eventsproject.wsgi
 

@@ -57,6 +57,20 @@ def stop() -> None:
     parts.ticker.stop()
     undelivered = parts.dispatcher.close(timeout=settings.NOTIFY_SHUTDOWN_GRACE_SECONDS)
     logger.info("serving stopped; %s notifications undelivered", len(undelivered))
+    if not parts.outbox.durable:
+        _log_dropped_state(parts.repository.stats())
+
+
+def _log_dropped_state(stats: dict[str, int]) -> None:
+    """What only this process held; a store that keeps it has nothing to say."""
+    if stats["open_sessions"] or stats["pending_reminders"]:
+        logger.warning(
+            "the memory store drops %s open sessions of %s users and %s pending reminders "
+            "at shutdown",
+            stats["open_sessions"],
+            stats["users_with_open_sessions"],
+            stats["pending_reminders"],
+        )
 
 
 def health_report() -> dict[str, Any]:

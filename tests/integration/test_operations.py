@@ -123,6 +123,22 @@ def test_stopping_closes_the_dispatcher_and_the_ticker(parts, monkeypatch):
     assert not parts.dispatcher.alive
 
 
+def test_a_memory_store_that_stops_logs_what_it_drops(client, parts, monkeypatch, caplog):
+    started = threading.Event()
+    started.set()
+    monkeypatch.setattr(serving, "_started", started)
+    launch, start = BRIEF_SAMPLE[0], BRIEF_SAMPLE[1]  # foo2 launched, foo1 started
+    for event in (launch, start):
+        client.post("/v1/event", event, format="json")
+
+    serving.stop()
+
+    assert (
+        "the memory store drops 1 open sessions of 1 users and 1 pending reminders at shutdown"
+        in caplog.text
+    )
+
+
 API = "http://service.test"
 
 
@@ -175,6 +191,16 @@ def test_the_resend_command_uses_the_first_admin_token_by_default(settings):
     out, _ = resend("n1")
 
     assert "Re-sent 1 out of 1" in out
+
+
+@responses.activate
+def test_the_resend_command_with_nothing_failed_says_so_and_succeeds():
+    responses.get(f"{API}/v1/notifications", json={"results": [], "next": None})
+
+    out, err = resend("--all-failed")
+
+    assert "Nothing to resend: no notification has failed." in out
+    assert err == ""
 
 
 def test_the_resend_command_needs_ids_or_all_failed():

@@ -37,10 +37,13 @@ class Command(BaseCommand):
             session.headers["Authorization"] = f"Bearer {options['token']}"
         api = options["api_url"].rstrip("/")
         ids = list(options["ids"])
+        if not ids and not options["all_failed"]:
+            raise CommandError("Name notification ids, or use --all-failed.")
         if options["all_failed"]:
             ids += list(_failed_ids(session, api))
         if not ids:
-            raise CommandError("Name notification ids, or use --all-failed.")
+            self.stdout.write("Nothing to resend: no notification has failed.")
+            return
         resent = sum(self._resend(session, api, notification_id) for notification_id in ids)
         self.stdout.write(self.style.SUCCESS(f"Re-sent {resent} out of {len(ids)} notifications."))
 
