@@ -1,9 +1,11 @@
 """The dispatcher: delivers what the outbox store holds, through a transport.
 
-One worker thread claims the due entries and makes one attempt at each, up to
-`concurrency` attempts at once (each on a keep-alive connection of the client's
+One worker thread claims the due entries and hands them to `concurrency` senders,
+which make one attempt at each (each on a keep-alive connection of the client's
 pool, with its own id, signature and retry schedule; a user's notifications go
-one after another, in their order). A retryable failure
+one after another, in their order). Claiming never waits for attempts in flight:
+a call that hangs until its read timeout holds up its sender and that user's
+later notifications, nothing else. A retryable failure
 (connection error, timeout, 408, 429, 5xx) is scheduled again by the
 `RetryPolicy` — exponential backoff with full jitter, at least `Retry-After` —
 without blocking other notifications; past the policy's budget, or on any
@@ -19,6 +21,7 @@ keeps them for the next process.
 import logging
 import threading
 import time
+from collections import deque
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime, timedelta
@@ -74,12 +77,90 @@ def circuit_breaker(failures: int = 5, cooldown_seconds: float = 30) -> pybreake
     )
 
 
+class _Queues:
+    """Claimed entries waiting for a sender, by user: a user's entries go one after another,
+    in their order, and users take turns for the `senders` senders. A sender asks for a
+    user, then for that user's entries until there are none; the queue says how many
+    senders to start as users become ready."""
+
+    def __init__(self, senders: int, low_water: int) -> None:
+        self._senders = senders
+        self._low_water = low_water  # the claimer waits for no more entries than this
+        self._changed = threading.Condition()
+        self._by_user: dict[str, deque[OutboxEntry]] = {}
+        self._ready: deque[str] = deque()
+        self._waiting = 0  # entries handed in and not yet taken by a sender
+        self._running = 0  # senders at work
+        self._settling = 0  # senders that stopped with deliveries left to acknowledge
+
+    def put(self, entries: list[OutboxEntry]) -> int:
+        """Hand in claimed entries; answers how many senders to start."""
+        with self._changed:
+            for entry in entries:
+                user_id = entry.notification.user_id
+                if user_id not in self._by_user:
+                    self._by_user[user_id] = deque()
+                    self._ready.append(user_id)
+                self._by_user[user_id].append(entry)
+            self._waiting += len(entries)
+            start = min(len(self._ready), self._senders - self._running)
+            self._running += start
+            return start
+
+    def next_user(self, holding: bool) -> str | None:
+        """A sender's next user; None when none is ready, and the sender stops (`holding`:
+        with deliveries to acknowledge, then `settled`)."""
+        with self._changed:
+            if self._ready:
+                return self._ready.popleft()
+            self._running -= 1
+            self._settling += holding
+            self._changed.notify_all()
+            return None
+
+    def settled(self) -> None:
+        with self._changed:
+            self._settling -= 1
+            self._changed.notify_all()
+
+    def next_entry(self, user_id: str) -> OutboxEntry | None:
+        with self._changed:
+            entries = self._by_user[user_id]
+            if not entries:
+                del self._by_user[user_id]
+                return None
+            self._waiting -= 1
+            if self._waiting == self._low_water:
+                self._changed.notify_all()
+            return entries.popleft()
+
+    def drop(self, user_id: str) -> None:
+        """A user's entries left after a failure of the store: they are claimed again."""
+        with self._changed:
+            self._waiting -= len(self._by_user.pop(user_id, ()))
+            self._changed.notify_all()
+
+    def room(self, limit: int) -> int:
+        """How many more entries to claim: none while more than `low_water` wait, so that
+        claims are of many entries at a time."""
+        with self._changed:
+            return 0 if self._waiting > self._low_water else limit - self._waiting
+
+    def wait_for_room(self, timeout: float) -> None:
+        with self._changed:
+            self._changed.wait_for(lambda: self._waiting <= self._low_water, timeout)
+
+    def wait_until_idle(self) -> None:
+        with self._changed:
+            self._changed.wait_for(lambda: not (self._running or self._settling))
+
+
 class Dispatcher:
-    #: Entries claimed at once; each is still attempted on its own.
+    #: Entries claimed and waiting for a sender, at most.
     batch = 100
     #: Seconds between looks at the store when nothing is due (a new entry wakes it sooner).
     idle_wait = 1.0
-    #: A lane acknowledges what it delivered together, once it holds this many or after
+    #: A sender acknowledges what it delivered together, once it holds this many or after
     #: this many seconds: far inside the claim's lease, after which others take over.
     acknowledge_every = 16
     acknowledge_after = 1.0
@@ -103,6 +184,7 @@ class Dispatcher:
         self._worker: threading.Thread | None = None
         self._concurrency = concurrency
         self._senders = ThreadPoolExecutor(concurrency, thread_name_prefix="notify")
+        self._queues = _Queues(concurrency, low_water=self.batch // 2)
         self.health = LoopHealth("the notification dispatcher", self.idle_wait)
 
     @property
@@ -118,6 +200,7 @@ class Dispatcher:
         if self.alive:
             return
         self._stopping.clear()
+        self._senders = ThreadPoolExecutor(self._concurrency, thread_name_prefix="notify")
         self._worker = threading.Thread(target=self._deliver_forever, daemon=True, name="outbox")
         self._worker.start()
 
@@ -158,40 +241,57 @@ class Dispatcher:
             self._worker.join(timeout=0.01)
 
     def deliver_due(self) -> int:
-        """One pass: attempt every entry due now. Returns how many were attempted."""
-        claimed = self._store.claim_due(self._clock(), self.batch)
-        self._deliver_lanes(_lanes(claimed, self._concurrency))
+        """One claim of what is due now, and its attempts waited for (for tests and tools:
+        the worker does not wait). Returns how many were claimed."""
+        claimed = self._claim(self.batch)
+        self._queues.wait_until_idle()
         return len(claimed)
 
-    def _deliver_lanes(self, lanes: list[list[OutboxEntry]]) -> None:
-        """Side by side on the pool; one lane in this thread, without a hand-off."""
-        if len(lanes) == 1:
-            self._deliver_each(lanes[0])
-            return
+    def _claim(self, limit: int) -> list[OutboxEntry]:
+        claimed = self._store.claim_due(self._clock(), limit)
+        for _ in range(self._queues.put(claimed)):
+            self._start_sender()
+        return claimed
+
+    def _start_sender(self) -> None:
         try:
-            outcomes = self._senders.map(self._deliver_each, lanes)
+            self._senders.submit(self._send_ready)
         except RuntimeError:  # the interpreter is exiting: its thread pools take no work
             logger.info("the process is exiting without closing the dispatcher; it stops")
             self._stopping.set()
-            return
-        for _ in outcomes:
-            pass  # each delivery handles its own outcome
 
-    def _deliver_each(self, entries: list[OutboxEntry]) -> None:
-        """One after another; those delivered are acknowledged a few at a time (a process
-        killed before that delivers them again: at least once, under one id), and what
-        was delivered is acknowledged even when settling another entry fails."""
+    def _send_ready(self) -> None:
+        """A sender: the ready users' entries, a user at a time, until no user is ready.
+        What it delivered is acknowledged a few at a time (a process killed before that
+        delivers them again: at least once, under one id), and at the end."""
         delivered: list[OutboxEntry] = []
         since = time.monotonic()
+        while (user_id := self._queues.next_user(holding=bool(delivered))) is not None:
+            delivered, since = self._send_all_of(user_id, delivered, since)
+        if delivered:
+            self._acknowledge(delivered)
+            self._queues.settled()
+
+    def _send_all_of(
+        self, user_id: str, delivered: list[OutboxEntry], since: float
+    ) -> tuple[list[OutboxEntry], float]:
         try:
-            for entry in entries:
+            while (entry := self._queues.next_entry(user_id)) is not None:
                 if self._deliver(entry):
                     delivered.append(entry)
                 if self._acknowledge_now(len(delivered), since):
                     self._sent(delivered)
                     delivered, since = [], time.monotonic()
-        finally:
+        except Exception as error:  # settling failed: the user's rest is claimed again later
+            self._queues.drop(user_id)
+            self.health.failed(error)
+        return delivered, since
+
+    def _acknowledge(self, delivered: list[OutboxEntry]) -> None:
+        try:
             self._sent(delivered)
+        except Exception as error:  # a store out of reach: they are delivered again later
+            self.health.failed(error)
 
     def _acknowledge_now(self, delivered: int, since: float) -> bool:
         if delivered >= self.acknowledge_every:
@@ -206,14 +306,18 @@ class Dispatcher:
             self._senders.shutdown(wait=False)  # its threads end with their last attempt
 
     def _deliver_once(self) -> None:
+        room = self._queues.room(self.batch)
+        if not room:
+            self._queues.wait_for_room(self.idle_wait)
+            return
         try:
-            attempted = self.deliver_due()
+            claimed = self._claim(room)
         except Exception as error:  # a store out of reach: what was claimed is claimed again
             self.health.failed(error)
             self._stopping.wait(self.idle_wait)
             return
         self.health.succeeded()
-        if not attempted:
+        if not claimed:
             self._store.wait(self.idle_wait)
 
     def _deliver(self, entry: OutboxEntry) -> bool:
@@ -296,17 +400,6 @@ class Dispatcher:
 
     def _in(self, seconds: float) -> datetime:
         return self._clock() + timedelta(seconds=seconds)
-
-
-def _lanes(entries: list[OutboxEntry], count: int) -> list[list[OutboxEntry]]:
-    """The entries in `count` lanes, each user's in one lane and in their order: a user's
-    notifications due together still arrive in the order they were decided."""
-    lanes: list[list[OutboxEntry]] = [[] for _ in range(count)]
-    lane_of: dict[str, int] = {}
-    for entry in entries:
-        lane = lane_of.setdefault(entry.notification.user_id, len(lane_of) % count)
-        lanes[lane].append(entry)
-    return [lane for lane in lanes if lane]
 
 
 #: How often `flush` asks the store: soon at first, then less often, as each ask is a

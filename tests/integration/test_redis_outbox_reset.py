@@ -1,11 +1,15 @@
-"""The Redis outbox store finds what it needs missing and makes it again (real Redis)."""
+"""The Redis outbox store on a real Redis: what it needs and finds missing it makes again,
+and what a dead process claimed it takes over within one lease."""
 
 import logging
+import time
+from datetime import timedelta
 
 import pytest
 from prometheus_client import REGISTRY
 
 from eventsproject.redis import Layout
+from notifications.outbox import utc_now
 from notifications.redis_outbox import RedisOutboxStore
 from tests.contract.conftest import NOW
 from tests.factories import FakeClock, reminder_for
@@ -64,3 +68,28 @@ def test_a_redis_that_lost_everything_is_reported_once_and_claims_go_on(
     [report] = [r.getMessage() for r in caplog.records if "lost its data" in r.getMessage()]
     assert "2 of 2 shards (0, 1)" in report
     assert "undelivered notifications" in report
+
+
+def test_a_dead_consumer_s_claims_are_taken_over_within_one_lease_even_under_load(
+    client_and_prefix,
+):
+    client, prefix = client_and_prefix
+    layout, lease = Layout(prefix, shards=2), timedelta(seconds=1)
+    dead = RedisOutboxStore(client, layout, lease=lease)
+    alive = RedisOutboxStore(client, layout, lease=lease)
+    dead.append([reminder_for("abandoned")])
+    assert dead.claim_due(utc_now(), 10)
+    claimed_at = time.monotonic()
+    time.sleep(0.9)  # the other process looks first inside the lease
+
+    taken_over_after = None
+    for minute in range(100):
+        alive.append([reminder_for("busy", minute)])  # there is always something new
+        users = {entry.notification.user_id for entry in alive.claim_due(utc_now(), 10)}
+        if "abandoned" in users:
+            taken_over_after = time.monotonic() - claimed_at
+            break
+        time.sleep(0.05)
+
+    assert taken_over_after is not None
+    assert taken_over_after < 1.5  # one lease and a tenth; two leases before

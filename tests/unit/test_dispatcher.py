@@ -6,8 +6,6 @@ import threading
 import time
 from pathlib import Path
 
-import pytest
-
 from notifications.client import NotificationError
 from notifications.dispatcher import Dispatcher, circuit_breaker
 from notifications.outbox import DeliveryStatus, InMemoryOutboxStore
@@ -81,7 +79,8 @@ def test_the_deliveries_of_a_claim_are_acknowledged_together():
 
     assert len(transport.sent) == 40
     assert store.counts()[DeliveryStatus.SENT] == 40
-    assert store.acknowledgements == [10, 10, 10, 10]  # one call per lane
+    assert sum(store.acknowledgements) == 40
+    assert len(store.acknowledgements) <= 4 + 2  # one call per sender, and one per 16
 
 
 def test_a_long_lane_acknowledges_as_it_goes():
@@ -115,16 +114,17 @@ class FailingSettleStore(CountingStore):
         raise ConnectionError("the store went away")
 
 
-def test_what_a_lane_delivered_is_acknowledged_even_when_settling_another_fails():
+def test_what_a_sender_delivered_is_acknowledged_even_when_settling_another_fails(caplog):
     store = FailingSettleStore()
     store.append([reminder_for(f"u{n}") for n in range(3)])
     transport = FailingThirdTransport()
     dispatcher = Dispatcher(store, transport, concurrency=1, policy=FAST)
 
-    with pytest.raises(ConnectionError):
-        dispatcher.deliver_due()
+    dispatcher.deliver_due()
 
     assert store.counts()[DeliveryStatus.SENT] == 2
+    assert dispatcher.health.failing
+    assert "the notification dispatcher failed: the store went away" in caplog.text
 
 
 class FailingThirdTransport(FlakyTransport):
@@ -388,6 +388,59 @@ def test_a_user_s_notifications_due_together_arrive_in_their_order():
 
     assert outbox.flush(timeout=5)
     assert [n for n in transport.sent if n.user_id == "u1"] == [first, second]
+
+
+class HangingTransport:
+    """Calls for the users in `hanging` hang until released; the others answer at once."""
+
+    def __init__(self, *hanging: str) -> None:
+        self.hanging = set(hanging)
+        self.released = threading.Event()
+        self.in_flight = threading.Event()
+        self.sent = []
+
+    def send(self, notification) -> None:
+        if notification.user_id in self.hanging:
+            self.in_flight.set()
+            self.released.wait(timeout=10)
+        self.sent.append(notification.user_id)
+
+
+def test_new_notifications_are_delivered_while_a_call_hangs():
+    transport = HangingTransport("slow")
+    outbox = Outbox(transport, concurrency=4)
+    outbox.publish(reminder_for("slow"))
+    assert transport.in_flight.wait(timeout=5)
+
+    for user in ("a", "b", "c", "d", "e", "f"):
+        outbox.publish(reminder_for(user))
+
+    delivered = wait_for(lambda: len(transport.sent) == 6, timeout=5)
+    transport.released.set()
+    assert delivered, transport.sent
+    assert outbox.flush(timeout=5)
+    assert transport.sent[-1] == "slow"
+
+
+def test_notifications_claimed_with_a_hanging_one_do_not_wait_for_it():
+    transport = HangingTransport("slow")
+    outbox = Outbox(transport, concurrency=2)
+
+    outbox.store.append([reminder_for(user) for user in ("slow", "a", "b", "c", "d", "e")])
+
+    delivered = wait_for(lambda: len(transport.sent) == 5, timeout=5)
+    transport.released.set()
+    assert delivered, transport.sent
+    assert outbox.flush(timeout=5)
+
+
+def wait_for(condition, timeout: float) -> bool:
+    deadline = time.monotonic() + timeout
+    while not condition():
+        if time.monotonic() > deadline:
+            return False
+        time.sleep(0.01)
+    return True
 
 
 EXIT_WITHOUT_CLOSING = """
