@@ -47,7 +47,7 @@ run: $(VENV)/.runtime
 
 ## serve: the production command (gunicorn, WEB_CONCURRENCY gevent worker processes) on $(HOST):$(PORT)
 serve: $(STATIC)
-	$(BIN)/gunicorn -c python:eventsproject.gunicorn -b $(HOST):$(PORT) eventsproject.wsgi
+	$(BIN)/python -m eventsproject.server -b $(HOST):$(PORT)
 
 ## lint: ruff and mypy
 lint: $(VENV)/.dev

@@ -9,6 +9,12 @@ def main() -> None:
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "eventsproject.settings")
     from django.core.management import execute_from_command_line
 
+    from eventsproject import config
+
+    try:
+        config.current()  # a bad setting: one line per variable, no traceback
+    except config.BadSettings as bad:
+        sys.exit(str(bad))
     execute_from_command_line(sys.argv)
 
 

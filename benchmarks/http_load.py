@@ -24,7 +24,7 @@ import orjson
 from benchmarks import loadgen
 
 PROJECT_ROOT = Path(__file__).resolve().parents[1]
-PRODUCTION_COMMAND = [sys.executable, "-m", "gunicorn", "-c", "python:eventsproject.gunicorn"]
+PRODUCTION_COMMAND = [sys.executable, "-m", "eventsproject.server"]
 APART_COMMAND = [sys.executable, "manage.py", "run_workers"]
 
 
@@ -105,7 +105,7 @@ def production_server(
         **(extra_env or {}),
         **({"EVENTS_WEB_RUNS_WORKERS": "false"} if workers_apart else {}),
     }
-    web = [*PRODUCTION_COMMAND, "-b", f"127.0.0.1:{port}", "eventsproject.wsgi"]
+    web = [*PRODUCTION_COMMAND, "-b", f"127.0.0.1:{port}"]
     with ExitStack() as processes:
         server = processes.enter_context(_process(web, env))
         apart = processes.enter_context(_process(APART_COMMAND, env)) if workers_apart else None

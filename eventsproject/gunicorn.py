@@ -12,9 +12,15 @@ from collections.abc import Callable
 from typing import Any
 
 from eventsproject import access, logs
+from eventsproject.config import BadSettings, current
+
+try:
+    _config = current()  # the environment and .env, as the workers will read them
+except BadSettings as bad:
+    raise SystemExit(str(bad)) from None
 
 bind = "127.0.0.1:8000"
-workers = int(os.environ.get("WEB_CONCURRENCY", "1") or 1)
+workers = _config.WEB_CONCURRENCY
 # Asynchronous (gevent): a slow or silent client holds a greenlet, not one of a few threads,
 # and is dropped after EVENTS_CLIENT_TIMEOUT_SECONDS (on_starting sets `keepalive` to it).
 # Measured against 200 trickling connections: benchmarks/RESULTS.md, "Slow clients".
@@ -28,7 +34,7 @@ graceful_timeout = 45
 # gunicorn's own lines in the service's format (LOG_FORMAT); the service logs each request
 # itself (eventsproject/observability.py), so gunicorn's access log is off, and costs nothing.
 logger_class = "eventsproject.workers.ServiceLogger"
-_LOG_FORMAT = "json" if os.environ.get("LOG_FORMAT", "").strip().lower() == "json" else "plain"
+_LOG_FORMAT = _config.LOG_FORMAT
 logconfig_dict = {
     "version": 1,
     "disable_existing_loggers": False,

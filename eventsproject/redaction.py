@@ -15,8 +15,12 @@ SECRET_PARAMETER = re.compile(
 
 
 def redact_url(url: str) -> str:
-    """The URL with its user info and secret query values replaced by ***."""
-    parts = urlsplit(url)
+    """The URL with its user info and secret query values replaced by ***; a URL that
+    cannot be parsed is not shown at all."""
+    try:
+        parts = urlsplit(url)
+    except ValueError:  # an unclosed [ for an IPv6 host, say
+        return "(a URL that cannot be parsed)"
     netloc = parts.netloc.rpartition("@")[2]
     if "@" in parts.netloc:
         netloc = f"{MASK}@{netloc}"

@@ -2,11 +2,17 @@
 
 import os
 
+from eventsproject import config
+
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "eventsproject.settings")
+try:
+    config.current()  # a bad setting: one line per variable, no traceback
+except config.BadSettings as bad:
+    raise SystemExit(str(bad)) from None
+
 from django.core.wsgi import get_wsgi_application
 
 from eventsproject.chunked import with_whole_bodies
-
-os.environ.setdefault("DJANGO_SETTINGS_MODULE", "eventsproject.settings")
 
 application = with_whole_bodies(get_wsgi_application())
 

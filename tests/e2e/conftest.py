@@ -46,7 +46,7 @@ def server_env(standin) -> dict[str, str]:
 
 
 RUNSERVER = [sys.executable, "manage.py", "runserver", "--noreload"]
-GUNICORN = [sys.executable, "-m", "gunicorn", "-c", "python:eventsproject.gunicorn"]
+GUNICORN = [sys.executable, "-m", "eventsproject.server"]  # the production command
 
 
 class Server:
@@ -58,7 +58,7 @@ class Server:
         address = f"127.0.0.1:{port or free_port()}"
         args = [*command, address] if command is RUNSERVER else [*command, "-b", address]
         if command is GUNICORN:
-            args += [*options, "eventsproject.wsgi"]
+            args += options
         self.url = f"http://{address}"
         # A file, not a pipe: a chatty server must never block on a full pipe.
         self.log = tempfile.TemporaryFile()  # noqa: SIM115  (closed by the fixture's end)

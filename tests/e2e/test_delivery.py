@@ -163,7 +163,7 @@ def test_the_production_command_serves_the_brief_sample(server_env, standin):
 
 def test_the_production_command_refuses_several_workers_with_the_memory_store(server_env):
     refused = subprocess.run(
-        [*GUNICORN, "-w", "2", "-b", "127.0.0.1:0", "eventsproject.wsgi"],
+        [*GUNICORN, "-w", "2", "-b", "127.0.0.1:0"],
         cwd=PROJECT_ROOT,
         env=server_env,
         capture_output=True,

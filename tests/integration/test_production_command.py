@@ -1,5 +1,6 @@
 """The production command's start: what it refuses and what it warns about."""
 
+from ipaddress import ip_network
 from types import SimpleNamespace
 
 import pytest
@@ -32,7 +33,7 @@ def production_settings(settings):
     """What the production command reads: Django's settings, so `.env` counts as well."""
     settings.SECRET_KEY = "a-production-key-of-its-own-long-enough-for-django-s-own-bar"
     settings.EVENTS_ALLOW_ANONYMOUS = False
-    settings.EVENTS_API_TOKENS = ["app-token"]
+    settings.EVENTS_API_TOKENS = ["an-app-token-long-enough"]
 
 
 def test_gunicorn_refuses_to_start_with_debug_pages_on(settings):
@@ -112,3 +113,30 @@ def test_gunicorn_refuses_a_weak_secret_key(settings, weak_key):
 
     with pytest.raises(SystemExit, match="50 characters or more"):
         gunicorn.on_starting(gunicorn_server())
+
+
+LONG = "a-token-long-enough-not-to-guess"
+
+
+@pytest.mark.parametrize(
+    ("changes", "check_id", "said"),
+    [
+        ({"EVENTS_ADMIN_TOKENS": ["an-app-token-long-enough"]}, "events.W004", "in both"),
+        ({"EVENTS_ADMIN_TOKENS": [LONG, "short"]}, "events.W005", "token 2 of EVENTS_ADMIN"),
+        ({"EVENTS_TRUSTED_PROXIES": [ip_network("::/0")]}, "events.W006", "every address"),
+        ({"EVENTS_TRUSTED_PROXIES": [ip_network("0.0.0.0/0")]}, "events.W006", "0.0.0.0/0"),
+    ],
+)
+def test_gunicorn_warns_at_start_of_settings_that_defeat_themselves(
+    settings, changes, check_id, said
+):
+    for name, value in changes.items():
+        setattr(settings, name, value)
+    server = gunicorn_server()
+
+    gunicorn.on_starting(server)
+
+    [warning] = server.log.warnings
+    assert warning.startswith(check_id)
+    assert said in warning
+    assert "short" not in warning.replace("shorter", "")  # a token is never shown

@@ -1,4 +1,5 @@
-"""Settings read the environment with clear errors; `.env.example` lists every variable."""
+"""Settings: one model reads and checks every variable, with one clear line for each bad
+one at every entry point; `.env.example` and the README's table follow the model."""
 
 import gc
 import os
@@ -9,71 +10,208 @@ import tomllib
 from pathlib import Path
 
 import pytest
-from django.core.exceptions import ImproperlyConfigured
 
 import eventsproject
-from eventsproject import settings
+from eventsproject import config, settings
 from notifications import client
 
 ROOT = Path(__file__).resolve().parents[2]
 
 
+@pytest.fixture
+def environment(monkeypatch):
+    """Set variables for `config.load()`, with no `.env` file in the way."""
+    monkeypatch.setenv("EVENTS_DOTENV", "/nonexistent/.env")
+    return monkeypatch.setenv
+
+
+def bad_lines(environment, **values: str) -> list[str]:
+    for name, value in values.items():
+        environment(name, value)
+    with pytest.raises(config.BadSettings) as refused:
+        config.load()
+    return str(refused.value).splitlines()
+
+
 @pytest.mark.parametrize(
     ("raw", "expected"), [("1", True), ("true", True), ("Yes", True), ("0", False), ("off", False)]
 )
-def test_booleans_are_read_from_words(monkeypatch, raw, expected):
-    monkeypatch.setenv("SOME_FLAG", raw)
+def test_booleans_are_read_from_words(environment, raw, expected):
+    environment("DEBUG", raw)
 
-    assert settings._env_bool("SOME_FLAG", default=not expected) is expected
-
-
-def test_a_bad_boolean_or_number_is_a_clear_error(monkeypatch):
-    monkeypatch.setenv("SOME_FLAG", "maybe")
-    monkeypatch.setenv("SOME_NUMBER", "ten")
-
-    with pytest.raises(ImproperlyConfigured, match="SOME_FLAG must be true or false"):
-        settings._env_bool("SOME_FLAG", default=False)
-    with pytest.raises(ImproperlyConfigured, match="SOME_NUMBER must be a number"):
-        settings._env_number("SOME_NUMBER", 1)
-
-
-@pytest.mark.parametrize("raw", ["-1", "1.9", "ten", "", "1e3", "\u0661\u0662", "400000000"])
-def test_a_count_that_is_not_a_non_negative_integer_names_the_variable_and_the_value(
-    monkeypatch, raw
-):
-    monkeypatch.setenv("SOME_SECONDS", raw)
-
-    with pytest.raises(ImproperlyConfigured, match=f"SOME_SECONDS .*got {re.escape(repr(raw))}"):
-        settings._env_count("SOME_SECONDS", 1, maximum=366 * 24 * 3600)
-
-
-@pytest.mark.parametrize("raw", ["0", "-1", "nan", "inf", "61"])
-def test_a_number_outside_its_range_names_the_variable_and_the_value(monkeypatch, raw):
-    monkeypatch.setenv("SOME_PERIOD", raw)
-
-    with pytest.raises(ImproperlyConfigured, match=f"SOME_PERIOD .*from 0.01 to 60.*{raw}"):
-        settings._env_number("SOME_PERIOD", 1, 0.01, 60)
-
-
-def test_a_count_is_read_as_a_whole_number(monkeypatch):
-    monkeypatch.setenv("SOME_SECONDS", " 2 ")
-
-    assert settings._env_count("SOME_SECONDS", 600) == 2
+    assert config.load().DEBUG is expected
 
 
 @pytest.mark.parametrize(
-    "variable",
+    ("variable", "raw", "rule"),
     [
-        "EVENTS_REMINDER_DELAY_SECONDS",
-        "EVENTS_TRAINING_DOSE_SECONDS",
-        "EVENTS_ALLOWED_LATENESS_SECONDS",
+        ("NOTIFY_READ_TIMEOUT", "-1", "must be a number above 0 and at most 300"),
+        ("NOTIFY_READ_TIMEOUT", "inf", "must be a number above 0 and at most 300"),
+        ("NOTIFY_CONNECT_TIMEOUT", "0", "must be a number above 0 and at most 60"),
+        ("NOTIFY_BACKOFF_BASE_SECONDS", "-0.5", "must be a number from 0 to 3600"),
+        ("NOTIFY_BACKOFF_MAX_SECONDS", "nan", "must be a number from 0 to 86400"),
+        ("NOTIFY_SHUTDOWN_GRACE_SECONDS", "-1", "must be a number from 0 to 40"),
+        ("EVENTS_MAX_BODY_BYTES", "0", "must be a whole number from 1024 to 16777216"),
+        ("EVENTS_BATCH_MAX_EVENTS", "0", "must be a whole number from 1 to 100000"),
+        ("EVENTS_TIMER_SHARDS", "0", "must be a whole number from 1 to 16384"),
+        ("EVENTS_SEEN_IDS_LIMIT", "0", "must be a whole number from 1 to 1000000000"),
+        ("NOTIFICATIONS_RECENT_LIMIT", "0", "must be a whole number from 1 to 10000000"),
+        ("EVENTS_REMINDER_DELAY_SECONDS", "1.5", "must be a whole number from 0 to 31622400"),
+        ("WEB_CONCURRENCY", "abc", "must be a whole number from 1 to 256"),
+        ("ALLOWED_HOSTS", " , ", "must not be empty"),
+        ("DEBUG", "maybe", "must be true or false (or 1/0, yes/no, on/off)"),
+        ("EVENTS_STORE", "postgres", "should be 'memory' or 'redis'"),
+        (
+            "EVENTS_THROTTLE_RATE",
+            "lots",
+            "must be a rate like 30/s or 1000/minute, or empty for none",
+        ),
+        (
+            "EVENTS_TRUSTED_PROXIES",
+            "10.0.0.0/8, the-proxy",
+            "must be comma-separated addresses or networks (10.0.0.0/8)",
+        ),
+        (
+            "EVENTS_REDIS_PREFIX",
+            "a{b}",
+            "must be 1 to 64 characters, none of them blank, ':', '{' or '}'",
+        ),
+        ("REDIS_URL", "redis://cache:99999/0", "is not a URL that can be parsed"),
+        ("NOTIFY_URL", "ftp://notify.internal/v1/notify", "must be a http:// or https:// URL"),
     ],
 )
-def test_a_bad_time_setting_stops_startup_with_a_message_naming_it(variable):
-    env = {**os.environ, variable: "1.5"}
+def test_a_bad_value_is_one_line_naming_the_variable_and_the_rule(environment, variable, raw, rule):
+    assert bad_lines(environment, **{variable: raw}) == [f"{variable} {rule}, got {raw!r}"]
 
-    startup = subprocess.run(
-        [sys.executable, "manage.py", "check"],
+
+def test_every_bad_variable_has_its_own_line(environment):
+    lines = bad_lines(environment, NOTIFY_READ_TIMEOUT="-1", EVENTS_TIMER_SHARDS="0", DEBUG="?")
+
+    assert sorted(line.split()[0] for line in lines) == [
+        "DEBUG",
+        "EVENTS_TIMER_SHARDS",
+        "NOTIFY_READ_TIMEOUT",
+    ]
+
+
+@pytest.mark.parametrize(
+    ("variable", "raw"),
+    [
+        ("NOTIFY_URL", "http://user:hunter2@[::1/x"),
+        ("REDIS_URL", "redis://user:hunter2@cache:99999/0"),
+        ("NOTIFY_SIGNING_SECRET", "whsec_aHVudGVyMg== hunter2"),
+    ],
+)
+def test_a_bad_secret_or_url_is_refused_without_its_secret(environment, variable, raw):
+    [line] = bad_lines(environment, **{variable: raw})
+
+    assert line.startswith(variable)
+    assert "hunter2" not in line
+    assert "aHVudGVyMg" not in line
+
+
+def test_a_notify_token_with_credentials_in_the_url_is_refused(environment):
+    lines = bad_lines(
+        environment, NOTIFY_URL="https://user:hunter2@notify.internal/", NOTIFY_AUTH_TOKEN="t"
+    )
+
+    assert lines == [
+        "NOTIFY_AUTH_TOKEN and credentials in NOTIFY_URL would send two Authorization "
+        "headers: use one of them"
+    ]
+
+
+def test_lists_are_comma_separated_and_an_empty_rate_is_none(environment):
+    environment("EVENTS_API_TOKENS", " a, b ,,c ")
+    environment("EVENTS_THROTTLE_RATE", "")
+    environment("EVENTS_RECENT_LIMIT", " 2 ")
+
+    loaded = config.load()
+
+    assert loaded.EVENTS_API_TOKENS == ["a", "b", "c"]
+    assert loaded.EVENTS_THROTTLE_RATE is None
+    assert loaded.EVENTS_RECENT_LIMIT == 2
+
+
+def test_env_example_as_it_is_is_a_valid_dot_env_of_the_defaults(environment, tmp_path):
+    dotenv = tmp_path / ".env"
+    dotenv.write_text((ROOT / ".env.example").read_text())
+    environment("EVENTS_DOTENV", str(dotenv))
+
+    assert config.load() == config.Config(_env_file=None)  # type: ignore[call-arg]
+
+
+def test_env_example_and_the_readme_table_name_every_variable_of_the_model():
+    modelled = set(config.Config.model_fields) | {"EVENTS_DOTENV"}
+    documented = set(re.findall(r"^([A-Z0-9_]+)=", (ROOT / ".env.example").read_text(), re.M))
+
+    assert documented == modelled
+    assert {name for names, _ in readme_rows() for name in names} == modelled
+
+
+def test_the_readme_table_says_what_the_model_allows():
+    for variables, allowed in readme_rows():
+        derived = [config.allowed(name) for name in variables if name in config.Config.model_fields]
+        if derived and all(derived):
+            assert allowed == "; ".join(dict.fromkeys(derived)), variables
+        else:
+            assert allowed, variables
+
+
+def readme_rows() -> list[tuple[list[str], str]]:
+    lines = (ROOT / "README.md").read_text().splitlines()
+    start = lines.index("| variable | default | allowed | meaning |") + 2
+    rows = []
+    for line in lines[start:]:
+        if not line.startswith("| `"):
+            break
+        cells = line.split(" | ")
+        rows.append((re.findall(r"`([A-Z0-9_]+)`", cells[0]), cells[2]))
+    return rows
+
+
+def test_no_module_but_the_config_reads_the_environment():
+    readers = [
+        path.relative_to(ROOT).as_posix()
+        for package in ("events", "eventsproject", "notifications")
+        for path in (ROOT / package).rglob("*.py")
+        if re.search(r"os\.environ\.get|os\.environ\[|os\.getenv", path.read_text())
+    ]
+
+    assert readers == ["eventsproject/config.py"]
+
+
+ENTRY_POINTS = {
+    "manage.py": [sys.executable, "manage.py", "check"],
+    "runserver": [sys.executable, "manage.py", "runserver", "--noreload", "127.0.0.1:0"],
+    "the production command": [sys.executable, "-m", "eventsproject.server", "-b", "127.0.0.1:0"],
+    "a WSGI server": [sys.executable, "-c", "import eventsproject.wsgi"],
+}
+
+
+CONCURRENCY_REFUSED = "must be a whole number from 1 to 256, got 'abc'"
+SECRET_REFUSED = "secret 1 must be whsec_<base64> of at least 16 bytes, the value is not shown"
+
+
+@pytest.mark.parametrize("entry_point", ENTRY_POINTS)
+@pytest.mark.parametrize(
+    ("variable", "raw", "line"),
+    [
+        (
+            "WEB_CONCURRENCY",
+            "abc",
+            "WEB_CONCURRENCY must be a whole number from 1 to 256, got 'abc'",
+        ),
+        ("NOTIFY_SIGNING_SECRET", "whsec_aHVudGVyMg==", f"NOTIFY_SIGNING_SECRET {SECRET_REFUSED}"),
+    ],
+)
+def test_a_bad_setting_stops_every_entry_point_with_its_line_and_no_traceback(
+    entry_point, variable, raw, line
+):
+    env = {**os.environ, variable: raw, "EVENTS_DOTENV": "/nonexistent/.env"}
+
+    started = subprocess.run(
+        ENTRY_POINTS[entry_point],
         cwd=ROOT,
         env=env,
         capture_output=True,
@@ -82,61 +220,13 @@ def test_a_bad_time_setting_stops_startup_with_a_message_naming_it(variable):
         check=False,
     )
 
-    assert startup.returncode != 0
-    assert f"{variable} must be a non-negative integer" in startup.stderr
-    assert "'1.5'" in startup.stderr
+    assert started.returncode != 0
+    assert started.stderr.strip().splitlines() == [line]
+    assert "aHVudGVyMg" not in started.stderr + started.stdout
 
 
 def test_processes_that_load_the_events_app_collect_garbage_less_often():
     assert gc.get_threshold()[0] == settings.EVENTS_GC_GEN0_THRESHOLD == 10_000
-
-
-def test_lists_are_comma_separated(monkeypatch):
-    monkeypatch.setenv("SOME_LIST", " a, b ,,c ")
-
-    assert settings._env_list("SOME_LIST", []) == ["a", "b", "c"]
-
-
-def test_env_example_documents_every_variable_the_settings_read():
-    source = (ROOT / "eventsproject" / "settings.py").read_text()
-    read = set(re.findall(r'(?:_env_\w+|os\.environ\.get)\(\s*"([A-Z_]+)"', source))
-    documented = set(re.findall(r"^([A-Z_]+)=", (ROOT / ".env.example").read_text(), re.M))
-
-    assert read == documented
-
-
-@pytest.mark.parametrize(
-    ("variable", "raw", "message"),
-    [
-        ("EVENTS_STORE", "postgres", "EVENTS_STORE must be one of memory, redis, got 'postgres'"),
-        (
-            "REDIS_URL",
-            "http://user:hunter2@redis.internal:6379/0",
-            "REDIS_URL must be a redis://, rediss:// or unix:// URL, "
-            "got 'http://***@redis.internal:6379/0'",
-        ),
-        (
-            "NOTIFY_SIGNING_SECRET",
-            "whsec_aHVudGVyMg== hunter2",
-            "NOTIFY_SIGNING_SECRET: secret 1 must be whsec_<base64> of at least 16 bytes",
-        ),
-    ],
-)
-def test_a_bad_setting_stops_startup_with_a_message_that_keeps_secrets(variable, raw, message):
-    startup = subprocess.run(
-        [sys.executable, "manage.py", "check"],
-        cwd=ROOT,
-        env={**os.environ, variable: raw},
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=False,
-    )
-
-    assert startup.returncode != 0
-    assert message in startup.stderr
-    assert "hunter2" not in startup.stderr
-    assert "aHVudGVyMg" not in startup.stderr
 
 
 def test_one_version_for_the_project_the_schema_and_the_user_agent():
@@ -157,27 +247,6 @@ def _check(env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]:
         timeout=60,
         check=False,
     )
-
-
-@pytest.mark.parametrize(
-    ("variable", "raw", "message"),
-    [
-        ("EVENTS_THROTTLE_RATE", "lots", "EVENTS_THROTTLE_RATE must be a rate like 30/s"),
-        ("EVENTS_BATCH_THROTTLE_RATE", "0/s", "EVENTS_BATCH_THROTTLE_RATE must be a rate"),
-        ("EVENTS_RECENT_LIMIT", "inf", "EVENTS_RECENT_LIMIT must be a non-negative integer"),
-        ("NOTIFY_MAX_ATTEMPTS", "1.9", "NOTIFY_MAX_ATTEMPTS must be an integer from 1"),
-        ("NOTIFY_MAX_ATTEMPTS", "0", "NOTIFY_MAX_ATTEMPTS must be an integer from 1"),
-        ("LOG_LEVEL", "loud", "LOG_LEVEL must be one of"),
-        ("NOTIFY_URL", "ftp://notify.internal/v1/notify", "NOTIFY_URL must be an http"),
-        ("EVENTS_TRUSTED_PROXIES", "10.0.0.0/8, the-proxy", "EVENTS_TRUSTED_PROXIES must be"),
-    ],
-)
-def test_a_bad_value_stops_startup_naming_the_variable_and_the_value(variable, raw, message):
-    startup = _check({variable: raw})
-
-    assert startup.returncode != 0
-    assert message in startup.stderr
-    assert repr(raw) in startup.stderr
 
 
 def test_a_dot_env_file_is_read_and_the_environment_wins(tmp_path):
@@ -208,8 +277,8 @@ PRODUCTION = {
     "SECURE_SSL_REDIRECT": "true",
     "SECURE_HSTS_SECONDS": "31536000",
     "NOTIFY_SIGNING_SECRET": "whsec_" + "QUJDREVGR0hJSktMTU5PUFFSU1RVVldY",
-    "EVENTS_API_TOKENS": "an-app-token",
-    "EVENTS_ADMIN_TOKENS": "an-operator-token",
+    "EVENTS_API_TOKENS": "an-app-token-long-enough-to-guess-no",
+    "EVENTS_ADMIN_TOKENS": "an-operator-token-of-its-own",
 }
 
 
