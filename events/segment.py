@@ -4,8 +4,10 @@ The mapping (docs/events.md, "Segment"): a `track` message's `event` names the t
 (`Application Opened`, Segment's mobile lifecycle event, is an app launch;
 `Training Program Started`, `… Cancelled`, `… Finished` carry
 `properties.training_program_id`); `userId`, else `anonymousId`, is the user;
-`context.device.id`, else `anonymousId`, the device; `messageId` the event id;
-`timestamp` and `sentAt` the device's times, which correct its clock as v2's do.
+`context.device.id`, else `anonymousId`, the device; `messageId` the event id.
+Times follow Segment's semantics (`TIMES`): a `timestamp` the caller set is the
+time, as is (a historical import, years before `sentAt`, is one); without it,
+`originalTimestamp` is the device's clock, which `sentAt` corrects as v2's does.
 Other message types (`identify`, `screen`, …) and event names are unknown events.
 """
 
@@ -44,6 +46,11 @@ TYPE_NAMES = {
 }
 
 
+#: Where a message's time comes from, the first present first, and whether `sentAt` corrects
+#: it: Segment takes a `timestamp` set by the caller as is, and corrects the device's clock.
+TIMES: tuple[tuple[str, bool], ...] = (("timestamp", False), ("originalTimestamp", True))
+
+
 def type_name(data: Mapping[str, Any]) -> object:
     """A track message's event name; other message types have none (unknown events)."""
     return data.get("event") if data.get("type", TRACK) == TRACK else None
@@ -64,11 +71,11 @@ class ContextSerializer(FixedFieldsSerializer):
 class MessageSerializer(DeviceTimesSerializer):
     """The fields of every message; an unknown event name or message type stops here."""
 
-    occurred_field = "timestamp"
     sent_field = "sentAt"
     default_error_messages = {
         "no_user": "Required: userId, or anonymousId.",
         "no_device": "Required: context.device.id, or anonymousId to stand for the device.",
+        "no_time": "Required: timestamp, or originalTimestamp.",
     }
 
     type: serializers.Field[Any, Any, Any, Any] = StrictCharField(
@@ -78,7 +85,8 @@ class MessageSerializer(DeviceTimesSerializer):
     userId = _optional_id()
     anonymousId = _optional_id()
     messageId = _optional_id()
-    timestamp = EventTimeField(require_offset=True, max_ahead=None, source="occurred_at")
+    timestamp = EventTimeField(require_offset=True, max_ahead=None, required=False)
+    originalTimestamp = EventTimeField(require_offset=True, max_ahead=None, required=False)
     sentAt = EventTimeField(
         require_offset=True, max_ahead=None, default=None, allow_null=True, source="sent_at"
     )
@@ -90,7 +98,16 @@ class MessageSerializer(DeviceTimesSerializer):
         if not _device_of(attrs):
             missing = {"device": {"id": [self.error_messages["no_device"]]}}
             raise serializers.ValidationError({"context": missing})
-        return super().validate(attrs)
+        return self._with_times(attrs)
+
+    def _with_times(self, attrs: dict[str, Any]) -> dict[str, Any]:
+        """`occurred_at` and the `sent_at` that corrects it, from the first of `TIMES` sent."""
+        for field_name, corrected in TIMES:
+            if field_name in attrs:
+                sent_at = attrs["sent_at"] if corrected else None
+                times = {**attrs, "occurred_at": attrs[field_name], "sent_at": sent_at}
+                return self.check_device_times(times, field_name)
+        raise serializers.ValidationError({"timestamp": [self.error_messages["no_time"]]})
 
     def normalise(self, attrs: dict[str, Any]) -> dict[str, Any]:
         user_id = attrs.get("userId") or attrs["anonymousId"]

@@ -327,28 +327,32 @@ class DeviceTimesSerializer(EventSerializer):
     }
 
     def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
+        return self.check_device_times(attrs, self.occurred_field)
+
+    def check_device_times(self, attrs: dict[str, Any], occurred_field: str) -> dict[str, Any]:
+        """`attrs` when its `occurred_at` (sent as `occurred_field`) and `sent_at` fit."""
         occurred_at, sent_at = attrs["occurred_at"], attrs["sent_at"]
         max_ahead = MAX_AHEAD if sent_at is None else MAX_AHEAD_CORRECTED
         limit = timezone.now() + max_ahead  # one look at the clock: this is the hot path
         if occurred_at > limit:
-            self._fail_ahead(self.occurred_field, occurred_at, max_ahead)
+            self._fail_ahead(occurred_field, occurred_at, max_ahead)
         if sent_at is None:
             return attrs
         if sent_at > limit:
             self._fail_ahead(self.sent_field, sent_at, max_ahead)
         if sent_at < occurred_at:
-            self._fail_on(self.sent_field, "sent_before_occurred")
+            self._fail_on(self.sent_field, "sent_before_occurred", occurred_field)
         if sent_at - occurred_at > MAX_WAIT:
-            self._fail_on(self.sent_field, "waited_too_long")
+            self._fail_on(self.sent_field, "waited_too_long", occurred_field)
         return attrs
 
     def _fail_ahead(self, field_name: str, value: datetime, max_ahead: timedelta) -> None:
         with _errors_of(field_name):
             cast(EventTimeField, self.fields[field_name]).check_not_ahead(value, max_ahead)
 
-    def _fail_on(self, field_name: str, key: str) -> None:
+    def _fail_on(self, field_name: str, key: str, occurred_field: str) -> None:
         with _errors_of(field_name):
-            self.fail(key, occurred=self.occurred_field)
+            self.fail(key, occurred=occurred_field)
 
 
 class V2EventSerializer(DeviceTimesSerializer):

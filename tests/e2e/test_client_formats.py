@@ -86,7 +86,7 @@ def test_segment_style_sdks_track_with_their_write_key_and_gzip(production, stan
 
     client.track(user, "Application Opened", {}, context, STARTED - timedelta(minutes=1))
     client.track(user, "Training Program Started", program, context, STARTED)
-    # Each message's clock is corrected by its own sentAt: a few milliseconds' difference.
+    # The SDKs send `timestamp`, the time as the caller states it: taken as is.
     finished_at = STARTED + timedelta(minutes=34, seconds=30)
     client.track(user, "Training Program Finished", program, context, finished_at)
     client.identify(user, {"plan": "premium"}, context)
@@ -108,3 +108,19 @@ def test_segment_style_sdks_track_with_their_write_key_and_gzip(production, stan
         "training_program_started",
         "app_launched",
     ]
+
+
+@pytest.mark.parametrize("sdk", [SegmentClient, RudderStackClient], ids=["segment", "rudderstack"])
+def test_a_historical_timestamp_set_through_the_sdks_is_recorded_at_that_time(production, sdk):
+    # The SDKs stamp every upload with sentAt = now: years after an imported event's time.
+    client = sdk(write_key=WRITE_KEY, host=production, sync_mode=True, max_retries=0)
+    user = f"{sdk.__module__.split('.')[0]}-importer"
+    imported_at = datetime(2021, 2, 28, 16, 23, 25, tzinfo=UTC)
+    program = {"training_program_id": "2352"}
+
+    client.track(user, "Training Program Started", program, {"device": {"id": "p"}}, imported_at)
+
+    headers = {"Authorization": f"Bearer {ADMIN_TOKEN}"}
+    events = requests.get(f"{production}/v1/events?user_id={user}", headers=headers, timeout=10)
+    [event] = events.json()["results"]
+    assert event["occurred_at"] == event["effective_at"] == "2021-02-28T16:23:25Z"

@@ -60,9 +60,16 @@ def test_a_finished_session_tracked_one_by_one_is_congratulated(client, delivere
     assert (notification.user_id, notification.minutes) == ("seg-user", 31)
 
 
+def on_the_device_clock(message: dict) -> dict:
+    """The message with its time as the device's clock, as `originalTimestamp`."""
+    times = {"originalTimestamp": message["timestamp"]}
+    return {**{k: v for k, v in message.items() if k != "timestamp"}, **times}
+
+
 def test_a_batch_is_judged_on_the_server_clock_through_its_sent_at(client, server_time):
     phone_ahead = timedelta(hours=3)  # the phone's clock is three hours fast
-    opened = track("Application Opened", server_time + phone_ahead - timedelta(seconds=20))
+    opened_at = server_time + phone_ahead - timedelta(seconds=20)
+    opened = on_the_device_clock(track("Application Opened", opened_at))
     body = {"batch": [opened], "sentAt": stamp(server_time + phone_ahead)}
 
     answer = post(client, "/v1/batch", body)
@@ -73,6 +80,47 @@ def test_a_batch_is_judged_on_the_server_clock_through_its_sent_at(client, serve
     assert (result["status"], result["event"]["type"]) == ("accepted", "app_launched")
     effective = datetime.fromisoformat(result["event"]["effective_at"])
     assert effective == server_time - timedelta(seconds=20)
+
+
+@pytest.mark.parametrize("path", ["/v1/track", "/v1/batch"])
+def test_a_timestamp_set_by_the_caller_is_taken_as_is_however_long_before_sent_at(
+    client, server_time, path
+):
+    imported_at = datetime(2021, 2, 28, 16, 23, 25, tzinfo=UTC)  # a historical import
+    message = track("Training Program Started", imported_at, sentAt=stamp(server_time))
+    body = {"batch": [message]} if path == "/v1/batch" else message
+
+    answer = post(client, path, body)
+
+    [result] = answer.json()["results"] if path == "/v1/batch" else [answer.json()]
+    assert (answer.status_code, result["status"]) == (200, "accepted")
+    assert result["event"]["effective_at"] == result["event"]["occurred_at"] == stamp_z(imported_at)
+    assert result["event"]["sent_at"] is None  # nothing to correct: the time is the caller's
+
+
+def test_the_timestamp_wins_over_the_device_clock_when_both_are_sent(client, server_time):
+    device_clock = server_time + timedelta(hours=3)
+    message = track("Application Opened", server_time - timedelta(minutes=5))
+    message.update(originalTimestamp=stamp(device_clock), sentAt=stamp(device_clock))
+
+    answer = post(client, "/v1/track", message)
+
+    assert answer.json()["event"]["effective_at"] == stamp_z(server_time - timedelta(minutes=5))
+
+
+def test_a_device_clock_that_waited_more_than_30_days_is_still_too_old(client, server_time):
+    opened_at = server_time - timedelta(days=31)
+    message = on_the_device_clock(track("Application Opened", opened_at, sentAt=stamp(server_time)))
+
+    answer = post(client, "/v1/track", message)
+
+    assert answer.status_code == 400
+    too_old = "More than 30 days after originalTimestamp: too old to act on."
+    assert answer.json() == {"sentAt": [too_old]}
+
+
+def stamp_z(moment: datetime) -> str:
+    return moment.isoformat().replace("+00:00", "Z")
 
 
 def test_other_messages_and_event_names_are_accepted_and_ignored(client):
@@ -115,11 +163,19 @@ def test_without_a_device_the_anonymous_id_stands_for_it(client):
     ("change", "field"),
     [
         ({"userId": None, "anonymousId": None}, "userId"),
-        ({"timestamp": None}, "timestamp"),
+        ({"timestamp": None}, "timestamp"),  # and no originalTimestamp
+        ({"timestamp": None, "originalTimestamp": "2021-02-28 16:23:25"}, "originalTimestamp"),
         ({"timestamp": "2021-02-28 16:23:25"}, "timestamp"),
         ({"properties": {}}, "properties"),
         ({"anonymousId": None, "context": {"device": {}}}, "context"),
-        ({"sentAt": stamp(STARTED - timedelta(minutes=1))}, "sentAt"),
+        (
+            {
+                "timestamp": None,
+                "originalTimestamp": stamp(STARTED),
+                "sentAt": stamp(STARTED - timedelta(minutes=1)),
+            },
+            "sentAt",
+        ),
     ],
 )
 def test_a_malformed_message_is_a_400_naming_the_field(client, change, field):
