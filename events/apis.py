@@ -61,6 +61,7 @@ class EventIngestApi(APIView):
 
     max_body_setting = "EVENTS_MAX_BODY_BYTES"
     parser_classes = [LimitedJSONParser, CloudEventParser]
+    content_negotiation_class = cloudevents.BinaryModeNegotiation
 
     def get_throttles(self) -> list[BaseThrottle]:
         return [EventRateThrottle()] if self.request.method == "POST" else []

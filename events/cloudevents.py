@@ -8,11 +8,14 @@ carries `device_id` and, for a training program, `training_program` as in v2.
 """
 
 import re
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from typing import Any
 from urllib.parse import unquote
 
 from rest_framework import serializers
+from rest_framework.negotiation import DefaultContentNegotiation
+from rest_framework.parsers import BaseParser
+from rest_framework.request import Request
 
 from events.domain import (
     AppLaunched,
@@ -35,6 +38,8 @@ SPECVERSION = "1.0"
 STRUCTURED_MEDIA_TYPE = "application/cloudevents+json"
 BATCH_MEDIA_TYPE = "application/cloudevents-batch+json"
 HEADER_PREFIX = "ce-"
+#: The media type of binary-mode data that states none.
+JSON_MEDIA_TYPE = "application/json"
 
 
 #: A reverse-DNS prefix: labels of letters, digits and hyphens, each followed by a dot.
@@ -54,6 +59,16 @@ def type_name(data: Mapping[str, Any]) -> object:
 
 def is_binary(headers: Mapping[str, str]) -> bool:
     return "ce-specversion" in headers
+
+
+class BinaryModeNegotiation(DefaultContentNegotiation):
+    """A binary-mode request without a `Content-Type` carries JSON data: CloudEvents' JSON
+    convention for an event without `datacontenttype`, whose SDK then sends no type at all."""
+
+    def select_parser(self, request: Request, parsers: Iterable[BaseParser]) -> BaseParser | None:
+        if request.content_type or not is_binary(request.headers):
+            return super().select_parser(request, parsers)
+        return next((parser for parser in parsers if parser.media_type == JSON_MEDIA_TYPE), None)
 
 
 def from_binary(headers: Mapping[str, str], data: Any) -> dict[str, Any]:

@@ -77,6 +77,29 @@ def test_cloud_events_in_every_mode_lead_to_their_notifications(production, stan
     assert congratulated == {"structured": 31, "binary": 32, "batched": 33}
 
 
+def test_a_binary_mode_event_without_a_content_type_carries_json_data(production):
+    # No datacontenttype: the SDK's binary message has no Content-Type, and requests adds none.
+    event = CloudEvent(
+        attributes={"type": "app_launched", "source": "/apps/ios", "subject": "untyped"},
+        data={"device_id": "untyped-phone"},
+    )
+    message = to_binary(event, JSONFormat())
+    assert "content-type" not in {name.lower() for name in message.headers}
+
+    answer = post(f"{production}/v1/event", message)
+
+    assert (answer.status_code, answer.json()["format"]) == (202, "cloudevents")
+    assert answer.json()["event"]["user_id"] == "untyped"
+    assert answer.json()["event"]["device_id"] == "untyped-phone"
+    untyped = requests.post(
+        f"{production}/v1/event",
+        data=message.body,
+        headers={"Authorization": f"Bearer {WRITE_KEY}"},
+        timeout=10,
+    )
+    assert untyped.status_code == 415  # no ce-specversion, no type: the data could be anything
+
+
 @pytest.mark.parametrize("sdk", [SegmentClient, RudderStackClient], ids=["segment", "rudderstack"])
 def test_segment_style_sdks_track_with_their_write_key_and_gzip(production, standin, sdk):
     client = sdk(write_key=WRITE_KEY, host=production, sync_mode=True, gzip=True, max_retries=0)
