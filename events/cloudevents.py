@@ -9,7 +9,7 @@ carries `device_id` and, for a training program, `training_program` as in v2.
 
 import re
 from collections.abc import Iterable, Mapping
-from typing import Any
+from typing import Any, NoReturn
 from urllib.parse import unquote
 
 from rest_framework import serializers
@@ -72,14 +72,39 @@ class BinaryModeNegotiation(DefaultContentNegotiation):
 
 
 def from_binary(headers: Mapping[str, str], data: Any) -> dict[str, Any]:
-    """The structured form of a binary-mode event: `ce-*` headers (percent-encoded, as the
-    HTTP binding says) become attributes, the body becomes `data`."""
+    """The structured form of a binary-mode event: `ce-*` headers (percent-encoded UTF-8, as
+    the HTTP binding says) become attributes, the body becomes `data`. A value that does not
+    decode is a `ValidationError` naming its attribute."""
     attributes = {
-        name.lower().removeprefix(HEADER_PREFIX): unquote(value)
+        name.lower().removeprefix(HEADER_PREFIX): value
         for name, value in headers.items()
         if name.lower().startswith(HEADER_PREFIX)
     }
-    return {**attributes, "data": data}
+    return {**{name: _decoded(name, value) for name, value in attributes.items()}, "data": data}
+
+
+#: Why a header value is not an attribute's value; the key is the error's code.
+HEADER_ERRORS = {
+    "broken_escape": "Each % must start an escape of two hex digits (%25 for a % itself).",
+    "not_utf8": "Percent-decoded, this is not valid UTF-8.",
+}
+#: A `%` that starts no escape: `a%E`, `a%zz`, a trailing `%`.
+_BROKEN_ESCAPE = re.compile(r"%(?![0-9A-Fa-f]{2})")
+
+
+def _decoded(attribute: str, value: str) -> str:
+    if "%" not in value:
+        return value
+    if _BROKEN_ESCAPE.search(value):
+        _refuse(attribute, "broken_escape")
+    try:
+        return unquote(value, errors="strict")
+    except UnicodeDecodeError:
+        _refuse(attribute, "not_utf8")
+
+
+def _refuse(attribute: str, code: str) -> NoReturn:
+    raise serializers.ValidationError({attribute: [HEADER_ERRORS[code]]}, code=code)
 
 
 class CloudEventDataSerializer(FixedFieldsSerializer):

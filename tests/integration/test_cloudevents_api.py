@@ -164,3 +164,32 @@ def test_a_missing_device_is_a_400_naming_where_it_belongs(client):
 
     assert answer.status_code == 400
     assert "device_id" in answer.json()["data"]
+
+
+@pytest.mark.parametrize(
+    ("subject", "reason"),
+    [
+        ("a%FF%FEb", "not valid UTF-8"),  # would read as a\ufffd\ufffdb
+        ("a%E", "two hex digits"),  # an escape cut short, kept literally before
+        ("a%zzb", "two hex digits"),
+        ("%", "two hex digits"),
+    ],
+)
+def test_a_header_that_does_not_percent_decode_to_utf_8_is_a_400_naming_it(client, subject, reason):
+    message = to_binary(started(subject="u7"), JSONFormat())
+    headers = {**message.headers, "ce-subject": subject}
+
+    answer = send(client, HTTPMessage(headers, message.body))
+
+    assert answer.status_code == 400
+    [error] = answer.json()["subject"]
+    assert reason in error
+
+
+def test_percent_encoded_utf_8_in_a_header_is_decoded(client):
+    message = to_binary(started(subject="jos\u00e9 50%"), JSONFormat())
+    assert message.headers["ce-subject"] == "jos%C3%A9%2050%25"
+
+    answer = send(client, message)
+
+    assert (answer.status_code, answer.json()["event"]["user_id"]) == (202, "jos\u00e9 50%")
