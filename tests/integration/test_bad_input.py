@@ -43,6 +43,7 @@ BAD_INPUTS = [
     ("invalid utf-8", raw(b'{"user_id": "\xff"}'), 400, "detail"),
     ("deep nesting", raw("[" * 5000 + "]" * 5000), 400, "detail"),
     ("huge integer", raw('{"user_id": 1' + "0" * 400 + "}"), 400, "detail"),
+    ("duplicate key", raw(json.dumps(LAUNCH)[:-1] + ', "user_id": "b"}'), 400, "detail"),
     ("array body", as_json([LAUNCH]), 400, "non_field_errors"),
     ("string body", as_json("event"), 400, "non_field_errors"),
     ("number body", as_json(42), 400, "non_field_errors"),
@@ -172,3 +173,19 @@ def test_the_service_answers_correctly_after_the_whole_battery(client, delivered
         "start_training_reminder",
         "training_dose_congratulation",
     ]
+
+
+@pytest.mark.parametrize(
+    ("path", "body"),
+    [
+        ("/v1/event", b'{"user_id": "a", "user_id": "b"}'),
+        ("/v1/events", b'[{"user_id": "a", "device_id": "d", "device_id": "e"}]'),
+        ("/v1/batch", b'{"batch": [], "batch": []}'),
+        ("/v1/track", b'{"userId": "a", "userId": "b"}'),
+    ],
+)
+def test_a_duplicate_key_is_a_400_naming_it_not_the_last_one_silently_kept(client, path, body):
+    response = client.post(path, body, content_type="application/json")
+
+    assert response.status_code == 400
+    assert "duplicate key" in response.json()["detail"]

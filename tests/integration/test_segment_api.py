@@ -228,7 +228,12 @@ def test_a_gzip_bomb_is_a_413_measured_after_decompression(client, settings):
 
 @pytest.mark.parametrize(
     ("encoding", "body", "status"),
-    [("gzip", b"not gzip at all", 400), ("br", b"{}", 415), ("gzip, gzip", b"{}", 415)],
+    [
+        ("gzip", b"not gzip at all", 400),
+        ("gzip", gzip.compress(b"{}") + b"trailing bytes", 400),
+        ("br", b"{}", 415),
+        ("gzip, gzip", b"{}", 415),
+    ],
 )
 def test_a_body_that_cannot_be_decoded_is_refused_with_the_reason(client, encoding, body, status):
     answer = client.post(
