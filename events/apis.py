@@ -7,12 +7,13 @@ from django.utils import timezone
 from rest_framework import status
 from rest_framework.exceptions import ValidationError
 from rest_framework.generics import ListAPIView
+from rest_framework.permissions import SAFE_METHODS
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.throttling import BaseThrottle
 from rest_framework.views import APIView
 
-from events import cloudevents, schema, segment
+from events import cloudevents, rejections, schema, segment
 from events.decisions import DecisionRecord
 from events.domain import Event
 from events.ingestion import Ingested, ingest, ingest_batch
@@ -55,7 +56,23 @@ def _incoming(request: Request) -> tuple[EventFormat | None, Any]:
     return None, request.data
 
 
-class EventIngestApi(APIView):
+class IngestionApi(APIView):
+    """An endpoint clients post events to: each `4xx` it answers a post, and each event it
+    refuses, is counted and logged (events/rejections.py)."""
+
+    def handle_exception(self, exc: Exception) -> Response:
+        response = super().handle_exception(exc)
+        if status.is_client_error(response.status_code) and self.request.method not in SAFE_METHODS:
+            rejections.request_refused(self.request, exc, response.status_code)
+        return response
+
+    def answer(self, ingested: list[Ingested], items: list[Any], body: Any, code: int) -> Response:
+        """`body` with `code`, once the refused events among `ingested` are accounted for."""
+        rejections.events_refused(self.request, ingested, items, code)
+        return Response(body, status=code)
+
+
+class EventIngestApi(IngestionApi):
     """Post one event: the app's legacy format or v2, or a CloudEvent (structured or binary
     mode). `GET` shows an example."""
 
@@ -78,10 +95,10 @@ class EventIngestApi(APIView):
         ingested = ingest(data, received_at=timezone.now(), event_format=event_format)
         if ingested.result is None:
             raise ValidationError(ingested.errors)
-        return Response(ingested.as_body(), status=ingested.status_code)
+        return self.answer([ingested], [data], ingested.as_body(), ingested.status_code)
 
 
-class EventCollectionApi(ListAPIView):  # type: ignore[type-arg]  # a list, not a Model
+class EventCollectionApi(IngestionApi, ListAPIView):  # type: ignore[type-arg]  # not a Model
     """Recent events, newest first (a bounded window); `POST` ingests a batch, in order:
     the app's own events, or CloudEvents in batched mode."""
 
@@ -118,12 +135,11 @@ class EventCollectionApi(ListAPIView):  # type: ignore[type-arg]  # a list, not 
         ingested = ingest_batch(
             events, sent_at=sent_at, received_at=received_at, event_format=event_format
         )
-        return Response(
-            {"results": [each.as_body() for each in ingested]}, status=status.HTTP_200_OK
-        )
+        results = {"results": [each.as_body() for each in ingested]}
+        return self.answer(ingested, events, results, status.HTTP_200_OK)
 
 
-class SegmentTrackApi(APIView):
+class SegmentTrackApi(IngestionApi):
     """Segment's `POST /v1/track`: one message, as Segment's HTTP Tracking API takes it."""
 
     max_body_setting = "EVENTS_MAX_BODY_BYTES"
@@ -136,10 +152,11 @@ class SegmentTrackApi(APIView):
         )
         if ingested.result is None:
             raise ValidationError(ingested.errors)
-        return Response({"success": True, **ingested.as_body()}, status=_segment_status(ingested))
+        body = {"success": True, **ingested.as_body()}
+        return self.answer([ingested], [request.data], body, _segment_status(ingested))
 
 
-class SegmentBatchApi(APIView):
+class SegmentBatchApi(IngestionApi):
     """Segment's `POST /v1/batch`, where Segment's and RudderStack's SDKs send everything."""
 
     max_body_setting = "EVENTS_BATCH_MAX_BODY_BYTES"
@@ -155,7 +172,8 @@ class SegmentBatchApi(APIView):
             messages, sent_at=sent_at, received_at=received_at, event_format=EventFormat.SEGMENT
         )
         results = [each.as_body() for each in ingested]
-        return Response({"success": True, "results": results}, status=status.HTTP_200_OK)
+        body = {"success": True, "results": results}
+        return self.answer(ingested, messages, body, status.HTTP_200_OK)
 
 
 def _within_batch_limit(events: list[Any]) -> list[Any]:

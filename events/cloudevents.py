@@ -133,7 +133,9 @@ class CloudEventSerializer(EventSerializer):
 
     def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
         if not (attrs.get("subject") or attrs["data"].get("user_id")):
-            raise serializers.ValidationError({"subject": [self.error_messages["no_user"]]})
+            raise serializers.ValidationError(
+                {"subject": [self.error_messages["no_user"]]}, code="no_user"
+            )
         return attrs
 
     def normalise(self, attrs: dict[str, Any]) -> dict[str, Any]:

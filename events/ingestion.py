@@ -52,6 +52,11 @@ class Ingested:
         return self.result.outcome.value if self.result else REJECTED
 
     @property
+    def refused(self) -> bool:
+        """Rejected as invalid, or refused as a conflict."""
+        return self.result is None or self.result.outcome is Outcome.CONFLICT
+
+    @property
     def status_code(self) -> int:
         return STATUS_CODES[self.result.outcome if self.result else REJECTED]
 

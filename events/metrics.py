@@ -3,13 +3,14 @@
 Counting happens on every event, so the tallies are plain `Counter`s bumped
 under one lock per event (a Prometheus counter takes a lock of its own per
 increment, and per label lookup); a collector turns them into
-`events_total{type,outcome}` and `events_decisions_total{outcome}` when
-`/metrics` is scraped.
+`events_total{type,outcome}`, `events_decisions_total{outcome}` and
+`events_rejected_total{endpoint,reason}` (events/rejections.py) when `/metrics` is
+scraped.
 """
 
 import threading
 from collections import Counter
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 
 from prometheus_client.core import REGISTRY, CounterMetricFamily
 from prometheus_client.registry import Collector
@@ -18,6 +19,8 @@ from prometheus_client.registry import Collector
 EVENTS: Counter[tuple[str, str]] = Counter()
 #: Decision log outcomes.
 DECISIONS: Counter[str] = Counter()
+#: What clients sent and were refused, by (endpoint, reason).
+REJECTED: Counter[tuple[str, str]] = Counter()
 _counting = threading.Lock()
 
 
@@ -31,6 +34,13 @@ def count_event(event_type: str, outcome: str, decisions: Sequence[str] = ()) ->
 def count_decisions(decisions: Iterable[str]) -> None:
     with _counting:
         DECISIONS.update(decisions)
+
+
+def count_rejections(endpoint: str, reasons: Mapping[str, int]) -> None:
+    """One request's refusals, by reason: one lock for all of them."""
+    with _counting:
+        for reason, count in reasons.items():
+            REJECTED[endpoint, reason] += count
 
 
 class TalliesCollector(Collector):
@@ -50,6 +60,15 @@ class TalliesCollector(Collector):
         for outcome, count in dict(DECISIONS).items():
             decisions.add_metric([outcome], count)
         yield decisions
+        rejected = CounterMetricFamily(
+            "events_rejected",
+            "Events refused inside a batch and 4xx answers of ingestion endpoints, by "
+            "endpoint and reason (events/rejections.py).",
+            labels=["endpoint", "reason"],
+        )
+        for (endpoint, reason), count in dict(REJECTED).items():
+            rejected.add_metric([endpoint, reason], count)
+        yield rejected
 
 
 REGISTRY.register(TalliesCollector())

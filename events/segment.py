@@ -94,10 +94,12 @@ class MessageSerializer(DeviceTimesSerializer):
 
     def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
         if not (attrs.get("userId") or attrs.get("anonymousId")):
-            raise serializers.ValidationError({"userId": [self.error_messages["no_user"]]})
+            raise serializers.ValidationError(
+                {"userId": [self.error_messages["no_user"]]}, code="no_user"
+            )
         if not _device_of(attrs):
             missing = {"device": {"id": [self.error_messages["no_device"]]}}
-            raise serializers.ValidationError({"context": missing})
+            raise serializers.ValidationError({"context": missing}, code="no_device")
         return self._with_times(attrs)
 
     def _with_times(self, attrs: dict[str, Any]) -> dict[str, Any]:
@@ -107,7 +109,9 @@ class MessageSerializer(DeviceTimesSerializer):
                 sent_at = attrs["sent_at"] if corrected else None
                 times = {**attrs, "occurred_at": attrs[field_name], "sent_at": sent_at}
                 return self.check_device_times(times, field_name)
-        raise serializers.ValidationError({"timestamp": [self.error_messages["no_time"]]})
+        raise serializers.ValidationError(
+            {"timestamp": [self.error_messages["no_time"]]}, code="no_time"
+        )
 
     def normalise(self, attrs: dict[str, Any]) -> dict[str, Any]:
         user_id = attrs.get("userId") or attrs["anonymousId"]
