@@ -61,6 +61,17 @@ class BatchRateThrottle(ClientRateThrottle):
     rate_setting = "EVENTS_BATCH_THROTTLE_RATE"
 
 
+class AuthFailureThrottle(ClientRateThrottle):
+    """Limits failed authentications per address, whatever token each one tried: a wrong
+    token costs a unit, a right one nothing, so guessing is slow and clients are not."""
+
+    scope = "auth-failure"
+    rate_setting = "EVENTS_AUTH_FAILURE_RATE"
+
+    def get_cache_key(self, request: Request, view: APIView | None) -> str:
+        return f"{self.scope}:{client_address(request.META, settings.EVENTS_TRUSTED_PROXIES)}"
+
+
 def client_identity(request: Request) -> str:
     address = client_address(request.META, settings.EVENTS_TRUSTED_PROXIES)
     if request.auth is None:

@@ -11,10 +11,10 @@ import binascii
 import hmac
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, ClassVar
+from typing import TYPE_CHECKING, ClassVar, NoReturn
 
 from rest_framework.authentication import BaseAuthentication, get_authorization_header
-from rest_framework.exceptions import AuthenticationFailed
+from rest_framework.exceptions import AuthenticationFailed, Throttled
 from rest_framework.permissions import BasePermission
 from rest_framework.request import Request
 
@@ -41,15 +41,27 @@ class BearerTokenAuthentication(BaseAuthentication):
         if read_token is None:
             return None
         if len(words) != 2:
-            raise AuthenticationFailed("Use 'Authorization: Bearer <token>'.")
+            _refuse(request, "Use 'Authorization: Bearer <token>'.")
         token = read_token(words[1])
         scopes = _scopes_of(token)
         if not scopes:
-            raise AuthenticationFailed("Invalid token.")
+            _refuse(request, "Invalid token.")
         return ApiClient(scopes), token.decode()
 
     def authenticate_header(self, request: Request) -> str:
         return 'Bearer realm="events"'
+
+
+def _refuse(request: Request, why: str) -> NoReturn:
+    """A failed authentication: `401`, or `429` once its address failed too often."""
+    from events.throttles import AuthFailureThrottle  # it needs the settings this module feeds
+
+    throttle = AuthFailureThrottle()
+    if not throttle.allow_request(request, None):  # type: ignore[arg-type]
+        raise Throttled(
+            throttle.wait(), detail="Too many failed authentications from this address."
+        )
+    raise AuthenticationFailed(why)
 
 
 def _scopes_of(token: bytes) -> frozenset[Scope]:

@@ -155,6 +155,8 @@ EVENTS_GC_GEN0_THRESHOLD = _config.EVENTS_GC_GEN0_THRESHOLD
 EVENTS_THROTTLE_RATE = _config.EVENTS_THROTTLE_RATE
 #: Per-client limit on batches: 200 of 100 events is 20,000 events a second; empty disables it.
 EVENTS_BATCH_THROTTLE_RATE = _config.EVENTS_BATCH_THROTTLE_RATE
+#: Per address, on failed authentications (a wrong or malformed token): past it, `429`.
+EVENTS_AUTH_FAILURE_RATE = _config.EVENTS_AUTH_FAILURE_RATE
 #: The memory store's throttle counters, one per client (eventsproject/rate_limits.py);
 #: past MAX_ENTRIES the oldest third is forgotten, which only ever lets a client through.
 CACHES = {

@@ -9,13 +9,17 @@ With T = `keepalive` (eventsproject/gunicorn.py sets it from EVENTS_CLIENT_TIMEO
   nothing of an answer for T.
 """
 
+import socket
 import time
 from typing import Any
 
 import gevent  # type: ignore[import-untyped]
+import orjson
 from gunicorn.glogging import Logger  # type: ignore[import-untyped]
+from gunicorn.http import errors  # type: ignore[import-untyped]
 from gunicorn.workers.base_async import AsyncWorker  # type: ignore[import-untyped]
 from gunicorn.workers.ggevent import GeventWorker  # type: ignore[import-untyped]
+from prometheus_client import Counter
 
 
 class ServiceLogger(Logger):  # type: ignore[misc]
@@ -26,7 +30,44 @@ class ServiceLogger(Logger):  # type: ignore[misc]
     access_log_enabled = False
 
 
+UNREADABLE = Counter(
+    "http_unreadable_requests", "Requests the server could not read as HTTP, by status.", ["status"]
+)
+
+#: gunicorn's refusals of what it could not read as HTTP, answered in JSON like every other
+#: answer: the first class that matches gives the status. `None`: not the client's doing
+#: (a header the application wrote), left to gunicorn, which answers 500 and logs it.
+REFUSALS: tuple[tuple[Any, int | None, str], ...] = (
+    ((errors.InvalidResponseHeader, errors.InvalidResponseHeaderName), None, ""),
+    (errors.ConfigurationProblem, None, ""),
+    (errors.LimitRequestLine, 414, "URI Too Long"),
+    (errors.LimitRequestHeaders, 431, "Request Header Fields Too Large"),
+    (errors.UnsupportedTransferCoding, 501, "Not Implemented"),
+    (errors.ExpectationFailed, 417, "Expectation Failed"),
+    (errors.ForbiddenProxyRequest, 403, "Forbidden"),
+    (errors.ParseException, 400, "Bad Request"),
+)
+#: The longest error text an answer repeats (it may quote what the client sent).
+LONGEST_DETAIL = 200
+
+
 class SlowClientSafeWorker(GeventWorker):  # type: ignore[misc]
+    def handle_error(self, req: Any, client: Any, addr: Any, exc: Exception) -> None:
+        """A request gunicorn could not read: a JSON answer, counted, and a log line without
+        the client's address (gunicorn's own says `ip=`, and answers in HTML)."""
+        status, reason = _refusal(exc)
+        if status is None:
+            super().handle_error(req, client, addr, exc)
+            return
+        UNREADABLE.labels(str(status)).inc()
+        self.log.info("refused a request that is not HTTP it can read: %s %s", status, exc)
+        detail = f"{reason}: {exc}"[:LONGEST_DETAIL]
+        try:
+            client.sendall(_json_answer(status, reason, detail))
+            _close_gently(client)
+        except OSError:
+            self.log.debug("the client left before its answer")
+
     def handle(self, listener: Any, client: Any, addr: Any) -> None:
         connection = TimeLimitedSocket(client, self.cfg.keepalive)
         # Past GeventWorker.handle, which would make the socket blocking (no limit) again.
@@ -80,5 +121,44 @@ class TimeLimitedSocket:
             raise TimeoutError(f"the request did not arrive within {self._limit} s")
         return min(left, self._limit)
 
+    def unwrapped(self) -> Any:
+        return self._sock
+
     def __getattr__(self, name: str) -> Any:
         return getattr(self._sock, name)
+
+
+def _refusal(exc: Exception) -> tuple[int | None, str]:
+    for classes, status, reason in REFUSALS:
+        if isinstance(exc, classes):
+            return status, reason
+    return None, ""
+
+
+#: What is read and dropped of a refused request before closing, and for how long at most:
+#: closing with unread bytes resets the connection, and the client may lose the answer.
+DRAIN_BYTES = 64 * 1024
+DRAIN_SECONDS = 0.5
+
+
+def _close_gently(client: Any) -> None:
+    """Say we are done, then read what the client is still sending, within bounds."""
+    if isinstance(client, TimeLimitedSocket):
+        client = client.unwrapped()  # its own time limits are a request's, longer
+    client.shutdown(socket.SHUT_WR)
+    client.settimeout(DRAIN_SECONDS)
+    deadline, drained = time.monotonic() + DRAIN_SECONDS, 0
+    while drained < DRAIN_BYTES and time.monotonic() < deadline:
+        chunk = client.recv(16 * 1024)
+        if not chunk:
+            return
+        drained += len(chunk)
+
+
+def _json_answer(status: int, reason: str, detail: str) -> bytes:
+    body = orjson.dumps({"detail": detail})
+    head = (
+        f"HTTP/1.1 {status} {reason}\r\nConnection: close\r\n"
+        f"Content-Type: application/json\r\nContent-Length: {len(body)}\r\n\r\n"
+    )
+    return head.encode("ascii") + body

@@ -32,6 +32,7 @@ def no_throttling(settings):
     """Throttling has its own tests; elsewhere it would only make tests depend on speed."""
     settings.EVENTS_THROTTLE_RATE = None
     settings.EVENTS_BATCH_THROTTLE_RATE = None
+    settings.EVENTS_AUTH_FAILURE_RATE = None
 
 
 @pytest.fixture(autouse=True)

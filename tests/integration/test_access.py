@@ -163,3 +163,21 @@ def test_closed_access_raises_no_warning():
 
     assert "events.W002" not in said
     assert "events.W003" not in said
+
+
+@pytest.mark.both_stores
+def test_failed_authentications_are_throttled_per_address_and_right_tokens_are_not(settings):
+    settings.EVENTS_AUTH_FAILURE_RATE = "5/minute"
+    guesses = [call("post", "/v1/event", **bearer(f"guess-{n}")) for n in range(8)]
+    client = APIClient()
+
+    throttled = post(client, "/v1/event", {}, **bearer("guess-9"))
+    from_elsewhere = post(client, "/v1/event", {}, REMOTE_ADDR="192.0.2.9", **bearer("guess"))
+    right = post(client, "/v1/event", {}, **bearer("app-token"))
+
+    assert guesses == [401] * 5 + [429] * 3
+    assert throttled.status_code == 429
+    assert int(throttled["Retry-After"]) > 0
+    assert "failed authentications" in throttled.json()["detail"]
+    assert from_elsewhere.status_code == 401
+    assert right.status_code == 400  # let in: an empty event is refused for what it is
