@@ -1,4 +1,7 @@
+from typing import Any
+
 from django.urls import path
+from rest_framework.permissions import AllowAny
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
 from events.apis import (
@@ -12,6 +15,8 @@ from events.apis import (
 from eventsproject import schema  # noqa: F401  (registers the auth scheme for the docs)
 from eventsproject.apis import HealthApi, metrics_view
 from notifications.apis import NotificationDetailApi, NotificationListApi, NotificationResendApi
+
+PUBLIC: dict[str, Any] = {"authentication_classes": [], "permission_classes": [AllowAny]}
 
 urlpatterns = [
     path("v1/event", EventIngestApi.as_view(), name="event-ingest"),
@@ -33,8 +38,9 @@ urlpatterns = [
     ),
     path("v1/health", HealthApi.as_view(), name="health"),
     path("metrics", metrics_view, name="metrics"),
-    path("v1/schema", SpectacularAPIView.as_view(), name="schema"),
-    path("v1/docs", SpectacularSwaggerView.as_view(url_name="schema"), name="docs"),
+    # Public pages read no credentials: an unknown token gets them as no token does.
+    path("v1/schema", SpectacularAPIView.as_view(**PUBLIC), name="schema"),
+    path("v1/docs", SpectacularSwaggerView.as_view(url_name="schema", **PUBLIC), name="docs"),
 ]
 
 handler400 = "eventsproject.error_pages.bad_request"

@@ -25,7 +25,7 @@ ADMINISTRATION = [
     ("get", "/v1/notifications/n1"),
     ("post", "/v1/notifications/n1/resend"),
 ]
-OPEN = [("get", "/v1/health"), ("get", "/metrics"), ("get", "/v1/schema")]
+OPEN = [("get", "/v1/health"), ("get", "/metrics"), ("get", "/v1/schema"), ("get", "/v1/docs")]
 #: What each route answers once let in: an empty batch, an unknown notification, ...
 LET_IN = {200, 202, 400, 404}
 
@@ -65,6 +65,11 @@ def test_production_mode_without_any_token_configured_still_admits_no_one(settin
 @pytest.mark.parametrize(("method", "path"), OPEN)
 def test_health_metrics_and_the_schema_stay_open(method, path):
     assert call(method, path) == 200
+
+
+@pytest.mark.parametrize(("method", "path"), OPEN)
+def test_an_open_page_is_open_whatever_token_comes_with_it(method, path):
+    assert call(method, path, **bearer("a-token-nobody-issued")) == 200
 
 
 @pytest.mark.parametrize(("method", "path"), INGESTION)
