@@ -5,7 +5,7 @@ from typing import Any
 from django.conf import settings
 from django.utils import timezone
 from rest_framework import status
-from rest_framework.exceptions import ValidationError
+from rest_framework.exceptions import Throttled, ValidationError
 from rest_framework.generics import ListAPIView
 from rest_framework.permissions import SAFE_METHODS
 from rest_framework.request import Request
@@ -23,6 +23,7 @@ from events.parsers import (
     LimitedJSONParser,
     PayloadTooLarge,
 )
+from events.processing import TooManyNewUsers
 from events.serializers import (
     BatchSerializer,
     DecisionRecordSerializer,
@@ -30,7 +31,7 @@ from events.serializers import (
     EventRepresentationSerializer,
     UserStateSerializer,
 )
-from events.throttles import BatchRateThrottle, EventRateThrottle
+from events.throttles import BatchRateThrottle, EventRateThrottle, NewUsersThrottle
 from eventsproject.authentication import AdminAccess
 from eventsproject.bootstrap import components
 from eventsproject.pagination import Pagination
@@ -56,11 +57,19 @@ def _incoming(request: Request) -> tuple[EventFormat | None, Any]:
     return None, request.data
 
 
+NEW_USERS_REFUSED = (
+    "This client has made as many new users as it may for now (EVENTS_NEW_USERS_RATE); "
+    "nothing of this event was recorded: retry later."
+)
+
+
 class IngestionApi(APIView):
     """An endpoint clients post events to: each `4xx` it answers a post, and each event it
     refuses, is counted and logged (events/rejections.py)."""
 
     def handle_exception(self, exc: Exception) -> Response:
+        if isinstance(exc, TooManyNewUsers):
+            exc = Throttled(exc.wait, detail=NEW_USERS_REFUSED)
         response = super().handle_exception(exc)
         if status.is_client_error(response.status_code) and self.request.method not in SAFE_METHODS:
             rejections.request_refused(self.request, exc, response.status_code)
@@ -92,7 +101,12 @@ class EventIngestApi(IngestionApi):
     @schema.describe_event_ingest
     def post(self, request: Request) -> Response:
         event_format, data = _incoming(request)
-        ingested = ingest(data, received_at=timezone.now(), event_format=event_format)
+        ingested = ingest(
+            data,
+            received_at=timezone.now(),
+            event_format=event_format,
+            new_user=NewUsersThrottle().admission(request),
+        )
         if ingested.result is None:
             raise ValidationError(ingested.errors)
         return self.answer([ingested], [data], ingested.as_body(), ingested.status_code)
@@ -133,7 +147,11 @@ class EventCollectionApi(IngestionApi, ListAPIView):  # type: ignore[type-arg]  
         sent_at = request.data.get("sent_at") if "sent_at" in batch else None
         event_format = BATCH_FORMATS.get(_media_type(request))
         ingested = ingest_batch(
-            events, sent_at=sent_at, received_at=received_at, event_format=event_format
+            events,
+            sent_at=sent_at,
+            received_at=received_at,
+            event_format=event_format,
+            new_user=NewUsersThrottle().admission(request),
         )
         results = {"results": [each.as_body() for each in ingested]}
         return self.answer(ingested, events, results, status.HTTP_200_OK)
@@ -148,7 +166,10 @@ class SegmentTrackApi(IngestionApi):
     @schema.describe_segment_track
     def post(self, request: Request) -> Response:
         ingested = ingest(
-            request.data, received_at=timezone.now(), event_format=EventFormat.SEGMENT
+            request.data,
+            received_at=timezone.now(),
+            event_format=EventFormat.SEGMENT,
+            new_user=NewUsersThrottle().admission(request),
         )
         if ingested.result is None:
             raise ValidationError(ingested.errors)
@@ -169,7 +190,11 @@ class SegmentBatchApi(IngestionApi):
         messages = _within_batch_limit(batch["batch"])
         sent_at = request.data.get("sentAt") if batch.get("sentAt") else None
         ingested = ingest_batch(
-            messages, sent_at=sent_at, received_at=received_at, event_format=EventFormat.SEGMENT
+            messages,
+            sent_at=sent_at,
+            received_at=received_at,
+            event_format=EventFormat.SEGMENT,
+            new_user=NewUsersThrottle().admission(request),
         )
         results = [each.as_body() for each in ingested]
         body = {"success": True, "results": results}

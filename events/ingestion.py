@@ -15,7 +15,7 @@ from rest_framework.exceptions import ValidationError
 
 from events.domain import Event
 from events.formats import IncomingEventSerializer, detect_format
-from events.processing import Outcome, RecordResult
+from events.processing import NewUserAdmission, Outcome, RecordResult
 from events.serializers import EventFormat, event_representation
 from eventsproject.bootstrap import components
 
@@ -85,12 +85,15 @@ def ingest(
     *,
     received_at: datetime | None = None,
     event_format: EventFormat | None = None,
+    new_user: NewUserAdmission | None = None,
 ) -> Ingested:
-    """Parse and record one event; `received_at` is the server's clock (none in a replay)."""
+    """Parse and record one event; `received_at` is the server's clock (none in a replay),
+    `new_user` the client's allowance of new users (none in a replay)."""
     event = _parsed(data, received_at, event_format)
     if not isinstance(event, Event):
         return Ingested(errors=event)
-    return Ingested(components().processor.record(event), event_format or detect_format(data))
+    result = components().processor.record(event, new_user)
+    return Ingested(result, event_format or detect_format(data))
 
 
 def ingest_many(
@@ -98,11 +101,13 @@ def ingest_many(
     *,
     received_at: datetime | None = None,
     event_format: EventFormat | None = None,
+    new_user: NewUserAdmission | None = None,
 ) -> list[Ingested]:
     """`ingest` each item, in order: all are parsed first, then the events are recorded
     together (still one unit of work each, which the store reads and saves together)."""
     parsed = [_parsed(data, received_at, event_format) for data in items]
-    recorded = iter(components().processor.record_many([p for p in parsed if isinstance(p, Event)]))
+    events = [p for p in parsed if isinstance(p, Event)]
+    recorded = iter(components().processor.record_many(events, new_user))
     return [
         Ingested(next(recorded), event_format or detect_format(data))
         if isinstance(event, Event)
@@ -117,11 +122,12 @@ def ingest_batch(
     sent_at: str | None = None,
     received_at: datetime | None = None,
     event_format: EventFormat | None = None,
+    new_user: NewUserAdmission | None = None,
 ) -> list[Ingested]:
     """A batch's events; the batch's `sent_at` stands in for the events that have none."""
     key = SENT_AT_KEYS.get(event_format, "sent_at")
     items = [_with_sent_at(data, key, sent_at) for data in events]
-    return ingest_many(items, received_at=received_at, event_format=event_format)
+    return ingest_many(items, received_at=received_at, event_format=event_format, new_user=new_user)
 
 
 def _parsed(data: Any, received_at: datetime | None, event_format: EventFormat | None) -> Any:

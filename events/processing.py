@@ -22,7 +22,14 @@ from events import metrics
 from events.decisions import Decision, DecisionRecord, Trigger, UserState, settle
 from events.domain import Event, UnknownEvent
 from events.notices import notifications_of
-from events.repository import Arrival, Change, Committed, EventRepository, UnitOfWork
+from events.repository import (
+    Arrival,
+    Change,
+    Committed,
+    EventRepository,
+    NeedsStoredState,
+    UnitOfWork,
+)
 from events.rules import Thresholds, remind_to_start
 from events.signals import event_recorded
 from notifications import metrics as notification_metrics
@@ -36,6 +43,20 @@ class Outcome(StrEnum):
     IGNORED = "ignored"  # an unknown type: recorded and counted, no rule runs
     DUPLICATE = "duplicate"  # seen before with the same content: nothing is saved again
     CONFLICT = "conflict"  # an id seen before with other content: refused
+
+
+#: Asked before an event makes a user the store did not hold: the seconds until the client
+#: sending it may make another (0: now). Given by the API; none for replays and reminders.
+NewUserAdmission = Callable[[], float]
+
+
+class TooManyNewUsers(NeedsStoredState):
+    """The client made as many new users as it may for now (EVENTS_NEW_USERS_RATE); only
+    true of a user the store does not hold, hence `NeedsStoredState`."""
+
+    def __init__(self, wait: float) -> None:
+        super().__init__(f"too many new users from this client; retry in {wait:.0f} s")
+        self.wait = wait
 
 
 @dataclass(frozen=True, slots=True)
@@ -58,13 +79,19 @@ class EventProcessor:
         self.repository = repository
         self.thresholds = thresholds
 
-    def record(self, event: Event) -> RecordResult:
-        committed = self.repository.update(event.user_id, partial(self._decide, event), event=event)
+    def record(self, event: Event, new_user: NewUserAdmission | None = None) -> RecordResult:
+        decide = partial(self._decide, event, new_user)
+        committed = self.repository.update(event.user_id, decide, event=event)
         return self._recorded(event, committed)
 
-    def record_many(self, events: Sequence[Event]) -> list[RecordResult]:
+    def record_many(
+        self, events: Sequence[Event], new_user: NewUserAdmission | None = None
+    ) -> list[RecordResult]:
         """`record` each event, in order; the store reads and saves their units together."""
-        work = [UnitOfWork(event.user_id, partial(self._decide, event), event) for event in events]
+        work = [
+            UnitOfWork(event.user_id, partial(self._decide, event, new_user), event)
+            for event in events
+        ]
         committed = self.repository.update_many(work)
         return [self._recorded(*pair) for pair in zip(events, committed, strict=True)]
 
@@ -109,13 +136,16 @@ class EventProcessor:
                 sent += self._settle(reminder.user_id, _remind_at_end_of_replay)
         return sent
 
-    def _decide(self, event: Event, state: UserState) -> Change:
+    def _decide(self, event: Event, new_user: NewUserAdmission | None, state: UserState) -> Change:
         decisions: list[Decision] = []
         for _, response in event_recorded.send(
             sender=type(event), event=event, state=state, thresholds=self.thresholds
         ):
             decisions += cast(list[Decision], response)
-        return change_of(state, decisions)
+        change = change_of(state, decisions)
+        if new_user is not None and change.state and not state:
+            _admit(new_user)
+        return change
 
     def _settle(
         self, user_id: str, decide: Callable[[UserState], list[Decision]]
@@ -126,6 +156,14 @@ class EventProcessor:
         metrics.count_decisions(record.outcome for record in change.change.records)
         _log(change.change)
         return list(change.change.notifications)
+
+
+def _admit(new_user: NewUserAdmission) -> None:
+    """Raise `TooManyNewUsers` unless the client may make one more user now: nothing of
+    the event is saved, and a retry once the wait is over is processed anew."""
+    wait = new_user()
+    if wait:
+        raise TooManyNewUsers(wait)
 
 
 def _remind_if_due(now: datetime, state: UserState) -> list[Decision]:

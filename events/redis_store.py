@@ -42,7 +42,14 @@ from events.codec import (
 )
 from events.decisions import NO_STATE, DecisionRecord, Reminder, UserState
 from events.domain import Event
-from events.repository import Arrival, Change, ChangeOf, Committed, UnitOfWork
+from events.repository import (
+    Arrival,
+    Change,
+    ChangeOf,
+    Committed,
+    NeedsStoredState,
+    UnitOfWork,
+)
 from eventsproject.redis import Client, Layout, Pipelines
 from notifications.redis_outbox import APPEND_NOTES, RedisOutboxStore
 
@@ -277,18 +284,19 @@ class RedisEventRepository:
         store is read first, and when the unit's own check-in is found, that commit ran
         (its reply was lost, and a retrying client sent it again)."""
         raw, seen = self._first_view(unit, decided)
+        held = decided is not None  # whether `raw` is what the store holds
         for attempt in range(self.attempts):
             if seen is not None:
                 return self._answer(unit, seen, decided)
             before = self._decoded(raw)
-            decided = change_of(before)
-            outcome, written = self._commit(unit, raw, before, decided)
-            if outcome == b"ok":
+            decided = _decided(change_of, before, on_what_is_held=held)
+            outcome, written = self._commit_or_read(unit, raw, before, decided)
+            if outcome == b"ok" and decided is not None:
                 self._remember(unit.user_id, written)
                 return self._new(decided)
             if isinstance(outcome, bytes):  # b"seen:" and what the seen key holds
                 return self._answer(unit, outcome[5:], decided)
-            _, raw, seen = outcome  # refused: what the store holds
+            (_, raw, seen), held = outcome, True  # refused: what the store holds
             _back_off(attempt + 1)
         raise TooMuchContention(f"user {unit.user_id}'s state kept changing")
 
@@ -401,6 +409,15 @@ class RedisEventRepository:
     def _decoded(self, raw: bytes) -> UserState:
         return decode_state(raw) if raw else NO_STATE
 
+    def _commit_or_read(
+        self, unit: _Unit, raw: bytes, before: UserState, change: Change | None
+    ) -> tuple[Any, bytes]:
+        """The commit's answer; for no change (a decision that needs the state the store
+        holds), a refusal with that state, as the script answers when the state changed."""
+        if change is None:
+            return (b"refused", *self._read(unit)), b""
+        return self._commit(unit, raw, before, change)
+
     def _commit(
         self, unit: _Unit, raw: bytes, before: UserState, change: Change
     ) -> tuple[Any, bytes]:
@@ -465,6 +482,17 @@ class RedisEventRepository:
             for name, count in tally.items():
                 totals[name.decode()] = totals.get(name.decode(), 0) + int(count)
         return totals
+
+
+def _decided(change_of: ChangeOf, before: UserState, *, on_what_is_held: bool) -> Change | None:
+    """The unit's decision; None when it needs the state the store holds and `before` is
+    only the one this process remembers."""
+    try:
+        return change_of(before)
+    except NeedsStoredState:
+        if on_what_is_held:
+            raise
+        return None
 
 
 def _token() -> str:

@@ -41,6 +41,12 @@ class StoreFull(RuntimeError):
     """The memory store holds as many users as it may (EVENTS_MEMORY_MAX_USERS)."""
 
 
+class NeedsStoredState(Exception):
+    """Raised by a decision that must not be made on a state the store may not hold (a new
+    user's, say, where a store deciding on a state it remembers cannot tell): such a store
+    reads the state it holds and decides again; one deciding on what it holds lets it go."""
+
+
 FULL_REFUSALS = PromCounter(
     "events_store_full_refusals", "New users refused because the memory store was full."
 )

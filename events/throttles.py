@@ -8,7 +8,8 @@ Each request spends one unit of a counter that is read and moved in one step
 (eventsproject/rate_limits.py): the body is never parsed for it, and on Redis every
 process spends from the same counter. Rates are read from settings at request time."""
 
-from functools import lru_cache
+from collections.abc import Callable
+from functools import lru_cache, partial
 from typing import ClassVar
 
 from django.conf import settings
@@ -70,6 +71,23 @@ class AuthFailureThrottle(ClientRateThrottle):
 
     def get_cache_key(self, request: Request, view: APIView | None) -> str:
         return f"{self.scope}:{client_address(request.META, settings.EVENTS_TRUSTED_PROXIES)}"
+
+
+class NewUsersThrottle(ClientRateThrottle):
+    """Limits the users one client may make the store hold, per period: one holder of the
+    app's token cannot fill the store for everyone. Asked by processing, only for an event
+    that makes a new user (events/processing.py), never for the others."""
+
+    scope = "new-users"
+    rate_setting = "EVENTS_NEW_USERS_RATE"
+
+    def admission(self, request: Request) -> Callable[[], float] | None:
+        """The seconds the request's client must wait before making a new user, or None."""
+        if self.rate is None:
+            return None
+        key = f"{self.scope}:{client_identity(request)}"
+        limiter = components().rate_limiter
+        return partial(limiter.admit, key, self.num_requests, self.duration)
 
 
 def client_identity(request: Request) -> str:

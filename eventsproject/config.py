@@ -155,6 +155,7 @@ class Config(BaseSettings):
     EVENTS_THROTTLE_RATE: Rate = "30/s"
     EVENTS_BATCH_THROTTLE_RATE: Rate = "200/s"
     EVENTS_AUTH_FAILURE_RATE: Rate = "10/minute"
+    EVENTS_NEW_USERS_RATE: Rate = "120/minute"
     EVENTS_TRUSTED_PROXIES: Annotated[
         tuple[IPv4Network | IPv6Network, ...], NoDecode, BeforeValidator(_networks)
     ] = ()

@@ -157,6 +157,8 @@ EVENTS_THROTTLE_RATE = _config.EVENTS_THROTTLE_RATE
 EVENTS_BATCH_THROTTLE_RATE = _config.EVENTS_BATCH_THROTTLE_RATE
 #: Per address, on failed authentications (a wrong or malformed token): past it, `429`.
 EVENTS_AUTH_FAILURE_RATE = _config.EVENTS_AUTH_FAILURE_RATE
+#: Per client, on events that make a user the store did not hold: past it, `429`.
+EVENTS_NEW_USERS_RATE = _config.EVENTS_NEW_USERS_RATE
 #: The memory store's throttle counters, one per client (eventsproject/rate_limits.py);
 #: past MAX_ENTRIES the oldest third is forgotten, which only ever lets a client through.
 CACHES = {

@@ -1,8 +1,8 @@
 from typing import Any
 
 from django.urls import path
-from rest_framework.permissions import AllowAny
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
+from rest_framework.permissions import AllowAny
 
 from events.apis import (
     EventCollectionApi,

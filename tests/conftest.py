@@ -4,6 +4,7 @@ empty in-memory state, a recording notify transport and a running dispatcher."""
 from collections.abc import Iterator
 
 import pytest
+from django.core.cache import cache
 
 from events.repository import EventRepository
 from events.rules import Thresholds
@@ -29,10 +30,13 @@ class RecordingTransport:
 
 @pytest.fixture(autouse=True)
 def no_throttling(settings):
-    """Throttling has its own tests; elsewhere it would only make tests depend on speed."""
+    """Throttling has its own tests; elsewhere it would only make tests depend on speed.
+    Each test starts with every allowance whole (the memory store's live in Django's cache)."""
+    cache.clear()
     settings.EVENTS_THROTTLE_RATE = None
     settings.EVENTS_BATCH_THROTTLE_RATE = None
     settings.EVENTS_AUTH_FAILURE_RATE = None
+    settings.EVENTS_NEW_USERS_RATE = None
 
 
 @pytest.fixture(autouse=True)

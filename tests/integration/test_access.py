@@ -186,3 +186,61 @@ def test_failed_authentications_are_throttled_per_address_and_right_tokens_are_n
     assert "failed authentications" in throttled.json()["detail"]
     assert from_elsewhere.status_code == 401
     assert right.status_code == 400  # let in: an empty event is refused for what it is
+
+
+@pytest.mark.both_stores
+def test_one_client_makes_only_so_many_new_users_and_nothing_of_a_refused_event_is_kept(
+    settings, parts
+):
+    settings.EVENTS_NEW_USERS_RATE = "3/minute"
+    client = APIClient()
+
+    def launch(user: str, **extra: str):
+        body = {**BRIEF_SAMPLE[0], "user_id": user, "event_id": f"launch-of-{user}"}
+        return post(client, "/v1/event", body, **bearer("app-token"), **extra)
+
+    made = [launch(f"u{n}").status_code for n in range(5)]
+    refused = launch("u9")
+    known = post(
+        client, "/v1/event", {**BRIEF_SAMPLE[1], "user_id": "u0"}, **bearer("app-token")
+    ).status_code
+    elsewhere = launch("u9", REMOTE_ADDR="192.0.2.7").status_code
+
+    assert made == [202, 202, 202, 429, 429]
+    assert refused.status_code == 429
+    assert int(refused["Retry-After"]) > 0
+    assert "EVENTS_NEW_USERS_RATE" in refused.json()["detail"]
+    assert known == 202  # a user the store holds is never held up
+    assert elsewhere == 202  # another client has its own allowance, and u9 is new to it
+    assert not parts.repository.user_state("u3")
+
+
+@pytest.mark.both_stores
+def test_a_batch_past_its_client_s_new_users_is_429_and_its_retry_finishes_it(settings):
+    settings.EVENTS_NEW_USERS_RATE = "3/minute"
+    batch = [{**BRIEF_SAMPLE[0], "user_id": f"b{n}"} for n in range(5)]
+    client = APIClient()
+
+    first = post(client, "/v1/events", batch, **bearer("app-token"))
+    retried = post(client, "/v1/events", batch, REMOTE_ADDR="192.0.2.8", **bearer("app-token"))
+
+    assert first.status_code == 429
+    assert [each["status"] for each in retried.json()["results"]] == ["duplicate"] * 3 + [
+        "accepted"
+    ] * 2
+
+
+@pytest.mark.both_stores
+def test_a_user_the_store_holds_is_not_new_to_a_process_that_does_not_remember_it(settings, parts):
+    settings.EVENTS_NEW_USERS_RATE = "1/minute"
+    client = APIClient()
+    launch = {**BRIEF_SAMPLE[0], "user_id": "old"}
+    assert post(client, "/v1/event", launch, **bearer("app-token")).status_code == 202
+    forget = getattr(parts.repository, "_last_states", {})  # Redis: as another process would
+    forget.clear()
+
+    start = post(client, "/v1/event", {**BRIEF_SAMPLE[1], "user_id": "old"}, **bearer("app-token"))
+    new = post(client, "/v1/event", {**launch, "user_id": "new"}, **bearer("app-token"))
+
+    assert start.status_code == 202
+    assert new.status_code == 429
