@@ -50,9 +50,8 @@ class Outcome(StrEnum):
 NewUserAdmission = Callable[[], float]
 
 
-class TooManyNewUsers(NeedsStoredState):
-    """The client made as many new users as it may for now (EVENTS_NEW_USERS_RATE); only
-    true of a user the store does not hold, hence `NeedsStoredState`."""
+class TooManyNewUsers(RuntimeError):
+    """The client made as many new users as it may for now (EVENTS_NEW_USERS_RATE)."""
 
     def __init__(self, wait: float) -> None:
         super().__init__(f"too many new users from this client; retry in {wait:.0f} s")
@@ -143,8 +142,8 @@ class EventProcessor:
         ):
             decisions += cast(list[Decision], response)
         change = change_of(state, decisions)
-        if new_user is not None and change.state and not state:
-            _admit(new_user)
+        if new_user is not None and change.state and not state:  # a new user, if the store
+            raise NeedsStoredState(partial(_admitted, new_user, change))  # holds none indeed
         return change
 
     def _settle(
@@ -158,12 +157,14 @@ class EventProcessor:
         return list(change.change.notifications)
 
 
-def _admit(new_user: NewUserAdmission) -> None:
-    """Raise `TooManyNewUsers` unless the client may make one more user now: nothing of
-    the event is saved, and a retry once the wait is over is processed anew."""
+def _admitted(new_user: NewUserAdmission, change: Change) -> Change:
+    """`change`, spent from the client's allowance of new users; `TooManyNewUsers` when
+    none is left: nothing of the event is saved, and a retry once the wait is over is
+    processed anew."""
     wait = new_user()
     if wait:
         raise TooManyNewUsers(wait)
+    return change
 
 
 def _remind_if_due(now: datetime, state: UserState) -> list[Decision]:

@@ -49,6 +49,7 @@ from events.repository import (
     Committed,
     NeedsStoredState,
     UnitOfWork,
+    decided_on_held,
 )
 from eventsproject.redis import Client, Layout, Pipelines
 from notifications.redis_outbox import APPEND_NOTES, RedisOutboxStore
@@ -372,7 +373,7 @@ class RedisEventRepository:
             batch.results[index] = self._answer(unit, seen, None)
             return
         raw, before = batch.states.get(unit.user_id) or (raw, self._decoded(raw))
-        change = change_of(before)
+        change = decided_on_held(change_of, before)
         keys, args = self._commit_keys(unit, change), self._commit_args(unit, raw, before, change)
         batch.commits.queue(keys[0], "evalsha", self._commit_script.sha, len(keys), *keys, *args)
         batch.queued.append((index, change, args[1]))
@@ -489,10 +490,8 @@ def _decided(change_of: ChangeOf, before: UserState, *, on_what_is_held: bool) -
     only the one this process remembers."""
     try:
         return change_of(before)
-    except NeedsStoredState:
-        if on_what_is_held:
-            raise
-        return None
+    except NeedsStoredState as needs:
+        return needs.confirmed() if on_what_is_held else None
 
 
 def _token() -> str:

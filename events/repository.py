@@ -42,9 +42,22 @@ class StoreFull(RuntimeError):
 
 
 class NeedsStoredState(Exception):
-    """Raised by a decision that must not be made on a state the store may not hold (a new
-    user's, say, where a store deciding on a state it remembers cannot tell): such a store
-    reads the state it holds and decides again; one deciding on what it holds lets it go."""
+    """Raised by a decision that holds only if the state it was given is the one the store
+    holds (a new user's is spent from the client's allowance, say). A store that decided on
+    the state it holds takes the change from `confirmed()` (`decided_on_held`); one that
+    decided on a state it remembers reads the one it holds and decides again."""
+
+    def __init__(self, confirmed: "Callable[[], Change]") -> None:
+        super().__init__("this decision needs the state the store holds")
+        self.confirmed = confirmed
+
+
+def decided_on_held(change_of: "ChangeOf", state: "UserState") -> "Change":
+    """`change_of(state)`, where `state` is what the store holds."""
+    try:
+        return change_of(state)
+    except NeedsStoredState as needs:
+        return needs.confirmed()
 
 
 FULL_REFUSALS = PromCounter(
@@ -167,7 +180,7 @@ class InMemoryEventRepository:
                 return Committed(arrival)
             before = self._states.get(user_id, NO_STATE)
             try:
-                change = change_of(before)
+                change = decided_on_held(change_of, before)
             except BaseException:
                 if event is not None:
                     self._forget(event)  # so that a retry is processed, not a duplicate

@@ -8,6 +8,9 @@ Each request spends one unit of a counter that is read and moved in one step
 (eventsproject/rate_limits.py): the body is never parsed for it, and on Redis every
 process spends from the same counter. Rates are read from settings at request time."""
 
+import threading
+import time
+from collections import OrderedDict
 from collections.abc import Callable
 from functools import lru_cache, partial
 from typing import ClassVar
@@ -64,13 +67,50 @@ class BatchRateThrottle(ClientRateThrottle):
 
 class AuthFailureThrottle(ClientRateThrottle):
     """Limits failed authentications per address, whatever token each one tried: a wrong
-    token costs a unit, a right one nothing, so guessing is slow and clients are not."""
+    token costs a unit, a right one nothing. Once an address is refused, every token it
+    sends is refused before it is compared, until the wait is over (`blocked_for`): a guess
+    cannot tell right from wrong, so guessing is slow. Other processes block the address
+    at its next failure there (the allowance itself is shared on Redis)."""
 
     scope = "auth-failure"
     rate_setting = "EVENTS_AUTH_FAILURE_RATE"
 
     def get_cache_key(self, request: Request, view: APIView | None) -> str:
-        return f"{self.scope}:{client_address(request.META, settings.EVENTS_TRUSTED_PROXIES)}"
+        return f"{self.scope}:{_address_of(request)}"
+
+    def allow_request(self, request: Request, view: APIView) -> bool:
+        if super().allow_request(request, view):
+            return True
+        _block(_address_of(request), self.wait())
+        return False
+
+
+#: Addresses refused for failing to authenticate, and until when (time.monotonic), in this
+#: process; at most `MOST_BLOCKED`, the oldest forgotten first.
+_blocked: OrderedDict[str, float] = OrderedDict()
+_blocking = threading.Lock()
+MOST_BLOCKED = 10_000
+
+
+def blocked_for(request: Request) -> float:
+    """Seconds until the request's address may try a token again; 0: now."""
+    if not _blocked:  # the usual case, without the lock
+        return 0.0
+    with _blocking:
+        until = _blocked.get(_address_of(request), 0.0)
+    return max(0.0, until - time.monotonic())
+
+
+def _block(address: str, seconds: float) -> None:
+    with _blocking:
+        _blocked.pop(address, None)
+        _blocked[address] = time.monotonic() + seconds
+        while len(_blocked) > MOST_BLOCKED:
+            _blocked.popitem(last=False)
+
+
+def _address_of(request: Request) -> str:
+    return client_address(request.META, settings.EVENTS_TRUSTED_PROXIES)
 
 
 class NewUsersThrottle(ClientRateThrottle):

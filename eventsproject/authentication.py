@@ -40,6 +40,7 @@ class BearerTokenAuthentication(BaseAuthentication):
         read_token = TOKEN_READERS.get(words[0].lower())
         if read_token is None:
             return None
+        _refuse_if_blocked(request)
         if len(words) != 2:
             _refuse(request, "Use 'Authorization: Bearer <token>'.")
         token = read_token(words[1])
@@ -52,15 +53,24 @@ class BearerTokenAuthentication(BaseAuthentication):
         return 'Bearer realm="events"'
 
 
+def _refuse_if_blocked(request: Request) -> None:
+    from events.throttles import blocked_for
+
+    wait = blocked_for(request)
+    if wait:
+        raise Throttled(wait, detail=TOO_MANY_FAILURES)
+
+
+TOO_MANY_FAILURES = "Too many failed authentications from this address."
+
+
 def _refuse(request: Request, why: str) -> NoReturn:
     """A failed authentication: `401`, or `429` once its address failed too often."""
     from events.throttles import AuthFailureThrottle  # it needs the settings this module feeds
 
     throttle = AuthFailureThrottle()
     if not throttle.allow_request(request, None):  # type: ignore[arg-type]
-        raise Throttled(
-            throttle.wait(), detail="Too many failed authentications from this address."
-        )
+        raise Throttled(throttle.wait(), detail=TOO_MANY_FAILURES)
     raise AuthenticationFailed(why)
 
 

@@ -98,6 +98,11 @@ def _webhook_secrets(raw: Any) -> tuple[bytes, ...]:
     return signing.parse_secrets(str(raw)) if isinstance(raw, str) else tuple(raw)
 
 
+def _blank_is(default: str) -> Any:
+    """Blank reads as `default`: platforms set some variables empty (WEB_CONCURRENCY)."""
+    return lambda raw: (raw.strip() or default) if isinstance(raw, str) else raw
+
+
 def _prefix(raw: Any) -> Any:
     return (raw.strip() or "ep") if isinstance(raw, str) else raw
 
@@ -127,7 +132,7 @@ class Config(BaseSettings):
     SECRET_KEY: str = ""
     ALLOWED_HOSTS: Annotated[Items, Field(min_length=1)] = ["127.0.0.1", "localhost", "[::1]"]
     EVENTS_CLIENT_TIMEOUT_SECONDS: Annotated[int, count(1, 3600)] = 10
-    WEB_CONCURRENCY: Annotated[int, count(1, 256)] = 1
+    WEB_CONCURRENCY: Annotated[int, BeforeValidator(_blank_is("1")), count(1, 256)] = 1
     SECURE_SSL_REDIRECT: Flag = False
     SECURE_HSTS_SECONDS: Annotated[int, count(0, 10 * YEAR)] = 0
     SECURE_HSTS_INCLUDE_SUBDOMAINS: Flag = True
@@ -207,12 +212,27 @@ SECRETS = frozenset(
 )
 URLS = frozenset({"NOTIFY_URL", "REDIS_URL", "EVENTS_API_URL"})
 
+#: A claimed notification's own attempt and the two it may wait for (the dispatcher's
+#: senders each hold at most two more): all within one claim's lease.
+ATTEMPTS_IN_A_LEASE = 3
+
 #: Rules that hold between variables: each a test of the config and what it says when false.
 CONSISTENCY: tuple[tuple[Callable[[Config], bool], str], ...] = (
     (
         lambda config: not (config.NOTIFY_AUTH_TOKEN and _credentials(config.NOTIFY_URL)),
         "NOTIFY_AUTH_TOKEN and credentials in NOTIFY_URL would send two Authorization "
         "headers: use one of them",
+    ),
+    (
+        lambda config: (
+            config.EVENTS_STORE != "redis"
+            or config.EVENTS_CLAIM_LEASE_SECONDS
+            >= ATTEMPTS_IN_A_LEASE * (config.NOTIFY_CONNECT_TIMEOUT + config.NOTIFY_READ_TIMEOUT)
+        ),
+        f"EVENTS_CLAIM_LEASE_SECONDS must be at least {ATTEMPTS_IN_A_LEASE} times "
+        "NOTIFY_CONNECT_TIMEOUT + NOTIFY_READ_TIMEOUT with EVENTS_STORE=redis: a claimed "
+        "notification waits for up to two attempts before its own, and another process "
+        "sends it again once the lease is over",
     ),
 )
 

@@ -78,7 +78,11 @@ def health_report() -> dict[str, Any]:
     a few of its periods, or the store cannot be reached."""
     parts = components()
     threads = {"ticker": parts.ticker.alive, "dispatcher": parts.dispatcher.alive}
-    loops = {"ticker": parts.ticker.health, "dispatcher": parts.dispatcher.health}
+    loops = {
+        "ticker": parts.ticker.health,
+        "dispatcher": parts.dispatcher.health,
+        "senders": parts.dispatcher.senders_health,
+    }
     store: dict[str, Any] = {"kind": settings.EVENTS_STORE, "reachable": True}
     try:
         figures = {

@@ -35,33 +35,36 @@ UNREADABLE = Counter(
 )
 
 #: gunicorn's refusals of what it could not read as HTTP, answered in JSON like every other
-#: answer: the first class that matches gives the status. `None`: not the client's doing
-#: (a header the application wrote), left to gunicorn, which answers 500 and logs it.
-REFUSALS: tuple[tuple[Any, int | None, str], ...] = (
-    ((errors.InvalidResponseHeader, errors.InvalidResponseHeaderName), None, ""),
-    (errors.ConfigurationProblem, None, ""),
-    (errors.LimitRequestLine, 414, "URI Too Long"),
-    (errors.LimitRequestHeaders, 431, "Request Header Fields Too Large"),
-    (errors.UnsupportedTransferCoding, 501, "Not Implemented"),
-    (errors.ExpectationFailed, 417, "Expectation Failed"),
-    (errors.ForbiddenProxyRequest, 403, "Forbidden"),
-    (errors.ParseException, 400, "Bad Request"),
+#: answer: the first class that matches gives the status and what is said. The parser's
+#: own message is never repeated: it quotes the request (a token, a query string). `None`:
+#: not the client's doing (a header the application wrote), left to gunicorn (500, logged).
+REFUSALS: tuple[tuple[Any, int | None, str, str], ...] = (
+    ((errors.InvalidResponseHeader, errors.InvalidResponseHeaderName), None, "", ""),
+    (errors.ConfigurationProblem, None, "", ""),
+    (errors.LimitRequestLine, 414, "URI Too Long", "the request line is over 4,094 bytes"),
+    (errors.LimitRequestHeaders, 431, "Request Header Fields Too Large", "too many headers"),
+    (errors.UnsupportedTransferCoding, 501, "Not Implemented", "a transfer coding but chunked"),
+    (errors.ExpectationFailed, 417, "Expectation Failed", "an Expect header it cannot meet"),
+    (errors.ForbiddenProxyRequest, 403, "Forbidden", "a proxy request from elsewhere"),
+    (errors.InvalidRequestLine, 400, "Bad Request", "a request line it cannot read"),
+    (errors.InvalidRequestMethod, 400, "Bad Request", "a method it cannot read"),
+    (errors.InvalidHTTPVersion, 400, "Bad Request", "an HTTP version it does not speak"),
+    ((errors.InvalidHeader, errors.InvalidHeaderName), 400, "Bad Request", "a bad header"),
+    (errors.ParseException, 400, "Bad Request", "a request it cannot read as HTTP"),
 )
-#: The longest error text an answer repeats (it may quote what the client sent).
-LONGEST_DETAIL = 200
 
 
 class SlowClientSafeWorker(GeventWorker):  # type: ignore[misc]
     def handle_error(self, req: Any, client: Any, addr: Any, exc: Exception) -> None:
         """A request gunicorn could not read: a JSON answer, counted, and a log line without
         the client's address (gunicorn's own says `ip=`, and answers in HTML)."""
-        status, reason = _refusal(exc)
+        status, reason, what = _refusal(exc)
         if status is None:
             super().handle_error(req, client, addr, exc)
             return
         UNREADABLE.labels(str(status)).inc()
-        self.log.info("refused a request that is not HTTP it can read: %s %s", status, exc)
-        detail = f"{reason}: {exc}"[:LONGEST_DETAIL]
+        self.log.info("refused a request it cannot read: %s, %s", status, what)
+        detail = f"{reason}: {what}."
         try:
             client.sendall(_json_answer(status, reason, detail))
             _close_gently(client)
@@ -128,11 +131,11 @@ class TimeLimitedSocket:
         return getattr(self._sock, name)
 
 
-def _refusal(exc: Exception) -> tuple[int | None, str]:
-    for classes, status, reason in REFUSALS:
+def _refusal(exc: Exception) -> tuple[int | None, str, str]:
+    for classes, status, reason, what in REFUSALS:
         if isinstance(exc, classes):
-            return status, reason
-    return None, ""
+            return status, reason, what
+    return None, "", ""
 
 
 #: What is read and dropped of a refused request before closing, and for how long at most:

@@ -83,9 +83,11 @@ class _Queues:
     user, then for that user's entries until there are none; the queue says how many
     senders to start as users become ready."""
 
-    def __init__(self, senders: int, low_water: int) -> None:
+    def __init__(self, senders: int) -> None:
         self._senders = senders
-        self._low_water = low_water  # the claimer waits for no more entries than this
+        # Entries wait for at most two attempts before theirs: far inside a claim's lease
+        # (EVENTS_CLAIM_LEASE_SECONDS), after which another process would send them again.
+        self._low_water, self._most = senders, 2 * senders
         self._changed = threading.Condition()
         self._by_user: dict[str, deque[OutboxEntry]] = {}
         self._ready: deque[str] = deque()
@@ -118,6 +120,12 @@ class _Queues:
             self._changed.notify_all()
             return None
 
+    def unstarted(self) -> None:
+        """A sender counted by `put` that could not start."""
+        with self._changed:
+            self._running -= 1
+            self._changed.notify_all()
+
     def settled(self) -> None:
         with self._changed:
             self._settling -= 1
@@ -141,10 +149,12 @@ class _Queues:
             self._changed.notify_all()
 
     def room(self, limit: int) -> int:
-        """How many more entries to claim: none while more than `low_water` wait, so that
-        claims are of many entries at a time."""
+        """How many more entries to claim, up to `limit`: none while more than one per
+        sender wait, so that a claim brings several at a time."""
         with self._changed:
-            return 0 if self._waiting > self._low_water else limit - self._waiting
+            if self._waiting > self._low_water:
+                return 0
+            return min(limit, self._most - self._waiting)
 
     def wait_for_room(self, timeout: float) -> None:
         with self._changed:
@@ -156,7 +166,7 @@ class _Queues:
 
 
 class Dispatcher:
-    #: Entries claimed and waiting for a sender, at most.
+    #: Entries claimed at once, at most (fewer wait for the senders: see _Queues).
     batch = 100
     #: Seconds between looks at the store when nothing is due (a new entry wakes it sooner).
     idle_wait = 1.0
@@ -184,8 +194,10 @@ class Dispatcher:
         self._worker: threading.Thread | None = None
         self._concurrency = concurrency
         self._senders = ThreadPoolExecutor(concurrency, thread_name_prefix="notify")
-        self._queues = _Queues(concurrency, low_water=self.batch // 2)
+        self._queues = _Queues(concurrency)
         self.health = LoopHealth("the notification dispatcher", self.idle_wait)
+        # Its senders' own: a claim that works says nothing of settling what was sent.
+        self.senders_health = LoopHealth("the notification senders", self.idle_wait)
 
     @property
     def alive(self) -> bool:
@@ -256,8 +268,9 @@ class Dispatcher:
     def _start_sender(self) -> None:
         try:
             self._senders.submit(self._send_ready)
-        except RuntimeError:  # the interpreter is exiting: its thread pools take no work
-            logger.info("the process is exiting without closing the dispatcher; it stops")
+        except RuntimeError:  # closed, or the interpreter is exiting: no thread takes work
+            self._queues.unstarted()
+            logger.info("the dispatcher is closed or the process is exiting; it sends no more")
             self._stopping.set()
 
     def _send_ready(self) -> None:
@@ -282,16 +295,17 @@ class Dispatcher:
                 if self._acknowledge_now(len(delivered), since):
                     self._sent(delivered)
                     delivered, since = [], time.monotonic()
+                self.senders_health.succeeded()
         except Exception as error:  # settling failed: the user's rest is claimed again later
             self._queues.drop(user_id)
-            self.health.failed(error)
+            self.senders_health.failed(error)
         return delivered, since
 
     def _acknowledge(self, delivered: list[OutboxEntry]) -> None:
         try:
             self._sent(delivered)
         except Exception as error:  # a store out of reach: they are delivered again later
-            self.health.failed(error)
+            self.senders_health.failed(error)
 
     def _acknowledge_now(self, delivered: int, since: float) -> bool:
         if delivered >= self.acknowledge_every:

@@ -364,7 +364,9 @@ class RedisOutboxStore:
         return True
 
     def _take_over(self, limit: int) -> list[tuple[int, bytes, bytes]]:
-        """What consumers that died (or hung) past the lease had claimed."""
+        """What consumers that died (or hung) past the lease had claimed. What this process
+        holds itself (waiting for a sender, or being sent) comes back too, its lease renewed
+        by the claim: it is not handed out again."""
         messages: list[tuple[int, bytes, bytes]] = []
         for shard in range(self._layout.shards):
             if limit - len(messages) <= 0:
@@ -377,8 +379,16 @@ class RedisOutboxStore:
                 start_id="0-0",
                 count=limit - len(messages),
             )
-            messages += [(shard, message_id, fields[b"id"]) for message_id, fields in claimed]
+            messages += [
+                (shard, message_id, fields[b"id"])
+                for message_id, fields in claimed
+                if not self._holds(shard, message_id, fields[b"id"])
+            ]
         return messages
+
+    def _holds(self, shard: int, message_id: bytes, notification_id: bytes) -> bool:
+        with self._claimed_lock:
+            return self._claimed.get(notification_id.decode()) == (shard, message_id)
 
     def _entries_of(self, messages: list[tuple[int, bytes, bytes]]) -> list[OutboxEntry]:
         pipe = self._client.pipeline(transaction=False)

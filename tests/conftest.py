@@ -6,6 +6,7 @@ from collections.abc import Iterator
 import pytest
 from django.core.cache import cache
 
+from events import throttles
 from events.repository import EventRepository
 from events.rules import Thresholds
 from events.ticker import ReminderTicker
@@ -33,6 +34,7 @@ def no_throttling(settings):
     """Throttling has its own tests; elsewhere it would only make tests depend on speed.
     Each test starts with every allowance whole (the memory store's live in Django's cache)."""
     cache.clear()
+    throttles._blocked.clear()
     settings.EVENTS_THROTTLE_RATE = None
     settings.EVENTS_BATCH_THROTTLE_RATE = None
     settings.EVENTS_AUTH_FAILURE_RATE = None

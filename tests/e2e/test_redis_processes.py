@@ -35,6 +35,8 @@ def redis_env(server_env):
         EVENTS_REDIS_PREFIX=prefix,
         EVENTS_TIMER_SHARDS="4",
         EVENTS_CLAIM_LEASE_SECONDS="2",
+        NOTIFY_CONNECT_TIMEOUT="0.2",  # three attempts fit in the lease, as the settings ask
+        NOTIFY_READ_TIMEOUT="0.4",
         EVENTS_TICK_SECONDS="0.2",
         EVENTS_BATCH_THROTTLE_RATE="",
     )

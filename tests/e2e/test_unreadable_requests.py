@@ -52,13 +52,20 @@ def test_a_request_that_is_not_http_is_answered_in_json(production_server, case)
     assert json.loads(body)["detail"]
 
 
-def test_each_is_counted_and_logged_without_the_client_s_address(production_server):
+def test_each_is_counted_and_logged_without_the_client_s_address_or_what_it_sent(
+    production_server,
+):
     exchange(production_server, b"GARBAGE\r\n\r\n")
+    head, body = exchange(
+        production_server, b"GET /?key=s3cr3t HTTP/1.1\r\nAuthorization Bearer s3cr3t\r\n\r\n"
+    )
     metrics = requests.get(f"{production_server.url}/metrics", timeout=10).text
 
     assert 'http_unreadable_requests_total{status="400"}' in metrics
     assert "Invalid request" not in production_server.output()
     assert "ip=" not in production_server.output()
+    assert b"s3cr3t" not in head + body
+    assert "s3cr3t" not in production_server.output()
 
 
 def exchange(server: Server, sent: bytes) -> tuple[bytes, bytes]:

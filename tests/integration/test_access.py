@@ -171,21 +171,23 @@ def test_closed_access_raises_no_warning():
 
 
 @pytest.mark.both_stores
-def test_failed_authentications_are_throttled_per_address_and_right_tokens_are_not(settings):
+def test_failed_authentications_are_throttled_per_address_and_then_no_guess_tells(settings):
     settings.EVENTS_AUTH_FAILURE_RATE = "5/minute"
     guesses = [call("post", "/v1/event", **bearer(f"guess-{n}")) for n in range(8)]
     client = APIClient()
 
     throttled = post(client, "/v1/event", {}, **bearer("guess-9"))
+    right_guess = post(client, "/v1/event", {}, **bearer("app-token"))
     from_elsewhere = post(client, "/v1/event", {}, REMOTE_ADDR="192.0.2.9", **bearer("guess"))
-    right = post(client, "/v1/event", {}, **bearer("app-token"))
+    right_elsewhere = post(client, "/v1/event", {}, REMOTE_ADDR="192.0.2.9", **bearer("app-token"))
 
     assert guesses == [401] * 5 + [429] * 3
     assert throttled.status_code == 429
     assert int(throttled["Retry-After"]) > 0
     assert "failed authentications" in throttled.json()["detail"]
+    assert right_guess.status_code == 429  # a right token tells nothing while blocked
     assert from_elsewhere.status_code == 401
-    assert right.status_code == 400  # let in: an empty event is refused for what it is
+    assert right_elsewhere.status_code == 400  # let in: an empty event is refused as such
 
 
 @pytest.mark.both_stores
@@ -232,7 +234,7 @@ def test_a_batch_past_its_client_s_new_users_is_429_and_its_retry_finishes_it(se
 
 @pytest.mark.both_stores
 def test_a_user_the_store_holds_is_not_new_to_a_process_that_does_not_remember_it(settings, parts):
-    settings.EVENTS_NEW_USERS_RATE = "1/minute"
+    settings.EVENTS_NEW_USERS_RATE = "2/minute"
     client = APIClient()
     launch = {**BRIEF_SAMPLE[0], "user_id": "old"}
     assert post(client, "/v1/event", launch, **bearer("app-token")).status_code == 202
@@ -241,6 +243,8 @@ def test_a_user_the_store_holds_is_not_new_to_a_process_that_does_not_remember_i
 
     start = post(client, "/v1/event", {**BRIEF_SAMPLE[1], "user_id": "old"}, **bearer("app-token"))
     new = post(client, "/v1/event", {**launch, "user_id": "new"}, **bearer("app-token"))
+    newer = post(client, "/v1/event", {**launch, "user_id": "newer"}, **bearer("app-token"))
 
     assert start.status_code == 202
-    assert new.status_code == 429
+    assert new.status_code == 202  # the old user's event spent nothing of the allowance
+    assert newer.status_code == 429

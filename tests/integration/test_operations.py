@@ -110,10 +110,16 @@ def test_an_unknown_status_filter_is_400(client):
     assert client.get("/v1/notifications", {"status": "lost"}).status_code == 400
 
 
-def test_stopping_closes_the_dispatcher_and_the_ticker(parts, monkeypatch):
+def stopping_serving(monkeypatch) -> None:
+    """As a serving process, with events of its own: `stop` leaves other tests unharmed."""
     started = threading.Event()
     started.set()
     monkeypatch.setattr(serving, "_started", started)
+    monkeypatch.setattr(serving, "_stopping", threading.Event())
+
+
+def test_stopping_closes_the_dispatcher_and_the_ticker(parts, monkeypatch):
+    stopping_serving(monkeypatch)
     parts.ticker.start()
 
     serving.stop()
@@ -124,9 +130,7 @@ def test_stopping_closes_the_dispatcher_and_the_ticker(parts, monkeypatch):
 
 
 def test_a_memory_store_that_stops_logs_what_it_drops(client, parts, monkeypatch, caplog):
-    started = threading.Event()
-    started.set()
-    monkeypatch.setattr(serving, "_started", started)
+    stopping_serving(monkeypatch)
     launch, start = BRIEF_SAMPLE[0], BRIEF_SAMPLE[1]  # foo2 launched, foo1 started
     for event in (launch, start):
         client.post("/v1/event", event, format="json")

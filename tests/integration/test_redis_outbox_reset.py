@@ -9,6 +9,7 @@ import pytest
 from prometheus_client import REGISTRY
 
 from eventsproject.redis import Layout
+from notifications.dispatcher import Dispatcher
 from notifications.outbox import utc_now
 from notifications.redis_outbox import RedisOutboxStore
 from tests.contract.conftest import NOW
@@ -93,3 +94,31 @@ def test_a_dead_consumer_s_claims_are_taken_over_within_one_lease_even_under_loa
 
     assert taken_over_after is not None
     assert taken_over_after < 1.5  # one lease and a tenth; two leases before
+
+
+class SlowTransport:
+    def __init__(self, pause: float) -> None:
+        self.pause = pause
+        self.sent: list[str] = []
+
+    def send(self, notification) -> None:
+        time.sleep(self.pause)
+        self.sent.append(notification.notification_id)
+
+
+def test_a_dispatcher_slower_than_its_lease_never_takes_back_and_resends_its_own(
+    client_and_prefix,
+):
+    client, prefix = client_and_prefix
+    store = RedisOutboxStore(client, Layout(prefix, shards=1), lease=timedelta(seconds=1))
+    store.append([reminder_for(f"u{n}") for n in range(20)])
+    transport = SlowTransport(0.2)  # 20 sends one after another: 4 s, four leases
+    dispatcher = Dispatcher(store, transport, concurrency=1)
+    dispatcher.start()
+
+    flushed = dispatcher.flush(timeout=20)
+    dispatcher.close(timeout=1)
+
+    assert flushed
+    assert sorted(transport.sent) == sorted(set(transport.sent))
+    assert len(transport.sent) == 20

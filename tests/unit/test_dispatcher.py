@@ -123,8 +123,8 @@ def test_what_a_sender_delivered_is_acknowledged_even_when_settling_another_fail
     dispatcher.deliver_due()
 
     assert store.counts()[DeliveryStatus.SENT] == 2
-    assert dispatcher.health.failing
-    assert "the notification dispatcher failed: the store went away" in caplog.text
+    assert dispatcher.senders_health.failing
+    assert "the notification senders failed: the store went away" in caplog.text
 
 
 class FailingThirdTransport(FlakyTransport):
@@ -503,3 +503,17 @@ def test_a_long_flush_asks_the_store_less_and_less_often():
 
     # every 5 ms, it asked about 100 times: on Redis, GIL time taken from delivery
     assert store.asked <= 20
+
+
+def test_a_pass_after_closing_returns_instead_of_waiting_for_senders_that_never_start():
+    store = InMemoryOutboxStore()
+    dispatcher = Dispatcher(store, FlakyTransport(), concurrency=1)
+    dispatcher.start()
+    dispatcher.close(timeout=1)
+    store.append([reminder_for("u1")])
+    passed = threading.Thread(target=dispatcher.deliver_due, daemon=True)
+
+    passed.start()
+    passed.join(timeout=3)
+
+    assert not passed.is_alive()

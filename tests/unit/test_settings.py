@@ -121,6 +121,22 @@ def test_a_notify_token_with_credentials_in_the_url_is_refused(environment):
     ]
 
 
+def test_a_lease_shorter_than_three_attempts_is_refused_on_redis_only(environment):
+    environment("EVENTS_CLAIM_LEASE_SECONDS", "20")
+    environment("NOTIFY_READ_TIMEOUT", "5")
+    assert config.load().EVENTS_CLAIM_LEASE_SECONDS == 20  # memory: no lease to outlast
+
+    [line] = bad_lines(environment, EVENTS_STORE="redis")
+
+    assert line.startswith("EVENTS_CLAIM_LEASE_SECONDS must be at least 3 times")
+
+
+def test_a_blank_web_concurrency_is_one_worker_as_platforms_mean_it(environment):
+    environment("WEB_CONCURRENCY", " ")
+
+    assert config.load().WEB_CONCURRENCY == 1
+
+
 def test_lists_are_comma_separated_and_an_empty_rate_is_none(environment):
     environment("EVENTS_API_TOKENS", " a, b ,,c ")
     environment("EVENTS_THROTTLE_RATE", "")
