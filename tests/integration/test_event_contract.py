@@ -267,6 +267,41 @@ def test_events_are_paginated(client):
     assert page["next"] is not None
 
 
+LIMIT_REASON = "Must be a whole number from 1 to 500."
+OFFSET_REASON = "Must be a whole number from 0 to 1000000000."
+
+
+@pytest.mark.parametrize("path", ["/v1/events", "/v1/notifications", "/v1/users/u1/decisions"])
+@pytest.mark.parametrize(
+    ("query", "reason"),
+    [
+        ({"limit": "ten"}, LIMIT_REASON),
+        ({"limit": "2.5"}, LIMIT_REASON),
+        ({"limit": "0"}, LIMIT_REASON),
+        ({"limit": "501"}, LIMIT_REASON),
+        ({"limit": ""}, LIMIT_REASON),
+        ({"offset": "-1"}, OFFSET_REASON),
+        ({"offset": "\u0661"}, OFFSET_REASON),  # an Arabic-Indic digit
+        ({"offset": "1000000001"}, OFFSET_REASON),
+        ({"offset": "null"}, OFFSET_REASON),
+    ],
+)
+def test_a_page_out_of_bounds_is_refused_with_the_reason(client, path, query, reason):
+    response = client.get(path, query)
+
+    assert response.status_code == 400
+    assert response.json() == {next(iter(query)): [reason]}
+
+
+def test_the_page_bounds_are_in_the_schema(client):
+    schema = client.get("/v1/schema", HTTP_ACCEPT="application/json").json()
+
+    parameters = schema["paths"]["/v1/notifications"]["get"]["parameters"]
+    bounds = {each["name"]: each["schema"] for each in parameters}
+    assert bounds["limit"] == {"type": "integer", "minimum": 1, "maximum": 500}
+    assert bounds["offset"] == {"type": "integer", "minimum": 0, "maximum": 1_000_000_000}
+
+
 def test_health_reports_ok_with_counts(client):
     post(client, "/v1/event", BRIEF_SAMPLE[0])
 
