@@ -24,7 +24,13 @@ from drf_spectacular.plumbing import ResolvedComponent
 from events import cloudevents
 from events.domain import EventType
 from events.formats import SERIALIZERS, TYPE_NAMES
-from events.serializers import FORBIDDEN_CATEGORIES, EventFormat, EventTimeField, StrictCharField
+from events.serializers import (
+    AHEAD_NAMES,
+    FORBIDDEN_CATEGORIES,
+    EventFormat,
+    EventTimeField,
+    StrictCharField,
+)
 
 #: The end of the string. Not `$`: in Python's `re`, which the schema's Python readers use,
 #: `$` also matches before a final newline.
@@ -103,16 +109,56 @@ class TextFieldExtension(OpenApiSerializerFieldExtension):  # type: ignore[no-un
         return {"allOf": [component.ref], "maxLength": self.target.max_length}
 
 
+#: From the year 2000 on, the earliest the server takes (`EARLIEST_EVENT_TIME`), as far as a
+#: pattern can say it: the server compares instants, so near 2000-01-01 the offset decides.
+_FROM_2000 = "[2-9][0-9]{3}-[0-9]{2}-[0-9]{2}"
+_CLOCK = "[0-9]{2}:[0-9]{2}:[0-9]{2}"
+#: RFC 3339, or the brief's `YYYY-MM-DD HH:MM:SS` (events/serializers.py reads both).
+LEGACY_PATTERN = (
+    f"^{_FROM_2000}(?:[Tt ]{_CLOCK}(?:\\.[0-9]{{1,9}})?(?:[Zz]|[+-][0-9]{{2}}:[0-9]{{2}})"
+    f"| {_CLOCK}){END}"
+)
+_EARLIEST = "From 2000-01-01T00:00:00Z."
+#: The bounds that depend on the server's clock or on another field, which no JSON Schema
+#: states: said in words, by the field they are checked on (docs/time.md).
+_RELATIVE_BOUNDS = {
+    "occurred_at": "At most 1 hour ahead of the server's clock; with `sent_at`, 366 days.",
+    "sent_at": (
+        "From `occurred_at` to 30 days after it, and at most 366 days ahead of the server's clock."
+    ),
+    "timestamp": "At most 1 hour ahead of the server's clock. Taken as is: `sentAt` "
+    "does not correct it.",
+    "originalTimestamp": "At most 1 hour ahead of the server's clock; with `sentAt`, 366 days.",
+    "sentAt": (
+        "From `originalTimestamp` to 30 days after it, and at most 366 days ahead of the "
+        "server's clock."
+    ),
+}
+
+
+def _time_bounds(field: EventTimeField) -> str:
+    if field.max_ahead is None:
+        return _RELATIVE_BOUNDS[str(field.field_name)]
+    return f"At most {AHEAD_NAMES[field.max_ahead]} ahead of the server's clock."
+
+
 class EventTimeFieldExtension(OpenApiSerializerFieldExtension):  # type: ignore[no-untyped-call]
     target_class = EventTimeField
 
     def map_serializer_field(self, auto_schema: Any, direction: str) -> dict[str, Any]:
+        bounds = f"{_EARLIEST} {_time_bounds(self.target)}"
         if self.target.require_offset:
-            return {"type": "string", "format": "date-time"}
+            return {
+                "type": "string",
+                "format": "date-time",
+                "pattern": f"^{_FROM_2000}",
+                "description": f"RFC 3339. {bounds}",
+            }
         return {
             "type": "string",
             "format": LEGACY_DATE_TIME,
-            "description": "RFC 3339, or the brief's `YYYY-MM-DD HH:MM:SS`, read as UTC.",
+            "pattern": LEGACY_PATTERN,
+            "description": f"RFC 3339, or the brief's `YYYY-MM-DD HH:MM:SS`, read as UTC. {bounds}",
         }
 
 

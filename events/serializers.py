@@ -41,7 +41,7 @@ EARLIEST_EVENT_TIME = datetime(2000, 1, 1, tzinfo=UTC)
 MAX_AHEAD = timedelta(hours=1)
 #: How far a phone's clock may run ahead when `sent_at` lets the server correct it.
 MAX_AHEAD_CORRECTED = timedelta(days=366)
-_AHEAD_NAMES = {MAX_AHEAD: "1 hour", MAX_AHEAD_CORRECTED: "366 days"}
+AHEAD_NAMES = {MAX_AHEAD: "1 hour", MAX_AHEAD_CORRECTED: "366 days"}
 #: The longest an event may have waited on the device (sent_at - occurred_at).
 MAX_WAIT = timedelta(days=30)
 SCHEMA_VERSION = 2
@@ -203,7 +203,7 @@ class EventTimeField(serializers.DateTimeField):
         if value > now + max_ahead:
             self.fail(
                 "in_the_future",
-                skew=_AHEAD_NAMES[max_ahead],
+                skew=AHEAD_NAMES[max_ahead],
                 now=now.isoformat(timespec="seconds"),
             )
 

@@ -4,6 +4,7 @@ with the token production requires. Schema and server must agree: what the schem
 is accepted, what it refuses gets a 4xx, and nothing gets a 5xx or an undocumented answer."""
 
 import re
+from datetime import datetime, timedelta
 from functools import cache
 from typing import Any
 
@@ -13,20 +14,31 @@ from django.core.wsgi import get_wsgi_application
 from hypothesis import HealthCheck, settings
 from hypothesis import strategies as st
 from hypothesis.strategies._internal import regex
+from schemathesis.generation import GenerationMode
 
 from events.schema_rules import LEGACY_DATE_TIME
+from events.serializers import MAX_WAIT
 
 TOKEN = "an-app-token"
 ADMIN_TOKEN = "an-admin-token"
 
-# Times are not explored here (tests/property/test_properties.py and the time model's tests
-# do): which times the server takes depends on its clock and on other fields, as `sent_at`
-# on `occurred_at`, which no schema states. Every time is the one of the schema's examples,
-# which the coverage phase combines with generated ones.
-schemathesis.openapi.format("date-time", st.just("2021-02-28T16:59:43Z"))
-schemathesis.openapi.format(
-    LEGACY_DATE_TIME, st.sampled_from(["2021-02-28 16:59:43", "2021-02-28T16:59:43Z"])
-)
+# Times are drawn from a few fixed instants, far behind any clock this runs on, so that no
+# answer depends on the server's clock. They straddle the bounds that hold whatever the
+# clock says (2000-01-01, and `sent_at` from `occurred_at` to 30 days after it) and include
+# what the server refuses however a time is spelled (1999, an empty legacy time): a format
+# names a spelling, so it is the schema's other keywords that must exclude those, and
+# schema-valid cases that the server refuses fail the test.
+DATE_TIMES = [
+    "1999-12-31T23:59:59Z",
+    "2000-01-01T00:00:00Z",
+    "2021-02-28T16:59:43Z",
+    "2021-03-30T16:59:43Z",  # 30 days after the one before: the longest wait
+]
+LEGACY_TIMES = ["", "1999-12-31 23:59:59", "2000-01-01 00:00:00", "2021-02-28 16:59:43"]
+schemathesis.openapi.format("date-time", st.sampled_from(DATE_TIMES))
+schemathesis.openapi.format(LEGACY_DATE_TIME, st.sampled_from(LEGACY_TIMES + DATE_TIMES))
+#: An event's device times, which the server checks together: (occurred, sent).
+DEVICE_TIMES = [("occurred_at", "sent_at"), ("originalTimestamp", "sentAt")]
 
 # Hypothesis builds a pattern's strategy anew on each call, one code point of a character class
 # at a time, and the Text pattern's class holds 280,000 of them: remembered, the coverage phase
@@ -64,6 +76,28 @@ ingestion = schema.include(method="POST", path_regex=r"^/v1/events?$")
 lists = schema.include(
     method="GET", path_regex=r"^/v1/(events|notifications|users/\{user_id\}/decisions)$"
 )
+
+
+@schema.hook
+def map_case(context: Any, case: Any) -> Any:
+    """A schema-valid event whose `sent_at` is before its `occurred_at` or more than 30 days
+    after it is sent with the two equal: no JSON Schema can compare two fields, so the schema
+    only says so in words. Negative cases are sent as drawn."""
+    positive = case.meta is not None and case.meta.generation.mode == GenerationMode.POSITIVE
+    if positive and isinstance(case.body, dict):
+        for occurred, sent in DEVICE_TIMES:
+            if not _within_wait(case.body.get(occurred), case.body.get(sent)):
+                case.body[sent] = case.body[occurred]
+    return case
+
+
+def _within_wait(occurred: object, sent: object) -> bool:
+    if not (isinstance(occurred, str) and isinstance(sent, str)):
+        return True  # one is missing: nothing to compare
+    if occurred not in DATE_TIMES or sent not in DATE_TIMES:
+        return True  # not a time the strategy drew: left to the schema
+    waited = datetime.fromisoformat(sent) - datetime.fromisoformat(occurred)
+    return timedelta(0) <= waited <= MAX_WAIT
 
 
 @pytest.fixture(autouse=True)
