@@ -13,7 +13,6 @@ from functools import cache
 from typing import Any
 
 from rest_framework import serializers
-from rest_framework.settings import api_settings
 
 from events import cloudevents, segment
 from events.domain import Event, EventType
@@ -30,7 +29,7 @@ from events.serializers import (
     V2TrainingProgramCancelledSerializer,
     V2TrainingProgramFinishedSerializer,
     V2TrainingProgramStartedSerializer,
-    json_type_name,
+    require_object,
 )
 
 V2_TYPE_NAMES = {
@@ -89,29 +88,19 @@ def detect_format(data: Mapping[str, Any]) -> EventFormat:
 class IncomingEventSerializer(serializers.Serializer[Event]):
     """One incoming event in `event_format`, or in one of the app's own formats if None."""
 
-    default_error_messages = {"not_an_object": "Expected a JSON object but got {input_type}."}
-
     def __init__(self, *args: Any, event_format: EventFormat | None = None, **kwargs: Any):
         super().__init__(*args, **kwargs)
         self.event_format = event_format
 
     def validate_empty_values(self, data: Any) -> tuple[bool, Any]:
-        self._require_object(data)  # before DRF calls a null body "this field"
+        require_object(data)  # before DRF calls a null body "this field"
         return super().validate_empty_values(data)
 
     def to_internal_value(self, data: Any) -> Event:
-        self._require_object(data)
+        require_object(data)
         event_format = self.event_format or detect_format(data)
         serializer = _serializer_for(event_format, _event_type(event_format, data))
         return serializer.to_event(serializer.run_validation(data))
-
-    def _require_object(self, data: Any) -> None:
-        if isinstance(data, Mapping):
-            return
-        message = self.error_messages["not_an_object"].format(input_type=json_type_name(data))
-        raise serializers.ValidationError(
-            {api_settings.NON_FIELD_ERRORS_KEY: [message]}, code="not_an_object"
-        )
 
 
 def _event_type(event_format: EventFormat, data: Mapping[str, Any]) -> EventType:

@@ -42,8 +42,8 @@ def _event_types(name: str, *formats: EventFormat, unknown: bool) -> Polymorphic
 
 INCOMING_EVENT = _event_types("IncomingEvent", EventFormat.LEGACY, EventFormat.V2, unknown=True)
 CLOUD_EVENT = _event_types("IncomingCloudEvent", EventFormat.CLOUDEVENTS, unknown=True)
-# Known types only: any other message is accepted and ignored (Segment's `identify`, ...).
-SEGMENT_MESSAGE = _event_types("SegmentMessage", EventFormat.SEGMENT, unknown=False)
+# Any other message (another event name; Segment's `identify`, ...) is accepted and ignored.
+SEGMENT_MESSAGE = _event_types("SegmentMessage", EventFormat.SEGMENT, unknown=True)
 
 INGEST_RESULT = inline_serializer(
     "IngestResult",

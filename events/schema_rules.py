@@ -7,6 +7,8 @@
   `legacy-date-time` format (RFC 3339, or the brief's `YYYY-MM-DD HH:MM:SS`).
 - Every format's events are one `oneOf` branch per known type plus one for
   every other type, so that exactly one branch fits any event the server takes.
+- A Segment message names its type in `event`, and only as a `track`; each needs
+  a user, a device and a time, each of which one of two fields may give.
 
 Schemathesis fuzzes the ingestion endpoints against it
 (tests/property/test_ingestion_fuzzing.py).
@@ -21,7 +23,7 @@ from django.conf import settings
 from drf_spectacular.extensions import OpenApiSerializerFieldExtension
 from drf_spectacular.plumbing import ResolvedComponent
 
-from events import cloudevents
+from events import cloudevents, segment
 from events.domain import EventType
 from events.formats import SERIALIZERS, TYPE_NAMES
 from events.serializers import (
@@ -224,6 +226,48 @@ def _whole_components() -> dict[str, dict[str, Any]]:
     return {**legacy, **cloud}
 
 
+def _present(*path: str) -> dict[str, Any]:
+    """An object with a string at `path`: there and not null."""
+    schema: dict[str, Any] = {"type": "string"}
+    for key in reversed(path):
+        schema = {"required": [key], "properties": {key: schema}}
+    return schema
+
+
+def _segment_message() -> dict[str, Any]:
+    """A Segment message's user, device and time each come from the first of two fields
+    (events/segment.py) that is there and not null: one of them is required."""
+    return {
+        "allOf": [
+            {"anyOf": [_present("userId"), _present("anonymousId")]},
+            {"anyOf": [_present("context", "device", "id"), _present("anonymousId")]},
+            {"anyOf": [{"required": [field]} for field, _ in segment.TIMES]},
+        ]
+    }
+
+
+def _segment_track(*names: str) -> dict[str, Any]:
+    """A `track` message (its `type` left out, or `track`) whose `event` is one of `names`."""
+    return {
+        "required": ["event"],
+        "properties": {"type": {"enum": [segment.TRACK]}, "event": {"enum": list(names)}},
+    }
+
+
+def _refine_segment_messages(schemas: dict[str, Any]) -> None:
+    """Segment names the type in `event`, and only in a `track` message: each known type's
+    branch takes its own name, and the branch of any other message takes none of them."""
+    for name, kind in TYPE_NAMES[EventFormat.SEGMENT].items():
+        track = _segment_track(name)
+        branch = schemas[_component_name(SERIALIZERS[EventFormat.SEGMENT][kind])]
+        branch["properties"].update(track["properties"])
+        branch["required"] = [*branch.get("required", []), *track["required"]]
+    other = schemas[_unknown(EventFormat.SEGMENT)]
+    other["not"] = _segment_track(*_known_names(EventFormat.SEGMENT))
+    for serializer in SERIALIZERS[EventFormat.SEGMENT].values():
+        schemas[_component_name(serializer)].update(_segment_message())
+
+
 def _batch(items: dict[str, Any]) -> dict[str, Any]:
     """A batch takes any item: one that is no event gets its own `rejected` result."""
     anything = {"description": "Anything else: it gets a `rejected` result of its own."}
@@ -245,11 +289,14 @@ def _refine_batches(result: dict[str, Any]) -> None:
     body[cloudevents.BATCH_MEDIA_TYPE]["schema"] = _batch(
         {"$ref": "#/components/schemas/IncomingCloudEventRequest"}
     )
+    schemas["SegmentBatchRequest"]["properties"]["batch"] = _batch(
+        {"$ref": "#/components/schemas/SegmentMessageRequest"}
+    )
 
 
 def _require_bodies(result: dict[str, Any]) -> None:
     """An ingestion request without a body is refused: it holds no event."""
-    for path in ("/v1/event", "/v1/events"):
+    for path in ("/v1/event", "/v1/events", "/v1/track", "/v1/batch"):
         result["paths"][path]["post"]["requestBody"]["required"] = True
 
 
@@ -262,6 +309,7 @@ def refine(result: dict[str, Any], generator: Any, request: Any, public: bool) -
         schemas[name]["properties"]["type"] = type_schema
     for name, whole in _whole_components().items():
         schemas[name].update(whole)
+    _refine_segment_messages(schemas)
     _refine_batches(result)
     _require_bodies(result)
     return result

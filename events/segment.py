@@ -15,6 +15,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from rest_framework import serializers
+from rest_framework.fields import empty
 
 from events.domain import (
     AppLaunched,
@@ -33,6 +34,7 @@ from events.serializers import (
     FixedFieldsSerializer,
     StrictCharField,
     identifier_field,
+    require_object,
     title_field,
 )
 
@@ -180,3 +182,7 @@ class SegmentBatchSerializer(serializers.Serializer[dict[str, Any]]):
     sentAt = EventTimeField(
         require_offset=True, max_ahead=MAX_AHEAD_CORRECTED, required=False, allow_null=True
     )
+
+    def run_validation(self, data: Any = empty) -> Any:
+        require_object(data)  # a null body too, as on every ingestion endpoint
+        return super().run_validation(data)

@@ -91,6 +91,21 @@ def json_type_name(value: object) -> str:
     return _JSON_TYPE_NAMES.get(type(value), type(value).__name__)
 
 
+NOT_AN_OBJECT = "Expected a JSON object but got {input_type}."
+
+
+def require_object(data: Any) -> None:
+    """A body or an event that must be a JSON object: anything else is one error, under
+    `non_field_errors` (DRF's own answer to a null would be a bare list, unlike every other
+    400)."""
+    if isinstance(data, Mapping):
+        return
+    message = NOT_AN_OBJECT.format(input_type=json_type_name(data))
+    raise serializers.ValidationError(
+        {api_settings.NON_FIELD_ERRORS_KEY: [message]}, code="not_an_object"
+    )
+
+
 class StrictCharField(serializers.CharField):
     """A string field for ids and titles: a JSON string only, no control characters.
 

@@ -3,7 +3,9 @@
 import io
 import re
 import sys
+from typing import Any
 
+import jsonschema  # type: ignore[import-untyped]
 import pytest
 import schemathesis
 from django.core.management import call_command
@@ -129,8 +131,65 @@ def test_segment_s_endpoints_are_documented_with_their_messages(client):
     track = document["paths"]["/v1/track"]["post"]["requestBody"]["content"]["application/json"]
     batch = document["paths"]["/v1/batch"]["post"]["requestBody"]["content"]["application/json"]
     assert track["schema"]["$ref"].endswith("/SegmentMessageRequest")
-    assert len(schemas["SegmentMessageRequest"]["oneOf"]) == 4
+    assert len(schemas["SegmentMessageRequest"]["oneOf"]) == 5  # and any other message
     assert "batch" in schemas[batch["schema"]["$ref"].rsplit("/", 1)[-1]]["properties"]
+
+
+def _openapi_to_json_schema(schema: Any) -> Any:
+    """OpenAPI 3.0's `nullable` as JSON Schema says it; the rest as is."""
+    if isinstance(schema, list):
+        return [_openapi_to_json_schema(each) for each in schema]
+    if not isinstance(schema, dict):
+        return schema
+    converted = {key: _openapi_to_json_schema(value) for key, value in schema.items()}
+    if converted.pop("nullable", False):
+        return {"anyOf": [converted, {"type": "null"}]}
+    return converted
+
+
+OPENED = {
+    "event": "Application Opened",
+    "userId": "u",
+    "context": {"device": {"id": "phone-1"}},
+    "timestamp": "2021-02-28T16:23:25Z",
+}
+OUT = object()  # a field left out
+STARTED = {"event": "Training Program Started"}
+MESSAGES = [
+    ("no time", {"timestamp": OUT}, False),
+    ("the device's clock", {"timestamp": OUT, "originalTimestamp": OPENED["timestamp"]}, True),
+    ("no user", {"userId": OUT}, False),
+    ("null users", {"userId": None, "anonymousId": None}, False),
+    ("the anonymous id", {"userId": None, "anonymousId": "a"}, True),
+    ("no device", {"context": OUT}, False),
+    ("a null device", {"context": {"device": {"id": None}}}, False),
+    ("the anonymous id for the device", {"context": OUT, "anonymousId": "a"}, True),
+    ("a start without its program", STARTED, False),
+    ("a start", {**STARTED, "properties": {"training_program_id": "2352"}}, True),
+    ("another message type", {**STARTED, "type": "identify"}, True),
+    ("another event name", {"event": "Profile Viewed"}, True),
+    ("no event name", {"event": None}, True),
+    ("another message without a time", {"type": "identify", "timestamp": OUT}, False),
+]
+
+
+@pytest.mark.parametrize(
+    ("change", "accepted"),
+    [pytest.param(change, accepted, id=name) for name, change, accepted in MESSAGES],
+)
+def test_the_track_schema_and_the_server_agree_on_each_message(client, change, accepted):
+    message = {key: value for key, value in {**OPENED, **change}.items() if value is not OUT}
+    document = _openapi_to_json_schema(
+        client.get("/v1/schema", HTTP_ACCEPT="application/json").json()
+    )
+    schema = {"$ref": "#/components/schemas/SegmentMessageRequest", **document}
+
+    answer = client.post("/v1/track", message, format="json")
+
+    assert (jsonschema.Draft7Validator(schema).is_valid(message), answer.status_code) == (
+        accepted,
+        200 if accepted else 400,
+    ), answer.content
 
 
 def test_the_schema_generates_and_validates_without_a_warning():

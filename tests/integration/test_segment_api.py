@@ -188,6 +188,15 @@ def test_a_malformed_message_is_a_400_naming_the_field(client, change, field):
     assert field in answer.json()
 
 
+@pytest.mark.parametrize("path", ["/v1/track", "/v1/batch"])
+@pytest.mark.parametrize(("body", "name"), [(None, "null"), ([], "array"), ("batch", "string")])
+def test_a_body_that_is_not_an_object_is_a_400_saying_so(client, path, body, name):
+    answer = post(client, path, body)
+
+    assert answer.status_code == 400
+    assert answer.json() == {"non_field_errors": [f"Expected a JSON object but got {name}."]}
+
+
 def test_a_batch_must_hold_its_messages_under_batch(client):
     answer = post(client, "/v1/batch", {"events": []})
 
