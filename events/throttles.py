@@ -13,6 +13,7 @@ import time
 from collections import OrderedDict
 from collections.abc import Callable
 from functools import lru_cache, partial
+from ipaddress import ip_network
 from typing import ClassVar
 
 from django.conf import settings
@@ -110,7 +111,19 @@ def _block(address: str, seconds: float) -> None:
 
 
 def _address_of(request: Request) -> str:
-    return client_address(request.META, settings.EVENTS_TRUSTED_PROXIES)
+    """The client's address as throttles count it: an IPv6 address by its /64, which a
+    host is given whole and takes addresses from at will."""
+    return _counted(client_address(request.META, settings.EVENTS_TRUSTED_PROXIES))
+
+
+@lru_cache(maxsize=4096)  # the same clients come back with every request
+def _counted(address: str) -> str:
+    if ":" not in address:
+        return address
+    try:
+        return str(ip_network(f"{address}/64", strict=False))
+    except ValueError:  # not an address: counted as it is
+        return address
 
 
 class NewUsersThrottle(ClientRateThrottle):
@@ -131,7 +144,7 @@ class NewUsersThrottle(ClientRateThrottle):
 
 
 def client_identity(request: Request) -> str:
-    address = client_address(request.META, settings.EVENTS_TRUSTED_PROXIES)
+    address = _address_of(request)
     if request.auth is None:
         return f"address:{address}"
     return f"token:{_digest_of(request.auth)}:{address}"  # a digest: tokens stay out of keys

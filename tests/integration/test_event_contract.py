@@ -346,6 +346,18 @@ class TestThrottling:
 
         assert victim.status_code == 202
 
+    def test_the_addresses_of_one_ipv6_network_share_one_allowance(self, client):
+        # An IPv6 client is given a /64 to take addresses from: one each would be no limit.
+        same_net = [f"2001:db8:1:2::{n:x}" for n in range(1, 5)]
+        statuses = [
+            post(client, "/v1/event", self.launch(n), REMOTE_ADDR=address).status_code
+            for n, address in enumerate(same_net)
+        ]
+        other_net = post(client, "/v1/event", self.launch(9), REMOTE_ADDR="2001:db8:1:3::1")
+
+        assert statuses == [202, 202, 202, 429]
+        assert other_net.status_code == 202
+
     def test_each_token_has_its_own_allowance(self, client, settings):
         settings.EVENTS_API_TOKENS = ["app-one", "app-two"]
         for n in range(4):
