@@ -40,9 +40,10 @@ class BadSettings(ImproperlyConfigured):
 # --- how a raw value is read --------------------------------------------------
 
 
-def _words(raw: Any) -> Any:
-    """An empty flag is false, as in `DEBUG=`."""
-    return (raw.strip() or "false") if isinstance(raw, str) else raw
+def _blank_is(default: str) -> Any:
+    """Blank reads as `default`: an empty flag is false (`DEBUG=`), and platforms set some
+    variables empty (WEB_CONCURRENCY)."""
+    return lambda raw: (raw.strip() or default) if isinstance(raw, str) else raw
 
 
 def _choice(raw: Any) -> Any:
@@ -98,16 +99,7 @@ def _webhook_secrets(raw: Any) -> tuple[bytes, ...]:
     return signing.parse_secrets(str(raw)) if isinstance(raw, str) else tuple(raw)
 
 
-def _blank_is(default: str) -> Any:
-    """Blank reads as `default`: platforms set some variables empty (WEB_CONCURRENCY)."""
-    return lambda raw: (raw.strip() or default) if isinstance(raw, str) else raw
-
-
-def _prefix(raw: Any) -> Any:
-    return (raw.strip() or "ep") if isinstance(raw, str) else raw
-
-
-Flag = Annotated[bool, BeforeValidator(_words)]
+Flag = Annotated[bool, BeforeValidator(_blank_is("false"))]
 Items = Annotated[list[str], NoDecode, BeforeValidator(_items)]
 Rate = Annotated[str | None, BeforeValidator(_rate)]
 
@@ -173,7 +165,7 @@ class Config(BaseSettings):
     EVENTS_STORE: Annotated[Literal["memory", "redis"], BeforeValidator(_choice)] = "memory"
     REDIS_URL: Annotated[str, _url(("redis", "rediss", "unix"))] = "redis://127.0.0.1:6379/0"
     EVENTS_REDIS_PREFIX: Annotated[
-        str, BeforeValidator(_prefix), Field(pattern=r"^[^{}\s:]{1,64}$")
+        str, BeforeValidator(_blank_is("ep")), Field(pattern=r"^[^{}\s:]{1,64}$")
     ] = "ep"
     EVENTS_TIMER_SHARDS: Annotated[int, count(1, 16384)] = 16
     EVENTS_CLAIM_LEASE_SECONDS: Annotated[float, seconds(0.1, 3600)] = 30
