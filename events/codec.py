@@ -4,14 +4,22 @@ Compact keys, because every byte is paid for per user in Redis memory; the
 decoder takes what the encoder writes, and nothing else.
 """
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from datetime import datetime
 from types import MappingProxyType
 from typing import Any, TypeVar, cast
 
 import orjson
 
-from events.decisions import DecisionRecord, Reminder, Trigger, UserState, Verdict
+from events.decisions import (
+    NO_WINDOW,
+    DecisionRecord,
+    Reminder,
+    Trigger,
+    UserState,
+    Verdict,
+    Window,
+)
 from events.domain import (
     AppLaunched,
     Event,
@@ -74,32 +82,58 @@ def event_from_dict(encoded: dict[str, Any]) -> Event:
 
 
 def reminder_to_dict(reminder: Reminder) -> dict[str, Any]:
-    return {"l": event_to_dict(reminder.launch), "dl": reminder.deadline, "du": reminder.due_at}
+    encoded = {"l": event_to_dict(reminder.launch), "dl": reminder.deadline, "du": reminder.due_at}
+    if reminder.merged:
+        encoded["mg"] = reminder.merged
+    return encoded
 
 
 def reminder_from_dict(encoded: dict[str, Any]) -> Reminder:
     launch = cast(AppLaunched, event_from_dict(encoded["l"]))
-    return Reminder(launch, datetime.fromisoformat(encoded["dl"]), _time(encoded.get("du")))
+    deadline = datetime.fromisoformat(encoded["dl"])
+    return Reminder(launch, deadline, _time(encoded.get("du")), tuple(encoded.get("mg", ())))
 
 
 def encode_state(state: UserState) -> bytes:
-    return orjson.dumps(
-        {
-            "o": [event_to_dict(started) for started in state.open_sessions.values()],
-            "p": _optional(reminder_to_dict, state.pending_reminder),
-            "ls": _optional(reminder_to_dict, state.last_sent_reminder),
-        }
-    )
+    encoded: dict[str, Any] = {
+        "o": _sessions_to_list(state.open_sessions),
+        "p": _optional(reminder_to_dict, state.pending_reminder),
+        "ls": _optional(reminder_to_dict, state.last_sent_reminder),
+    }
+    window = state.window
+    if window:
+        encoded["w"] = [event_to_dict(event) for event in window.events]
+        encoded["ws"] = dict(window.sent)
+        encoded["wo"] = _sessions_to_list(window.sessions_before)
+    return orjson.dumps(encoded)
 
 
 def decode_state(raw: bytes) -> UserState:
     encoded = orjson.loads(raw)
-    sessions = [cast(TrainingProgramStarted, event_from_dict(item)) for item in encoded["o"]]
+    window = NO_WINDOW
+    if "w" in encoded:
+        window = Window(
+            tuple(event_from_dict(event) for event in encoded["w"]),
+            MappingProxyType(encoded["ws"]),
+            _sessions_from_list(encoded["wo"]),
+        )
     return UserState(
-        open_sessions=MappingProxyType({start.training_program_id: start for start in sessions}),
+        open_sessions=_sessions_from_list(encoded["o"]),
         pending_reminder=_optional(reminder_from_dict, encoded["p"]),
         last_sent_reminder=_optional(reminder_from_dict, encoded["ls"]),
+        window=window,
     )
+
+
+def _sessions_to_list(sessions: Mapping[str, TrainingProgramStarted]) -> list[dict[str, Any]]:
+    return [event_to_dict(started) for started in sessions.values()]
+
+
+def _sessions_from_list(
+    encoded: list[dict[str, Any]],
+) -> Mapping[str, TrainingProgramStarted]:
+    sessions = [cast(TrainingProgramStarted, event_from_dict(item)) for item in encoded]
+    return MappingProxyType({start.training_program_id: start for start in sessions})
 
 
 def encode_record(record: DecisionRecord) -> bytes:

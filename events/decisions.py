@@ -3,11 +3,15 @@
 `settle` carries decisions out on a user's state: pure, so that a store saves
 the result in one write, whatever the store.
 
-Every launch ends in exactly one outcome — `sent`, `cancelled`, `merged` or
+Every launch ends in one outcome — `sent`, `cancelled`, `merged` or
 `skipped_stale` — and every finish in one of `congratulated`, `too_short` or
 `no_open_session`; a start that comes after its reminder was sent but falls
-inside its window adds `late_start_after_sent`. Each outcome is a
-`DecisionRecord` in the user's decision log (`GET /v1/users/<id>/decisions`).
+inside its window adds `late_start_after_sent`, and a cancel or start that
+comes after a congratulation it would have prevented adds
+`late_event_after_sent`. A late event re-decides its user's window
+(events.timeline), which may give an event a newer outcome; an event older than
+the window is `too_late`. Each outcome is a `DecisionRecord` in the user's
+decision log (`GET /v1/users/<id>/decisions`).
 """
 
 import uuid
@@ -29,6 +33,8 @@ class Verdict(StrEnum):
     MERGED = "merged"
     SKIPPED_STALE = "skipped_stale"
     LATE_START_AFTER_SENT = "late_start_after_sent"
+    LATE_EVENT_AFTER_SENT = "late_event_after_sent"
+    TOO_LATE = "too_late"
     CONGRATULATED = "congratulated"
     TOO_SHORT = "too_short"
     NO_OPEN_SESSION = "no_open_session"
@@ -53,10 +59,35 @@ class Reminder:
     launch: AppLaunched
     deadline: datetime
     due_at: datetime | None = None
+    merged: tuple[str, ...] = ()  # the ids of the launches merged into it
+
+    @property
+    def launch_ids(self) -> tuple[str, ...]:
+        return (self.launch.event_id, *self.merged)
 
     @property
     def user_id(self) -> str:
         return self.launch.user_id
+
+
+NOTHING: Mapping[str, Any] = MappingProxyType({})
+
+
+@dataclass(frozen=True, slots=True)
+class Window:
+    """A user's reorder window (events.timeline): what a late event is re-decided over."""
+
+    events: tuple[Event, ...] = ()  # by effective time, ties in the order they arrived
+    #: The launch or finish of each notification sent for the window's events, and its id.
+    sent: Mapping[str, str] = field(default_factory=lambda: NOTHING)
+    #: The sessions open before the window's first event, by program.
+    sessions_before: Mapping[str, TrainingProgramStarted] = field(default_factory=lambda: NOTHING)
+
+    def __bool__(self) -> bool:
+        return bool(self.events) or bool(self.sent) or bool(self.sessions_before)
+
+
+NO_WINDOW = Window()
 
 
 @dataclass(frozen=True, slots=True)
@@ -65,11 +96,12 @@ class UserState:
 
     open_sessions: Mapping[str, TrainingProgramStarted]
     pending_reminder: Reminder | None = None
-    last_sent_reminder: Reminder | None = None  # to recognise a start that came too late
+    last_sent_reminder: Reminder | None = None  # to recognise a late start or launch
+    window: Window = NO_WINDOW
 
     def after_sending(self) -> "UserState":
         """The state once the pending reminder was sent."""
-        return UserState(self.open_sessions, None, self.pending_reminder)
+        return UserState(self.open_sessions, None, self.pending_reminder, self.window)
 
     def __bool__(self) -> bool:
         """False when there is nothing to keep: a store forgets such a user."""
@@ -77,11 +109,12 @@ class UserState:
             bool(self.open_sessions)
             or self.pending_reminder is not None
             or (self.last_sent_reminder is not None)
+            or bool(self.window)
         )
 
 
 #: A user the store knows nothing about.
-NO_STATE = UserState(open_sessions=MappingProxyType({}))
+NO_STATE = UserState(open_sessions=NOTHING)
 
 
 @dataclass(frozen=True, slots=True)
@@ -154,9 +187,29 @@ def settle(state: UserState, decisions: list[Decision]) -> tuple[UserState, list
     for decision in decisions:
         if isinstance(decision, DecisionRecord):
             records.append(decision)
+            if decision.notification_id is not None:
+                state = _with_sent(state, decision, decision.notification_id)
         else:
             state = _EVOLVE[type(decision)](state, decision)
     return state, records
+
+
+def sent_for(record: DecisionRecord) -> tuple[str, ...]:
+    """The launches or the finish a notification is sent for: a reminder's window's launches
+    (one reminder per window), or the congratulated finish (one congratulation per finish)."""
+    reminder = record.reminder
+    return (record.about.event_id,) if reminder is None else reminder.launch_ids
+
+
+def _with_sent(state: UserState, record: DecisionRecord, notification_id: str) -> UserState:
+    window = state.window
+    sent = {**window.sent, **dict.fromkeys(sent_for(record), notification_id)}
+    return UserState(
+        state.open_sessions,
+        state.pending_reminder,
+        state.last_sent_reminder,
+        Window(window.events, MappingProxyType(sent), window.sessions_before),
+    )
 
 
 # Each builds the new state itself: on every event, `dataclasses.replace` costs several
@@ -166,7 +219,9 @@ def settle(state: UserState, decisions: list[Decision]) -> tuple[UserState, list
 def _with_session(state: UserState, decision: OpenSession) -> UserState:
     started = decision.started
     sessions = {**state.open_sessions, started.training_program_id: started}
-    return UserState(MappingProxyType(sessions), state.pending_reminder, state.last_sent_reminder)
+    return UserState(
+        MappingProxyType(sessions), state.pending_reminder, state.last_sent_reminder, state.window
+    )
 
 
 def _without_session(state: UserState, decision: CloseSession) -> UserState:
@@ -174,24 +229,26 @@ def _without_session(state: UserState, decision: CloseSession) -> UserState:
     sessions = {
         key: started for key, started in state.open_sessions.items() if key != training_program_id
     }
-    return UserState(MappingProxyType(sessions), state.pending_reminder, state.last_sent_reminder)
+    return UserState(
+        MappingProxyType(sessions), state.pending_reminder, state.last_sent_reminder, state.window
+    )
 
 
 def _with_reminder(state: UserState, decision: ArmReminder) -> UserState:
-    return UserState(state.open_sessions, decision.reminder, state.last_sent_reminder)
+    return UserState(state.open_sessions, decision.reminder, state.last_sent_reminder, state.window)
 
 
 def _without_reminder(state: UserState, decision: CancelReminder) -> UserState:
-    return UserState(state.open_sessions, None, state.last_sent_reminder)
+    return UserState(state.open_sessions, None, state.last_sent_reminder, state.window)
 
 
 def _reminder_sent(state: UserState, decision: SendReminder) -> UserState:
     pending = None if state.pending_reminder == decision.reminder else state.pending_reminder
-    return UserState(state.open_sessions, pending, decision.reminder)
+    return UserState(state.open_sessions, pending, decision.reminder, state.window)
 
 
 def _without_sent_reminder(state: UserState, decision: ForgetSentReminder) -> UserState:
-    return UserState(state.open_sessions, state.pending_reminder, None)
+    return UserState(state.open_sessions, state.pending_reminder, None, state.window)
 
 
 _EVOLVE: dict[type[Decision], Callable[[UserState, Any], UserState]] = {

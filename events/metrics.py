@@ -3,7 +3,8 @@
 Counting happens on every event, so the tallies are plain `Counter`s bumped
 under one lock per event (a Prometheus counter takes a lock of its own per
 increment, and per label lookup); a collector turns them into
-`events_total{type,outcome}`, `events_decisions_total{outcome}` and
+`events_total{type,outcome}`, `events_decisions_total{outcome}`,
+`events_too_late_total` (the decisions `too_late`) and
 `events_rejected_total{endpoint,reason}` (events/rejections.py) when `/metrics` is
 scraped.
 """
@@ -60,6 +61,12 @@ class TalliesCollector(Collector):
         for outcome, count in dict(DECISIONS).items():
             decisions.add_metric([outcome], count)
         yield decisions
+        yield CounterMetricFamily(
+            "events_too_late",
+            "Events older than their user's reorder window (EVENTS_REORDER_WINDOW_SECONDS, "
+            "_EVENTS): applied as they came, not in their place on the timeline.",
+            value=DECISIONS["too_late"],
+        )
         rejected = CounterMetricFamily(
             "events_rejected",
             "Events refused inside a batch and 4xx answers of ingestion endpoints, by "

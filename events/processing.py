@@ -18,7 +18,7 @@ from enum import StrEnum
 from functools import partial
 from typing import cast
 
-from events import metrics
+from events import metrics, timeline
 from events.decisions import Decision, DecisionRecord, Trigger, UserState, settle
 from events.domain import Event, UnknownEvent
 from events.notices import notifications_of
@@ -136,15 +136,20 @@ class EventProcessor:
         return sent
 
     def _decide(self, event: Event, new_user: NewUserAdmission | None, state: UserState) -> Change:
+        after, records = timeline.apply(event, state, self._rules, self.thresholds)
+        change = Change(after, records, notifications_of(records) if records else ())
+        if new_user is not None and change.state and not state:  # a new user, if the store
+            raise NeedsStoredState(partial(_admitted, new_user, change))  # holds none indeed
+        return change
+
+    def _rules(self, event: Event, state: UserState) -> list[Decision]:
+        """What the receivers of `event_recorded` decide for `event` on `state`."""
         decisions: list[Decision] = []
         for _, response in event_recorded.send(
             sender=type(event), event=event, state=state, thresholds=self.thresholds
         ):
             decisions += cast(list[Decision], response)
-        change = change_of(state, decisions)
-        if new_user is not None and change.state and not state:  # a new user, if the store
-            raise NeedsStoredState(partial(_admitted, new_user, change))  # holds none indeed
-        return change
+        return decisions
 
     def _settle(
         self, user_id: str, decide: Callable[[UserState], list[Decision]]

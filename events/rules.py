@@ -14,7 +14,7 @@ before any of them (after the overdue reminder, if one was sent).
 """
 
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -55,6 +55,10 @@ class Thresholds:
     #: How long after a sent reminder's due time a start received may still be a late start
     #: rather than a retry nobody can tell apart any more (EVENTS_SEEN_IDS_MAX_AGE_HOURS).
     retry_window: timedelta = timedelta(hours=24)
+    #: How far back from a user's latest event a late event is still put in its place
+    #: (EVENTS_REORDER_WINDOW_SECONDS), and in at most how many events.
+    reorder_window: timedelta = timedelta(hours=6)
+    reorder_window_events: int = 64
 
 
 # Each rule takes the event type it is mapped to; Any lets one map hold them all.
@@ -80,26 +84,45 @@ def congratulate_training_dose(
     event: TrainingProgramFinished, state: UserState, thresholds: Thresholds
 ) -> list[Decision]:
     """A finished session longer than the daily dose (strictly) earns a congratulation."""
+    outcome = _training_dose_outcome(event, state, thresholds)
+    sent = state.window.sent.get(event.event_id)
+    if sent is None:
+        return [outcome]
+    if outcome.notification_id == sent:  # re-decided as it was: sent already
+        return []
+    figures = {"sent_notification_id": sent, "now": outcome.outcome.value}
+    return [
+        _explain(
+            Verdict.LATE_EVENT_AFTER_SENT,
+            congratulate_training_dose,
+            *outcome.events,
+            about=event,
+            figures=figures,
+        )
+    ]
+
+
+def _training_dose_outcome(
+    event: TrainingProgramFinished, state: UserState, thresholds: Thresholds
+) -> DecisionRecord:
     started = state.open_sessions.get(event.training_program_id)
     if started is None:
-        return [_explain(Verdict.NO_OPEN_SESSION, congratulate_training_dose, event, about=event)]
+        return _explain(Verdict.NO_OPEN_SESSION, congratulate_training_dose, event, about=event)
     trained = event.effective_at - started.effective_at
     figures = {
         "trained_seconds": int(trained.total_seconds()),
         "threshold_minutes": thresholds.training_dose // MINUTE,
     }
     if trained <= thresholds.training_dose:
-        return [
-            _explain(
-                Verdict.TOO_SHORT,
-                congratulate_training_dose,
-                started,
-                event,
-                about=event,
-                figures=figures,
-            )
-        ]
-    explanation = _explain(
+        return _explain(
+            Verdict.TOO_SHORT,
+            congratulate_training_dose,
+            started,
+            event,
+            about=event,
+            figures=figures,
+        )
+    return _explain(
         Verdict.CONGRATULATED,
         congratulate_training_dose,
         started,
@@ -110,7 +133,6 @@ def congratulate_training_dose(
         ),
         figures={**figures, "minutes": trained // MINUTE},
     )
-    return [explanation]
 
 
 def arm_start_reminder(
@@ -126,17 +148,30 @@ def arm_start_reminder(
         return [explanation]
     pending = state.pending_reminder
     if pending is not None:
-        return [
-            _explain(
-                Verdict.MERGED,
-                arm_start_reminder,
-                pending.launch,
-                event,
-                about=event,
-                reminder=pending,
-            )
-        ]
-    return [ArmReminder(_reminder_of(event, thresholds))]
+        return _merged(event, pending, state)
+    sent = state.last_sent_reminder
+    if sent is not None and event.effective_at <= sent.deadline:  # one reminder per window
+        return [_merged_record(event, sent)]
+    reminder = _reminder_of(event, thresholds)
+    if event.event_id in state.window.sent:  # re-decided: its reminder was sent already
+        return [SendReminder(reminder)]
+    return [ArmReminder(reminder)]
+
+
+def _merged(event: AppLaunched, pending: Reminder, state: UserState) -> list[Decision]:
+    """The launch joins the pending reminder; which, if the launch's own reminder was sent
+    already (re-decided in a late event's window), is that reminder: sent."""
+    merged = replace(pending, merged=(*pending.merged, event.event_id))
+    decisions: list[Decision] = [ArmReminder(merged), _merged_record(event, merged)]
+    if event.event_id in state.window.sent:
+        decisions.append(SendReminder(merged))
+    return decisions
+
+
+def _merged_record(event: AppLaunched, reminder: Reminder) -> DecisionRecord:
+    return _explain(
+        Verdict.MERGED, arm_start_reminder, reminder.launch, event, about=event, reminder=reminder
+    )
 
 
 def cancel_start_reminder(

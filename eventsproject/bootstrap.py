@@ -139,6 +139,8 @@ def thresholds_from_settings() -> Thresholds:
         training_dose=timedelta(seconds=settings.EVENTS_TRAINING_DOSE_SECONDS),
         allowed_lateness=timedelta(seconds=settings.EVENTS_ALLOWED_LATENESS_SECONDS),
         retry_window=timedelta(hours=settings.EVENTS_SEEN_IDS_MAX_AGE_HOURS),
+        reorder_window=timedelta(seconds=settings.EVENTS_REORDER_WINDOW_SECONDS),
+        reorder_window_events=settings.EVENTS_REORDER_WINDOW_EVENTS,
     )
 
 

@@ -140,6 +140,11 @@ EVENTS_TRAINING_DOSE_SECONDS = _config.EVENTS_TRAINING_DOSE_SECONDS
 #: ...and a silent user's reminder waits this much longer, by the server's clock, for a
 #: start that is on its way.
 EVENTS_ALLOWED_LATENESS_SECONDS = _config.EVENTS_ALLOWED_LATENESS_SECONDS
+#: A user's event that arrives late is put in its place on the user's timeline when it is
+#: at most this much older than the user's latest event, and among the user's last this
+#: many events (docs/time.md); an older one is applied as it comes, as `too_late`.
+EVENTS_REORDER_WINDOW_SECONDS = _config.EVENTS_REORDER_WINDOW_SECONDS
+EVENTS_REORDER_WINDOW_EVENTS = _config.EVENTS_REORDER_WINDOW_EVENTS
 #: How often the ticker sends the reminders due by the server's clock.
 EVENTS_TICK_SECONDS = _config.EVENTS_TICK_SECONDS
 #: The decision log (GET /v1/users/<id>/decisions): entries kept per user, and users kept

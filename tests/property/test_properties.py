@@ -143,17 +143,21 @@ def start_times() -> st.SearchStrategy[datetime]:
     )
 
 
-def planned_events(users: Sequence[str]) -> st.SearchStrategy[PlannedEvent]:
+def planned_events(
+    users: Sequence[str],
+    formats: Sequence[str] = (BRIEF, V2),
+    utc_suffixes: Sequence[str] = ("Z", "+00:00"),
+) -> st.SearchStrategy[PlannedEvent]:
     return st.builds(
         PlannedEvent,
         gap=st.sampled_from(GAPS),
         user_id=st.sampled_from(users),
         device=st.sampled_from(("phone", "tablet")),
         kind=st.sampled_from(KIND_MIX),
-        wire_format=st.sampled_from((BRIEF, V2)),
+        wire_format=st.sampled_from(formats),
         unknown_type=st.sampled_from(UNKNOWN_TYPES),
         program=st.sampled_from(PROGRAMS),
-        utc_suffix=st.sampled_from(("Z", "+00:00")),
+        utc_suffix=st.sampled_from(utc_suffixes),
         queued=st.sampled_from(QUEUED),
     )
 

@@ -222,10 +222,12 @@ def test_the_wall_clock_due_time_starts_from_the_corrected_arrival():
 def test_a_second_launch_merges_into_the_pending_reminder():
     first, second = launched("u1", at(0)), launched("u1", at(3))
 
-    [explain] = arm_start_reminder(second, with_reminder(first), T)
+    [keep, explain] = arm_start_reminder(second, with_reminder(first), T)
 
     assert explain.outcome is Verdict.MERGED
     assert explain.events == (first, second)
+    assert keep.reminder.launch == first
+    assert keep.reminder.launch_ids == (first.event_id, second.event_id)
 
 
 @pytest.mark.parametrize(

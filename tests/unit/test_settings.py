@@ -131,6 +131,17 @@ def test_a_lease_shorter_than_three_attempts_is_refused_on_redis_only(environmen
     assert line.startswith("EVENTS_CLAIM_LEASE_SECONDS must be at least 3 times")
 
 
+def test_a_reorder_window_shorter_than_the_reminder_delay_is_refused(environment):
+    environment("EVENTS_REMINDER_DELAY_SECONDS", "600")
+    assert config.load().EVENTS_REORDER_WINDOW_SECONDS == 21600
+
+    [line] = bad_lines(environment, EVENTS_REORDER_WINDOW_SECONDS="599")
+
+    assert line.startswith(
+        "EVENTS_REORDER_WINDOW_SECONDS must be at least EVENTS_REMINDER_DELAY_SECONDS"
+    )
+
+
 def test_a_blank_web_concurrency_is_one_worker_as_platforms_mean_it(environment):
     environment("WEB_CONCURRENCY", " ")
 
