@@ -55,7 +55,7 @@ def event(kind, user, minute, **extra):
         **extra,
     }
     if kind.startswith("training_program"):
-        body["training_program"] = {"id": "p1", "title": "HIIT"}
+        body.setdefault("training_program", {"id": "p1", "title": "HIIT"})
     return body
 
 
@@ -219,3 +219,52 @@ def test_two_workers_share_one_allowance_per_client(redis_env):
         server.stop()
 
     assert statuses == {202: 5, 429: 11}
+
+
+def order_free_stream_of(n: int) -> list[dict]:
+    """One user's events whose decisions none of them can make final before all are seen:
+    a congratulation, a launch a start cancels, two launches merged, two programs at once."""
+    user = f"shuffled-{n:03d}"
+    streams = {
+        0: [event("training_program_started", user, 0),
+            event("training_program_finished", user, 40)],
+        1: [event("app_launched", user, 0), event("training_program_started", user, 5)],
+        2: [event("app_launched", user, 0), event("app_launched", user, 3),
+            event("training_program_started", user, 8)],
+        3: [event("training_program_started", user, 0),
+            event("training_program_started", user, 2, training_program={"id": "p2"}),
+            event("training_program_finished", user, 33, training_program={"id": "p2"}),
+            event("training_program_finished", user, 45)],
+    }  # fmt: skip
+    return streams[n % 4]
+
+
+def test_one_users_events_in_concurrent_batches_decide_as_the_ordered_stream(redis_env, standin):
+    streams = [order_free_stream_of(n) for n in range(80)]
+    shuffler = random.Random(24)
+    batches = []
+    for stream in streams:  # each user's events out of order, split across requests
+        late_first = shuffler.sample(stream, len(stream))
+        cut = shuffler.randint(1, len(stream) - 1)
+        batches += [late_first[:cut], late_first[cut:]]
+    shuffler.shuffle(batches)
+    server = Server(GUNICORN, redis_env, "-w", "2")
+    try:
+        with ThreadPoolExecutor(max_workers=8) as clients:
+            answers = list(
+                clients.map(
+                    lambda batch: requests.post(f"{server.url}/v1/events", json=batch, timeout=10),
+                    batches,
+                )
+            )
+        expected = expected_ids(streams)
+        standin.wait_for(len(expected), timeout=30)
+        time.sleep(0.5)  # anything extra would arrive now
+        state = requests.get(f"{server.url}/v1/health", timeout=10).json()["state"]
+    finally:
+        log = server.stop()
+
+    assert {answer.status_code for answer in answers} == {200}, log
+    assert state["pending_reminders"] == 0  # every launch's start was seen in its place
+    keys = [received.idempotency_key for received in standin.received]
+    assert sorted(keys) == sorted(expected)
