@@ -7,6 +7,7 @@ decision log), the reorder window's edge, and the wall clock. On both stores.
 
 import io
 import json
+import random
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -14,9 +15,12 @@ from django.core.management import call_command
 from prometheus_client import REGISTRY
 from rest_framework.test import APIClient
 
+from benchmarks import workload
 from events.decisions import Verdict
 from notifications.domain import NotificationKind
 from tests.factories import at, cancelled, finished, launched, received, started, unknown
+from tests.property.test_event_time_order import modelled, timed
+from tests.property.test_properties import predicted, read_wire
 from tests.service import drain_reminders, record_event, send_due_reminders
 from tests.wire import post, v2_event
 
@@ -187,3 +191,23 @@ def test_events_at_the_same_time_are_judged_in_the_order_they_arrived(delivered)
     record_event(finished("a", at(80)))
 
     assert summary(delivered()) == [(CONGRATULATION, 40), (CONGRATULATION, 40)]
+
+
+def test_a_replay_with_a_third_of_its_events_late_sends_what_the_time_order_model_does(
+    tmp_path, delivered
+):
+    """Issue 24's measure: a third of the events arrive up to 20 minutes late."""
+    stream = list(workload.events(2021, 300, seed=24))
+    lateness = random.Random(24)
+    delays = [lateness.uniform(0, 1200) if lateness.random() < 1 / 3 else 0 for _ in stream]
+    arrivals = sorted(
+        range(len(stream)),
+        key=lambda n: read_wire(stream[n]).moment + timedelta(seconds=delays[n]),
+    )
+    arrived = [stream[n] for n in arrivals]
+
+    through_replay(arrived, tmp_path)
+
+    model = modelled(arrived)
+    assert sorted(timed(delivered())) == sorted(notified.timed for notified in model.notified)
+    assert len(model.notified) != len(predicted(arrived, drain=True))  # arrival order differs
