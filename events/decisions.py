@@ -103,6 +103,15 @@ class UserState:
         """The state once the pending reminder was sent."""
         return UserState(self.open_sessions, None, self.pending_reminder, self.window)
 
+    @property
+    def only_window(self) -> bool:
+        """All there is to keep is the reorder window: a store keeps it a shorter while."""
+        return (
+            not self.open_sessions
+            and self.pending_reminder is None
+            and self.last_sent_reminder is None
+        )
+
     def __bool__(self) -> bool:
         """False when there is nothing to keep: a store forgets such a user."""
         return (

@@ -133,6 +133,9 @@ class Retention:
     decisions_per_user: int = 100
     state_ttl: timedelta = timedelta(hours=48)
     claim_lease: timedelta = timedelta(seconds=30)
+    #: A state that holds nothing but the user's reorder window expires after this (when
+    #: shorter than the state's TTL).
+    window_ttl: timedelta | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -192,6 +195,9 @@ class RedisEventRepository:
         self._recent_limit = retention.recent_limit
         self._decisions_per_user = retention.decisions_per_user
         self._state_ttl_ms = _ms_of(retention.state_ttl)
+        self._window_ttl_ms = min(
+            self._state_ttl_ms, _ms_of(retention.window_ttl or retention.state_ttl)
+        )
         self._seen_ttl_ms = _ms_of(retention.seen_max_age)
         self._lease = retention.claim_lease
         self._commit_script = client.register_script(_COMMIT)
@@ -451,7 +457,7 @@ class RedisEventRepository:
         return [
             raw,
             raw if raw and after == before else (encode_state(after) if after else b""),
-            self._state_ttl_ms,
+            self._window_ttl_ms if after.only_window else self._state_ttl_ms,
             unit.check_in,
             self._seen_ttl_ms,
             unit.user_id,

@@ -21,7 +21,7 @@ import time
 import zlib
 from collections import Counter, OrderedDict, deque
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from enum import StrEnum
 from functools import partial
@@ -137,6 +137,8 @@ class MemoryLimits:
     claim_lease: timedelta = timedelta(seconds=30)
     max_users: int = 1_000_000  # users with state; a new one past it: StoreFull
     state_ttl: timedelta | None = None  # a user whose state has not changed for it is dropped
+    #: ...or for this, when all the state holds is the user's reorder window.
+    window_ttl: timedelta | None = None
 
 
 class InMemoryEventRepository:
@@ -150,6 +152,7 @@ class InMemoryEventRepository:
         recent_limit: int = 1000,
         limits: MemoryLimits = MemoryLimits(),  # frozen: one default for all is safe
         outbox: OutboxStore | None = None,
+        monotonic: Callable[[], float] = time.monotonic,  # the clock of idleness
     ) -> None:
         self._limits = limits
         self._outbox = outbox if outbox is not None else InMemoryOutboxStore()
@@ -158,8 +161,13 @@ class InMemoryEventRepository:
         self._full = Outage("the memory store's cap on users", FULL_REFUSALS, traceback=False)
         self._seen: OrderedDict[tuple[str, str], tuple[datetime | None, int]] = OrderedDict()
         self._states: dict[str, UserState] = {}
-        self._idle_seconds = limits.state_ttl.total_seconds() if limits.state_ttl else None
-        self._touched: OrderedDict[str, float] = OrderedDict()  # monotonic, least recent first
+        self._monotonic = monotonic
+        # When each user's state last changed, least recent first: users with more than
+        # their window, and users with only their window, each with how long they may idle.
+        self._idle = (
+            _IdleUsers(_seconds(limits.state_ttl)),
+            _IdleUsers(_seconds(limits.window_ttl or limits.state_ttl)),
+        )
         self._tally: Counter[str] = Counter()  # open sessions and reminders, kept as they change
         # Wall-clock due order for the ticker; entries no longer pending are skipped.
         self._due: list[tuple[datetime, int, Reminder]] = []
@@ -260,11 +268,15 @@ class InMemoryEventRepository:
     def _expire_idle(self, held: "threading.Lock | None") -> None:
         """Forget users whose state has not changed for the state TTL, oldest first. A user
         whose stripe another thread holds is being updated, so not idle: stop there."""
-        if self._idle_seconds is None:
+        for idle in self._idle:
+            self._expire(idle, held)
+
+    def _expire(self, idle: "_IdleUsers", held: "threading.Lock | None") -> None:
+        if idle.seconds is None:
             return
-        horizon = time.monotonic() - self._idle_seconds
-        while self._touched:
-            user_id, touched = next(iter(self._touched.items()))
+        horizon = self._monotonic() - idle.seconds
+        while idle.touched:
+            user_id, touched = next(iter(idle.touched.items()))
             stripe = self._stripe_of(user_id)
             if touched > horizon or (stripe is not held and not stripe.acquire(blocking=False)):
                 return
@@ -303,10 +315,11 @@ class InMemoryEventRepository:
 
     def _save(self, user_id: str, before: UserState, after: UserState) -> None:
         self._count_changes(before, after)
-        self._touched.pop(user_id, None)
+        for idle in self._idle:
+            idle.touched.pop(user_id, None)
         if after:
             self._states[user_id] = after
-            self._touched[user_id] = time.monotonic()
+            self._idle[after.only_window].touched[user_id] = self._monotonic()
         elif self._states.pop(user_id, None) is not None:
             self._removed()
         armed = after.pending_reminder
@@ -357,7 +370,8 @@ class InMemoryEventRepository:
         self._removals += 1
         if self._removals > len(self._states) + 1024:
             self._states = dict(self._states)
-            self._touched = OrderedDict(self._touched)  # in the same order
+            for idle in self._idle:
+                idle.touched = OrderedDict(idle.touched)  # in the same order
             self._removals = 0
 
     def _forget_old_ids(self, received_at: datetime | None) -> None:
@@ -372,6 +386,16 @@ class InMemoryEventRepository:
             if oldest is None or oldest >= horizon:
                 return
             self._seen.popitem(last=False)
+
+
+@dataclass(slots=True)
+class _IdleUsers:
+    seconds: float | None  # how long a user may stay idle (None: for ever)
+    touched: OrderedDict[str, float] = field(default_factory=OrderedDict)
+
+
+def _seconds(ttl: timedelta | None) -> float | None:
+    return None if ttl is None else ttl.total_seconds()
 
 
 def _forget_sent(reminder: Reminder, state: UserState) -> Change:

@@ -12,8 +12,9 @@ congratulation per finish) and record a sent decision a late event no longer
 supports as `late_*_after_sent`.
 
 The window spans `EVENTS_REORDER_WINDOW_SECONDS` of effective time back from
-the user's latest event, and at most `EVENTS_REORDER_WINDOW_EVENTS` events.
-An event older than that is applied as it comes, recorded as `too_late`.
+the user's latest event, and at most `EVENTS_REORDER_WINDOW_EVENTS` events (0:
+none, every event is applied as it arrives). An event older than that is
+applied as it comes, recorded as `too_late`.
 """
 
 from bisect import bisect_right
@@ -41,6 +42,8 @@ def apply(
     event: Event, state: UserState, rules: Rules, thresholds: Thresholds
 ) -> tuple[UserState, list[DecisionRecord]]:
     """The user's state once `event` is applied, and the records of what it decided."""
+    if not thresholds.reorder_window_events:  # no window: in the order they arrive
+        return settle(state, list(rules(event, state)))
     events = state.window.events
     if not events or event.effective_at >= events[-1].effective_at:
         after, records = settle(state, list(rules(event, state)))

@@ -103,6 +103,7 @@ def memory_stores(clock: Callable[[], datetime], redis_client: Client | None = N
         users_with_history=settings.EVENTS_DECISION_LOG_USERS,
         max_users=settings.EVENTS_MEMORY_MAX_USERS,
         state_ttl=timedelta(hours=settings.EVENTS_USER_STATE_TTL_HOURS),
+        window_ttl=timedelta(seconds=settings.EVENTS_REORDER_WINDOW_SECONDS),
     )
     repository = InMemoryEventRepository(settings.EVENTS_RECENT_LIMIT, limits, outbox)
     return Stores(repository, outbox, CacheRateLimiter(cache))
@@ -121,6 +122,7 @@ def redis_stores(clock: Callable[[], datetime], redis_client: Client | None = No
         decisions_per_user=settings.EVENTS_DECISION_LOG_LIMIT,
         state_ttl=timedelta(hours=settings.EVENTS_USER_STATE_TTL_HOURS),
         claim_lease=lease,
+        window_ttl=timedelta(seconds=settings.EVENTS_REORDER_WINDOW_SECONDS),
     )
     repository = RedisEventRepository(client, layout, outbox, retention)
     return Stores(repository, outbox, RedisRateLimiter(client, settings.EVENTS_REDIS_PREFIX))

@@ -146,7 +146,7 @@ class Config(BaseSettings):
     EVENTS_TRAINING_DOSE_SECONDS: Annotated[int, count(0, YEAR)] = 1800
     EVENTS_ALLOWED_LATENESS_SECONDS: Annotated[int, count(0, YEAR)] = 30
     EVENTS_REORDER_WINDOW_SECONDS: Annotated[int, count(0, YEAR)] = 6 * 3600
-    EVENTS_REORDER_WINDOW_EVENTS: Annotated[int, count(1, 1000)] = 64
+    EVENTS_REORDER_WINDOW_EVENTS: Annotated[int, count(0, 1000)] = 64
     EVENTS_TICK_SECONDS: Annotated[float, seconds(0.01, 60)] = 1
     EVENTS_DECISION_LOG_LIMIT: Annotated[int, count(0, 10_000)] = 100
     EVENTS_DECISION_LOG_USERS: Annotated[int, count(0, 10**8)] = 10_000
@@ -229,7 +229,10 @@ CONSISTENCY: tuple[tuple[Callable[[Config], bool], str], ...] = (
         "sends it again once the lease is over",
     ),
     (
-        lambda config: config.EVENTS_REORDER_WINDOW_SECONDS >= config.EVENTS_REMINDER_DELAY_SECONDS,
+        lambda config: (
+            not config.EVENTS_REORDER_WINDOW_EVENTS
+            or config.EVENTS_REORDER_WINDOW_SECONDS >= config.EVENTS_REMINDER_DELAY_SECONDS
+        ),
         "EVENTS_REORDER_WINDOW_SECONDS must be at least EVENTS_REMINDER_DELAY_SECONDS: a "
         "launch leaves its user's window only once a reminder's fate is known",
     ),

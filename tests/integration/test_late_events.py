@@ -8,6 +8,7 @@ decision log), the reorder window's edge, and the wall clock. On both stores.
 import io
 import json
 import random
+import time
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -184,6 +185,15 @@ def test_the_window_holds_at_most_its_count_of_events(delivered, repository, thr
     assert len(repository.user_state("a").window.events) == 3
 
 
+def test_without_a_window_events_are_applied_as_they_arrive(delivered, repository, thresholds):
+    thresholds(reorder_window_events=0)
+    record_event(finished("a", at(45)))
+    record_event(started("a", at(0)))
+
+    assert summary(delivered()) == []
+    assert not repository.user_state("a").window
+
+
 def test_events_at_the_same_time_are_judged_in_the_order_they_arrived(delivered):
     record_event(finished("a", at(40)))
     record_event(started("a", at(40)))  # a new session, after the finish
@@ -211,3 +221,22 @@ def test_a_replay_with_a_third_of_its_events_late_sends_what_the_time_order_mode
     model = modelled(arrived)
     assert sorted(timed(delivered())) == sorted(notified.timed for notified in model.notified)
     assert len(model.notified) != len(predicted(arrived, drain=True))  # arrival order differs
+
+
+class TestAWindowAlone:
+    @pytest.fixture
+    def transport(self, settings, transport):
+        settings.EVENTS_REORDER_WINDOW_SECONDS = 0.3  # and the state's TTL stays 48 hours
+        return transport
+
+    def test_is_forgotten_once_the_user_was_idle_for_the_window(self, repository):
+        record_event(started("trained", at(0)))
+        record_event(finished("trained", at(0)))  # nothing left but the window
+        record_event(started("training", at(0)))
+        assert repository.user_state("trained").window.events
+
+        time.sleep(0.5)
+        send_due_reminders(datetime.now(UTC))  # the memory store expires idle users then
+
+        assert not repository.user_state("trained")
+        assert repository.user_state("training").open_sessions

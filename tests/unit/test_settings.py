@@ -140,6 +140,8 @@ def test_a_reorder_window_shorter_than_the_reminder_delay_is_refused(environment
     assert line.startswith(
         "EVENTS_REORDER_WINDOW_SECONDS must be at least EVENTS_REMINDER_DELAY_SECONDS"
     )
+    environment("EVENTS_REORDER_WINDOW_EVENTS", "0")  # no window: nothing to compare
+    assert config.load().EVENTS_REORDER_WINDOW_SECONDS == 599
 
 
 def test_a_blank_web_concurrency_is_one_worker_as_platforms_mean_it(environment):
