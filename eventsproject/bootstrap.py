@@ -6,6 +6,7 @@
 """
 
 import gc
+import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -105,8 +106,16 @@ def memory_stores(clock: Callable[[], datetime], redis_client: Client | None = N
         state_ttl=timedelta(hours=settings.EVENTS_USER_STATE_TTL_HOURS),
         window_ttl=timedelta(seconds=settings.EVENTS_REORDER_WINDOW_SECONDS),
     )
-    repository = InMemoryEventRepository(settings.EVENTS_RECENT_LIMIT, limits, outbox)
+    repository = InMemoryEventRepository(
+        settings.EVENTS_RECENT_LIMIT, limits, outbox, monotonic=_idle_clock(clock)
+    )
     return Stores(repository, outbox, CacheRateLimiter(cache))
+
+
+def _idle_clock(clock: Callable[[], datetime]) -> Callable[[], float]:
+    """How idleness is measured: by the monotonic clock, unless a wall clock is given (by
+    tests and benchmarks, which move it)."""
+    return time.monotonic if clock is utc_now else lambda: clock().timestamp()
 
 
 def redis_stores(clock: Callable[[], datetime], redis_client: Client | None = None) -> Stores:

@@ -5,6 +5,7 @@ import gc
 import time
 import tracemalloc
 from dataclasses import replace
+from datetime import UTC, datetime
 from types import MappingProxyType
 
 import pytest
@@ -13,8 +14,9 @@ from rest_framework.test import APIClient
 
 from events.decisions import NO_STATE
 from events.repository import Change, InMemoryEventRepository
+from eventsproject import bootstrap
 from tests.conftest import RecordingTransport
-from tests.factories import at, started
+from tests.factories import FakeClock, at, finished, started
 from tests.sample import BRIEF_SAMPLE
 
 LAUNCH = BRIEF_SAMPLE[0]
@@ -122,3 +124,19 @@ def test_memory_goes_back_to_its_baseline_once_users_are_done():
         tracemalloc.stop()
 
     assert left < 0.02 * active
+
+
+def test_a_given_wall_clock_measures_idleness(settings):
+    clock = FakeClock(datetime(2026, 12, 2, 12, 0, tzinfo=UTC))
+    parts = bootstrap.build(transport=RecordingTransport(), clock=clock, store="memory")
+    parts.processor.record(started("done", at(0)))
+    parts.processor.record(finished("done", at(40)))  # nothing left but the window
+
+    clock.advance(seconds=settings.EVENTS_REORDER_WINDOW_SECONDS - 1)
+    parts.repository.claim_due_reminders(clock())
+    kept = bool(parts.repository.user_state("done"))
+    clock.advance(seconds=2)
+    parts.repository.claim_due_reminders(clock())
+
+    assert kept
+    assert not parts.repository.user_state("done")
