@@ -103,7 +103,7 @@ def encode_state(state: UserState) -> bytes:
     window = state.window
     if window:
         encoded["w"] = [event_to_dict(event) for event in window.events]
-        encoded["ws"] = dict(window.sent)
+        encoded["ws"] = window.sent
         encoded["wo"] = _sessions_to_list(window.sessions_before)
     return orjson.dumps(encoded)
 
@@ -114,7 +114,7 @@ def decode_state(raw: bytes) -> UserState:
     if "w" in encoded:
         window = Window(
             tuple(event_from_dict(event) for event in encoded["w"]),
-            MappingProxyType(encoded["ws"]),
+            tuple((sent_for, first) for sent_for, first in encoded["ws"]),
             _sessions_from_list(encoded["wo"]),
         )
     return UserState(

@@ -78,13 +78,22 @@ class Window:
     """A user's reorder window (events.timeline): what a late event is re-decided over."""
 
     events: tuple[Event, ...] = ()  # by effective time, ties in the order they arrived
-    #: The launch or finish of each notification sent for the window's events, and its id.
-    sent: Mapping[str, str] = field(default_factory=lambda: NOTHING)
+    #: Each launch or finish a notification was sent for, with the id of the notification's
+    #: first event (a reminder's launch, a congratulation's start): pairs, not a dict, as
+    #: every user holds one and it is seldom longer than two.
+    sent: tuple[tuple[str, str], ...] = ()
     #: The sessions open before the window's first event, by program.
     sessions_before: Mapping[str, TrainingProgramStarted] = field(default_factory=lambda: NOTHING)
 
     def __bool__(self) -> bool:
         return bool(self.events) or bool(self.sent) or bool(self.sessions_before)
+
+    def sent_with(self, event_id: str) -> str | None:
+        """The first event of the notification sent for `event_id`; None if none was."""
+        for sent_for, first in self.sent:
+            if sent_for == event_id:
+                return first
+        return None
 
 
 NO_WINDOW = Window()
@@ -197,7 +206,7 @@ def settle(state: UserState, decisions: list[Decision]) -> tuple[UserState, list
         if isinstance(decision, DecisionRecord):
             records.append(decision)
             if decision.notification_id is not None:
-                state = _with_sent(state, decision, decision.notification_id)
+                state = _with_sent(state, decision)
         else:
             state = _EVOLVE[type(decision)](state, decision)
     return state, records
@@ -210,14 +219,14 @@ def sent_for(record: DecisionRecord) -> tuple[str, ...]:
     return (record.about.event_id,) if reminder is None else reminder.launch_ids
 
 
-def _with_sent(state: UserState, record: DecisionRecord, notification_id: str) -> UserState:
-    window = state.window
-    sent = {**window.sent, **dict.fromkeys(sent_for(record), notification_id)}
+def _with_sent(state: UserState, record: DecisionRecord) -> UserState:
+    window, first = state.window, record.events[0].event_id
+    sent = (*window.sent, *((event_id, first) for event_id in sent_for(record)))
     return UserState(
         state.open_sessions,
         state.pending_reminder,
         state.last_sent_reminder,
-        Window(window.events, MappingProxyType(sent), window.sessions_before),
+        Window(window.events, sent, window.sessions_before),
     )
 
 

@@ -85,12 +85,12 @@ def congratulate_training_dose(
 ) -> list[Decision]:
     """A finished session longer than the daily dose (strictly) earns a congratulation."""
     outcome = _training_dose_outcome(event, state, thresholds)
-    sent = state.window.sent.get(event.event_id)
-    if sent is None:
+    started = state.window.sent_with(event.event_id)
+    if started is None:
         return [outcome]
-    if outcome.notification_id == sent:  # re-decided as it was: sent already
-        return []
-    figures = {"sent_notification_id": sent, "now": outcome.outcome.value}
+    if outcome.outcome is Verdict.CONGRATULATED and outcome.events[0].event_id == started:
+        return []  # re-decided as it was: sent already
+    figures = {"sent_for_start": started, "now": outcome.outcome.value}
     return [
         _explain(
             Verdict.LATE_EVENT_AFTER_SENT,
@@ -153,7 +153,7 @@ def arm_start_reminder(
     if sent is not None and event.effective_at <= sent.deadline:  # one reminder per window
         return [_merged_record(event, sent)]
     reminder = _reminder_of(event, thresholds)
-    if event.event_id in state.window.sent:  # re-decided: its reminder was sent already
+    if state.window.sent_with(event.event_id):  # re-decided: its reminder was sent already
         return [SendReminder(reminder)]
     return [ArmReminder(reminder)]
 
@@ -163,7 +163,7 @@ def _merged(event: AppLaunched, pending: Reminder, state: UserState) -> list[Dec
     already (re-decided in a late event's window), is that reminder: sent."""
     merged = replace(pending, merged=(*pending.merged, event.event_id))
     decisions: list[Decision] = [ArmReminder(merged), _merged_record(event, merged)]
-    if event.event_id in state.window.sent:
+    if state.window.sent_with(event.event_id):
         decisions.append(SendReminder(merged))
     return decisions
 

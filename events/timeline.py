@@ -159,11 +159,11 @@ def _with_window(state: UserState, window: Window) -> UserState:
     return UserState(state.open_sessions, state.pending_reminder, state.last_sent_reminder, window)
 
 
-def _without(sent: Mapping[str, str], ids: Iterable[str]) -> Mapping[str, str]:
+def _without(sent: tuple[tuple[str, str], ...], ids: Iterable[str]) -> tuple[tuple[str, str], ...]:
     if not sent:
         return sent
     gone = set(ids)
-    return MappingProxyType({key: value for key, value in sent.items() if key not in gone})
+    return tuple(pair for pair in sent if pair[0] not in gone)
 
 
 def _sessions_after(
