@@ -116,7 +116,18 @@ def _folded(
     for event in events:
         state, decided = settle(state, list(rules(event, state)))
         records += decided
-    return state, records
+    return state, [record for record in records if not _sent_again(record, state)]
+
+
+def _sent_again(record: DecisionRecord, state: UserState) -> bool:
+    """A late start cancels a sent reminder's first launch, but a launch merged into it
+    later is a window of its own, final and sent: the sent reminder is still supported."""
+    sent, again = record.reminder, state.last_sent_reminder
+    if record.outcome is not Verdict.LATE_START_AFTER_SENT or sent is None or again is None:
+        return False
+    first = state.window.sent_with(sent.launch.event_id)
+    resent = {state.window.sent_with(launch) for launch in again.launch_ids}
+    return again != sent and first is not None and first in resent
 
 
 def _news(
@@ -132,6 +143,8 @@ def _news(
 
 
 def _identity(record: DecisionRecord) -> tuple[str, ...]:
+    if record.outcome is Verdict.LATE_EVENT_AFTER_SENT:  # once per congratulation
+        return (record.outcome, record.about.event_id)
     return (record.outcome, record.rule, *(event.event_id for event in record.events))
 
 

@@ -179,6 +179,10 @@ LATE_ARRIVAL_STREAMS = (
     posted((300, "a", LAUNCH), (1000, "a", UNKNOWN), (0, "a", LAUNCH)),  # one per window
     # One sent reminder stands for the two that time order would send:
     posted((300, "a", LAUNCH), (700, "a", LAUNCH), (1400, "a", UNKNOWN), (0, "a", LAUNCH)),
+    # Unsupported twice over, logged once:
+    posted((0, "a", START), (2000, "a", FINISH), (1000, "a", CANCEL), (1200, "a", START)),
+    # A late start cancels the first launch of a sent reminder, not the second's window:
+    posted((0, "a", LAUNCH), (180, "a", LAUNCH), (900, "a", UNKNOWN), (60, "a", START)),
     posted((0, "a", LAUNCH), (0, "a", START)),  # equal times: the start comes after, cancels
     posted((0, "a", START), (0, "a", LAUNCH)),  # equal times: the launch comes after, sent
     posted((2000, "a", FINISH), (0, "b", LAUNCH), (0, "a", START), (700, "b", START)),
