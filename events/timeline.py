@@ -47,7 +47,7 @@ def apply(
     events = state.window.events
     if not events or event.effective_at >= events[-1].effective_at:
         after, records = settle(state, list(rules(event, state)))
-        return _windowed(after, (*events, event), thresholds), records
+        return _appended(after, event, thresholds), records
     if _too_late(event, events, thresholds):
         return _applied_too_late(event, state, rules, thresholds)
     return _redecided(event, state, rules, thresholds)
@@ -146,6 +146,23 @@ def _identity(record: DecisionRecord) -> tuple[str, ...]:
     if record.outcome is Verdict.LATE_EVENT_AFTER_SENT:  # once per congratulation
         return (record.outcome, record.about.event_id)
     return (record.outcome, record.rule, *(event.event_id for event in record.events))
+
+
+def _appended(state: UserState, event: Event, thresholds: Thresholds) -> UserState:
+    """`state` with `event` last in its window: the path of nearly every event, kept short."""
+    window = state.window
+    events = (*window.events, event)
+    oldest = events[0]
+    if len(events) > thresholds.reorder_window_events or (
+        oldest is not event and oldest.effective_at < event.effective_at - thresholds.reorder_window
+    ):
+        return _windowed(state, events, thresholds)
+    return UserState(
+        state.open_sessions,
+        state.pending_reminder,
+        state.last_sent_reminder,
+        Window(events, window.sent, window.sessions_before),
+    )
 
 
 def _windowed(state: UserState, events: tuple[Event, ...], thresholds: Thresholds) -> UserState:
