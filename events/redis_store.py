@@ -175,11 +175,12 @@ class _Batch:
 class RedisEventRepository:
     attempts = 20  # optimistic commits per unit of work before giving up
     claim_batch = 1000
-    #: Users whose last state this process remembers, to decide on without reading it
-    #: first; the least recently changed are forgotten. A state larger than
-    #: `remembered_bytes` (many sessions open) is not remembered: read when committed.
+    #: Users whose last state this process remembers, as written and decoded, to decide
+    #: on without reading or decoding it first; the least recently changed are forgotten.
+    #: A state larger than `remembered_bytes` (a long reorder window, many sessions open)
+    #: is not remembered: read when committed.
     remembered_users = 10_000
-    remembered_bytes = 2048
+    remembered_bytes = 8192
 
     def __init__(
         self,
@@ -202,7 +203,7 @@ class RedisEventRepository:
         self._lease = retention.claim_lease
         self._commit_script = client.register_script(_COMMIT)
         self._claim_script = client.register_script(_CLAIM)
-        self._last_states: dict[str, bytes] = {}  # oldest first
+        self._last_states: dict[str, tuple[bytes, UserState]] = {}  # oldest first
         self._remembering = threading.Lock()  # the ticker's thread changes it too
 
     def update(self, user_id: str, change_of: ChangeOf, event: Event | None = None) -> Committed:
@@ -295,11 +296,11 @@ class RedisEventRepository:
         for attempt in range(self.attempts):
             if seen is not None:
                 return self._answer(unit, seen, decided)
-            before = self._decoded(raw)
+            before = self._state_of(unit.user_id, raw)
             decided = _decided(change_of, before, on_what_is_held=held)
             outcome, written = self._commit_or_read(unit, raw, before, decided)
             if outcome == b"ok" and decided is not None:
-                self._remember(unit.user_id, written)
+                self._remember(unit.user_id, written, decided.state)
                 return self._new(decided)
             if isinstance(outcome, bytes):  # b"seen:" and what the seen key holds
                 return self._answer(unit, outcome[5:], decided)
@@ -311,18 +312,26 @@ class RedisEventRepository:
         """The state this process last left, or, for a unit whose commit was sent already,
         the state and seen key the store holds."""
         if decided is None:
-            return self._last_states.get(unit.user_id, b""), None
+            return self._last_states.get(unit.user_id, (b"", NO_STATE))[0], None
         return self._read(unit)
 
-    def _remember(self, user_id: str, raw: bytes) -> None:
-        """`raw` is `user_id`'s state as this process left it (empty: none)."""
+    def _remember(self, user_id: str, raw: bytes, state: UserState) -> None:
+        """`raw` is `user_id`'s state as this process left it (empty: none), `state` it
+        decoded."""
         with self._remembering:
             self._last_states.pop(user_id, None)
             if not raw or len(raw) > self.remembered_bytes:
                 return
             if len(self._last_states) >= self.remembered_users:
                 del self._last_states[next(iter(self._last_states))]
-            self._last_states[user_id] = raw
+            self._last_states[user_id] = (raw, state)
+
+    def _state_of(self, user_id: str, raw: bytes) -> UserState:
+        """`raw` decoded: as remembered, when this process left the user's state so."""
+        remembered = self._last_states.get(user_id)
+        if remembered is not None and remembered[0] == raw:
+            return remembered[1]
+        return self._decoded(raw)
 
     def _answer(self, unit: _Unit, seen: bytes, decided: Change | None) -> Committed:
         """The answer to a unit whose event id is checked in already, by `seen`."""
@@ -378,7 +387,7 @@ class RedisEventRepository:
         if seen is not None:
             batch.results[index] = self._answer(unit, seen, None)
             return
-        raw, before = batch.states.get(unit.user_id) or (raw, self._decoded(raw))
+        raw, before = batch.states.get(unit.user_id) or (raw, self._state_of(unit.user_id, raw))
         change = decided_on_held(change_of, before)
         keys, args = self._commit_keys(unit, change), self._commit_args(unit, raw, before, change)
         batch.commits.queue(keys[0], "evalsha", self._commit_script.sha, len(keys), *keys, *args)
@@ -396,7 +405,7 @@ class RedisEventRepository:
         for (index, change, written), outcome in zip(batch.queued, outcomes, strict=True):
             if outcome == b"ok":
                 batch.results[index] = Committed(Arrival.NEW, change)
-                self._remember(batch.units[index].user_id, written)
+                self._remember(batch.units[index].user_id, written, change.state)
             elif isinstance(outcome, bytes) and outcome.startswith(b"seen:"):
                 batch.results[index] = self._answer(batch.units[index], outcome[5:], change)
             else:

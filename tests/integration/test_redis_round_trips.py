@@ -9,6 +9,8 @@ import threading
 import pytest
 import redis
 
+from events import redis_store
+from events.decisions import NO_STATE
 from events.redis_store import RedisEventRepository
 from events.repository import Arrival, UnitOfWork
 from eventsproject.redis import Connection, Layout
@@ -140,6 +142,31 @@ def test_a_unit_without_an_event_refused_is_decided_on_what_the_store_holds(proc
     assert here.user_state("a").open_sessions == {}
 
 
+def test_a_state_this_process_left_is_not_decoded_again(process, monkeypatch):
+    here = process()
+    first, second = started("a", at(0), program="p1"), started("a", at(1), program="p2")
+    here.update("a", opening(first), first)
+    decoded = []
+    monkeypatch.setattr(redis_store, "decode_state", lambda raw: decoded.append(raw))
+
+    here.update("a", opening(second), second)
+
+    assert decoded == []
+
+
+def test_a_state_with_a_long_window_is_remembered(process):
+    here = process()
+    events = [
+        started("a", at(n), program=f"p{n}") for n in range(20)
+    ]  # over 2 KB, as a long window is
+    for event in events[:-1]:
+        here.update("a", opening(event), event)
+
+    _, trips = round_trips(lambda: here.update("a", opening(events[-1]), events[-1]))
+
+    assert trips == 1
+
+
 def test_a_state_too_large_to_remember_is_read_from_the_store(process):
     here = process()
     here.remembered_bytes = 10
@@ -161,7 +188,7 @@ def test_threads_remembering_at_the_bound_keep_it(process):
     def remember(thread):
         try:
             for n in range(20_000):
-                here._remember(f"u{thread}-{n}", b"{}")
+                here._remember(f"u{thread}-{n}", b"{}", NO_STATE)
         except Exception as error:
             failures.append(error)
 

@@ -1,0 +1,43 @@
+"""The Redis encoding of a user's state gives back the state it was made from."""
+
+from dataclasses import replace
+from types import MappingProxyType
+
+from events.codec import decode_state, encode_state
+from events.decisions import NO_STATE, Reminder, UserState, Window
+from tests.factories import at, cancelled, finished, launched, received, started, unknown
+
+
+def test_a_state_with_its_reorder_window_survives_the_round_trip():
+    launch = received(launched("a", at(0)), at(0, 2), sent_at=at(0, 1))
+    merged = launched("a", at(3))
+    reminder = Reminder(launch, at(10), due_at=at(10, 32), merged=(merged.event_id,))
+    before_window = started("a", at(-400), program="long")
+    window = (
+        launch,
+        merged,
+        started("a", at(5)),
+        cancelled("a", at(6)),
+        unknown("a", at(7)),
+        finished("a", at(50), program="yoga"),
+    )
+    state = UserState(
+        MappingProxyType({"long": before_window, "p1": window[2]}),
+        pending_reminder=reminder,
+        last_sent_reminder=replace(reminder, merged=()),
+        window=Window(
+            window,
+            sent=((window[-1].event_id, window[2].event_id),),
+            sessions_before=MappingProxyType({"long": before_window}),
+        ),
+    )
+
+    assert decode_state(encode_state(state)) == state
+
+
+def test_a_state_without_a_window_encodes_none():
+    state = UserState(MappingProxyType({"p1": started("a", at(0))}))
+
+    assert b'"w"' not in encode_state(state)
+    assert decode_state(encode_state(state)) == state
+    assert decode_state(encode_state(NO_STATE)) == NO_STATE
