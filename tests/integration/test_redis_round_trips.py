@@ -147,7 +147,7 @@ def test_a_state_this_process_left_is_not_decoded_again(process, monkeypatch):
     first, second = started("a", at(0), program="p1"), started("a", at(1), program="p2")
     here.update("a", opening(first), first)
     decoded = []
-    monkeypatch.setattr(redis_store, "decode_state", lambda raw: decoded.append(raw))
+    monkeypatch.setattr(redis_store, "decode_state", decoded.append)
 
     here.update("a", opening(second), second)
 
