@@ -4,7 +4,8 @@ Users launch the app, usually start a program a few minutes later (sometimes
 too late, sometimes never), then finish or cancel it; a few events are of
 types the service does not know. Each user's next event is scheduled on a
 heap, so the merged stream is in timestamp order. The same seed gives the
-same stream, byte for byte.
+same stream, byte for byte. `late_arrivals` makes some of a stream's events
+arrive late, as phones that were offline send them.
 """
 
 import heapq
@@ -13,11 +14,12 @@ import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import Any, NamedTuple
 
 START = datetime(2021, 3, 1, tzinfo=UTC)
 UNKNOWN_TYPES = ("profile_viewed", "settings_opened", "app_backgrounded")
 BRIEF_NAMES = {"app_launched": "app_launch"}
+BRIEF_TIME = "%Y-%m-%d %H:%M:%S"  # the brief format's `time_stamp`, UTC
 
 
 @dataclass
@@ -69,7 +71,7 @@ def _brief(user: _User, kind: str, when: datetime, program: str | None) -> dict[
         "user_id": user.user_id,
         "device_id": user.device_id,
         "type": BRIEF_NAMES.get(kind, kind),
-        "time_stamp": when.strftime("%Y-%m-%d %H:%M:%S"),
+        "time_stamp": when.strftime(BRIEF_TIME),
     }
     if program:
         event["training_program_id"] = program
@@ -91,3 +93,32 @@ def _v2(
     if program:
         event["training_program"] = {"id": program, "title": f"Program {program}"}
     return event
+
+
+class Arrival(NamedTuple):
+    at: datetime  # when the event reaches the server
+    event: dict[str, Any]
+
+
+def late_arrivals(
+    stream: list[dict[str, Any]], share: float = 1 / 3, most: float = 1200, seed: int = 24
+) -> list[Arrival]:
+    """`stream`'s events in the order they reach the server when `share` of them, picked at
+    random, arrive late by up to `most` seconds (uniformly) and the others as they happen;
+    events that arrive together keep their order. The same seed gives the same order."""
+    rng = random.Random(seed)
+    delays = [0.0] * len(stream)
+    for late in rng.sample(range(len(stream)), round(len(stream) * share)):
+        delays[late] = rng.uniform(0, most)
+    arrivals = [
+        Arrival(happened(event) + timedelta(seconds=delay), event)
+        for event, delay in zip(stream, delays, strict=True)
+    ]
+    return sorted(arrivals, key=lambda arrival: arrival.at)
+
+
+def happened(event: dict[str, Any]) -> datetime:
+    """When a wire event of either format happened."""
+    if "occurred_at" in event:
+        return datetime.fromisoformat(event["occurred_at"])
+    return datetime.strptime(event["time_stamp"], BRIEF_TIME).replace(tzinfo=UTC)
