@@ -1,16 +1,23 @@
-"""Memory of per-user state: with many users active, and after they are all done."""
+"""Memory of per-user state: with many users active, and after they are all done.
+
+The users are benchmarks/active_users.py's: each holds a reorder window of four events
+(a cycle a few hours earlier, then the opening event). Time is a wall clock the
+benchmark moves (`bootstrap.build(clock=...)`): it stamps each event's receipt, runs
+the ticker as a server's would, and measures how long users were idle, so that a user
+whose state is nothing but their window is forgotten once idle for the window's span.
+"""
 
 import gc
 import tracemalloc
-import uuid
-from dataclasses import dataclass
+from collections.abc import Iterator
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
-from typing import Any
 
+from django.conf import settings
 from django.test import override_settings
 
+from benchmarks import active_users
 from benchmarks.replay import CountingTransport
-from events.ingestion import ingest
 from eventsproject import bootstrap
 
 START = datetime(2021, 3, 1, tzinfo=UTC)
@@ -20,111 +27,157 @@ START = datetime(2021, 3, 1, tzinfo=UTC)
 class MemoryResult:
     users: int
     traced_users: int
+    window_events_per_user: int
     active_bytes_per_user: float
+    active_bytes_per_user_without_window: float  # EVENTS_REORDER_WINDOW_EVENTS=0
     after_close_bytes: int
     after_close_share: float
     ids_bytes_per_event: float
     decision_log_bytes_per_user: float
+    decision_log_entries_per_user: float
     rss_base_mb: float
     rss_active_mb: float
     rss_after_mb: float
 
 
+class WallClock:
+    """The benchmark's wall clock: it shows the time it was last set to."""
+
+    def __init__(self, now: datetime) -> None:
+        self.now = now
+
+    def __call__(self) -> datetime:
+        return self.now
+
+
+@dataclass(frozen=True)
+class Measured:
+    base: int
+    active: int
+    after: int
+    decision_log_entries: int = 0
+
+
 def measure(users: int) -> MemoryResult:
-    """Half the users have an open session, half a pending reminder; then all close.
+    """Active users (half with an open session, half with a pending reminder, each with
+    their window); then all close, their reminders are sent, and time goes by.
 
     Python objects are counted with tracemalloc on a fifth of the users (tracing
     is slow; the state is linear in users); resident memory on all of them.
     """
     traced_users = max(1000, users // 5)
-    state = _measure(traced_users, seen_limit=0, traced=True)
-    with_ids = _measure(traced_users, seen_limit=10 * traced_users, traced=True)
-    with_log = _measure(traced_users, seen_limit=0, traced=True, log_users=traced_users)
-    resident = _measure(users, seen_limit=0, traced=False)
+    state = _measure(traced_users, traced=True)
+    without_window = _measure(traced_users, traced=True, EVENTS_REORDER_WINDOW_EVENTS=0)
+    with_ids = _measure(traced_users, traced=True, EVENTS_SEEN_IDS_LIMIT=10 * traced_users)
+    with_log = _measure(traced_users, traced=True, EVENTS_DECISION_LOG_USERS=traced_users)
+    resident = _measure(users, traced=False)
     return MemoryResult(
         users=users,
         traced_users=traced_users,
-        active_bytes_per_user=state["active"] / traced_users,
-        after_close_bytes=state["after"],
-        after_close_share=state["after"] / state["active"],
-        ids_bytes_per_event=(with_ids["active"] - state["active"]) / traced_users,
-        decision_log_bytes_per_user=(with_log["after"] - state["after"]) / traced_users,
-        rss_base_mb=resident["base"] / 2**20,
-        rss_active_mb=resident["active"] / 2**20,
-        rss_after_mb=resident["after"] / 2**20,
+        window_events_per_user=active_users.WINDOW_EVENTS,
+        active_bytes_per_user=state.active / traced_users,
+        active_bytes_per_user_without_window=without_window.active / traced_users,
+        after_close_bytes=state.after,
+        after_close_share=state.after / state.active,
+        ids_bytes_per_event=(with_ids.active - state.active)
+        / (traced_users * active_users.WINDOW_EVENTS),
+        decision_log_bytes_per_user=(with_log.after - state.after) / traced_users,
+        decision_log_entries_per_user=with_log.decision_log_entries / traced_users,
+        rss_base_mb=resident.base / 2**20,
+        rss_active_mb=resident.active / 2**20,
+        rss_after_mb=resident.after / 2**20,
     )
 
 
-def _measure(users: int, seen_limit: int, traced: bool, log_users: int = 0) -> dict[str, int]:
-    # No windows of recent events and sent notifications, and decision logs only when
-    # measured: they are bounded (1,000 events and notifications, EVENTS_DECISION_LOG_USERS
-    # logs) and would blur what grows with active users.
-    with override_settings(
-        EVENTS_RECENT_LIMIT=0,
-        EVENTS_SEEN_IDS_LIMIT=seen_limit,
-        EVENTS_DECISION_LOG_USERS=log_users,
-        NOTIFICATIONS_RECENT_LIMIT=0,
-    ):
-        parts = bootstrap.build(transport=CountingTransport())
+#: No recent events nor sent notifications, and no seen ids nor decision logs unless
+#: measured: they are bounded (1,000 events and notifications, EVENTS_SEEN_IDS_LIMIT ids,
+#: EVENTS_DECISION_LOG_USERS logs) and would blur what grows with active users.
+BOUNDED_OFF = {
+    "EVENTS_RECENT_LIMIT": 0,
+    "EVENTS_SEEN_IDS_LIMIT": 0,
+    "EVENTS_DECISION_LOG_USERS": 0,
+    "NOTIFICATIONS_RECENT_LIMIT": 0,
+}
+
+
+def _measure(users: int, traced: bool, **overrides: int) -> Measured:
+    """Two rounds of the same users; the first, never traced, warms every cache and table
+    up; `overrides` are settings."""
+    clock = WallClock(START)
+    with override_settings(**{**BOUNDED_OFF, **overrides}):
+        parts = bootstrap.build(transport=CountingTransport(), clock=clock)
     bootstrap.install(parts)
     parts.dispatcher.start()
-    send_due_reminders = parts.processor.send_due_reminders
-    day = START
-    for _ in range(2):  # the first round warms every cache and bounded window up
-        day += timedelta(days=2)
+    for round_number, traced_round in enumerate((False, traced), start=1):
+        logged = _decision_log_entries(parts, users)
         gc.collect()
-        if traced:
+        if traced_round:
             tracemalloc.start()
-        base = _memory(traced)
-        _ingest_all(_opening_events(users, day), received_at=day)
-        gc.collect()
-        active = _memory(traced) - base
-        _ingest_all(_closing_events(users, day), received_at=day + timedelta(hours=1))
-        # The ticker, as a running server's: the reminders fall due and are sent, then
-        # a day later they are forgotten.
-        send_due_reminders(day + timedelta(hours=2))
-        send_due_reminders(day + timedelta(days=1, hours=2))
-        parts.dispatcher.flush()
-        gc.collect()
-        after = _memory(traced) - base
+        measured = one_round(parts, clock, users, START + timedelta(days=2 * round_number))
         tracemalloc.stop()
     parts.dispatcher.close(timeout=0)
-    return {"base": base, "active": active, "after": after}
+    return replace(measured, decision_log_entries=_decision_log_entries(parts, users) - logged)
 
 
-def _memory(traced: bool) -> int:
-    return tracemalloc.get_traced_memory()[0] if traced else _rss()
+def _decision_log_entries(parts: bootstrap.Components, users: int) -> int:
+    """The entries in the decision logs of the first `users` users."""
+    logs = parts.repository.decisions
+    return sum(len(logs(active_users.user_id(n))) for n in range(users))
 
 
-def _opening_events(users: int, day: datetime) -> list[dict[str, Any]]:
-    return [
-        _event(n, "app_launched" if n % 2 else "training_program_started", day)
-        for n in range(users)
-    ]
+def one_round(parts: bootstrap.Components, clock: WallClock, users: int, day: datetime) -> Measured:
+    """The users become active at `day`, then close; their reminders are sent and, once
+    time has gone by, forgotten with their windows."""
+    base = _memory()
+    receive_all(parts, clock, active_users.opening(users, day))
+    parts.dispatcher.flush()
+    gc.collect()
+    active = _memory() - base
+    _receive(parts, clock, active_users.closing(users, day))
+    for moment in _ticks_after(day):
+        _tick(parts, clock, moment)
+    parts.dispatcher.flush()
+    gc.collect()
+    return Measured(base, active, _memory() - base)
 
 
-def _closing_events(users: int, day: datetime) -> list[dict[str, Any]]:
-    later = day + timedelta(hours=1)
-    return [_event(n, "training_program_finished", later) for n in range(0, users, 2)]
+def _ticks_after(day: datetime) -> Iterator[datetime]:
+    """The ticker's moments once the users are done: the reminders fall due and are sent;
+    a day later they are forgotten (as are the windows of the users who finished); once
+    a window's span has gone by again, the windows of the users who were reminded."""
+    sent = day + timedelta(hours=2)
+    forgotten = sent + timedelta(hours=settings.EVENTS_SEEN_IDS_MAX_AGE_HOURS)
+    yield sent
+    yield forgotten
+    yield forgotten + timedelta(seconds=settings.EVENTS_REORDER_WINDOW_SECONDS + 1)
 
 
-def _event(n: int, kind: str, when: datetime) -> dict[str, Any]:
-    event: dict[str, Any] = {
-        "schema_version": 2,
-        "event_id": str(uuid.uuid4()),
-        "type": kind,
-        "occurred_at": (when + timedelta(microseconds=n)).isoformat(),
-        "user_id": f"user-{n:08d}",
-        "device_id": f"device-{n:08d}",
-    }
-    if kind.startswith("training_program"):
-        event["training_program"] = {"id": "2352", "title": "7 Minutes of HIIT Training"}
-    return event
+def receive_all(
+    parts: bootstrap.Components, clock: WallClock, steps: Iterator[active_users.Step]
+) -> None:
+    """Each step in turn; none is referenced once they are done (their events would be
+    counted as state)."""
+    for step in steps:
+        _receive(parts, clock, step)
 
 
-def _ingest_all(events: list[dict[str, Any]], received_at: datetime) -> None:
-    for event in events:
-        ingest(event, received_at=received_at)
+def _receive(parts: bootstrap.Components, clock: WallClock, step: active_users.Step) -> None:
+    """A step's events, received at its time; then the ticker's turn."""
+    clock.now = step.received_at
+    active_users.ingest(step)
+    _tick(parts, clock, step.received_at)
+
+
+def _tick(parts: bootstrap.Components, clock: WallClock, moment: datetime) -> None:
+    """The ticker, as a running server's: it sends the reminders due, and the store
+    forgets what expired by then (idle windows, sent reminders a day old)."""
+    clock.now = moment
+    parts.processor.send_due_reminders(moment)
+
+
+def _memory() -> int:
+    """Python objects allocated since tracing started, when it is on; else resident memory."""
+    return tracemalloc.get_traced_memory()[0] if tracemalloc.is_tracing() else _rss()
 
 
 def _rss() -> int:

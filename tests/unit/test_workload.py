@@ -1,8 +1,9 @@
-"""The benchmarks' workload: events that arrive late."""
+"""The benchmarks' workloads: events that arrive late, and the memory benchmarks' users."""
 
 from datetime import timedelta
 
-from benchmarks import workload
+from benchmarks import active_users, memory, workload
+from eventsproject import bootstrap
 
 STREAM = list(workload.events(600, 40, seed=5))
 
@@ -33,3 +34,30 @@ def test_events_arriving_together_keep_their_order():
 def test_the_same_seed_makes_the_same_events_late():
     assert workload.late_arrivals(STREAM) == workload.late_arrivals(STREAM)
     assert workload.late_arrivals(STREAM, seed=1) != workload.late_arrivals(STREAM)
+
+
+def test_each_active_user_of_the_memory_benchmarks_holds_four_events_in_their_window(transport):
+    clock = memory.WallClock(memory.START)
+    parts = bootstrap.build(transport=transport, clock=clock)
+
+    with bootstrap.installed(parts):
+        memory.receive_all(parts, clock, active_users.opening(6, memory.START))
+
+    states = [parts.repository.user_state(active_users.user_id(n)) for n in range(6)]
+    assert [len(state.window.events) for state in states] == [active_users.WINDOW_EVENTS] * 6
+    assert [bool(state.open_sessions) for state in states] == [True, False] * 3
+    assert [state.pending_reminder is not None for state in states] == [False, True] * 3
+
+
+def test_the_memory_benchmarks_users_are_all_forgotten_once_done(transport):
+    clock = memory.WallClock(memory.START)
+    parts = bootstrap.build(transport=transport, clock=clock)
+
+    with bootstrap.installed(parts):
+        parts.dispatcher.start()
+        memory.one_round(parts, clock, 6, memory.START + timedelta(days=2))
+        parts.dispatcher.close(timeout=5)
+
+    assert parts.repository.stats()["users"] == 0
+    # The earlier cycle's congratulations, then the reminders and the closing ones.
+    assert len(transport.sent) == 6 + 3 + 3
