@@ -10,17 +10,19 @@ import uuid
 from collections import Counter
 from collections.abc import Iterator
 from contextlib import contextmanager
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
+from statistics import fmean
 from typing import Any, NamedTuple
 
+import orjson
 import redis
 from django.conf import settings
 from django.test import override_settings
 
-from benchmarks import http_load
+from benchmarks import active_users, http_load
 from benchmarks.replay import CountingTransport, Timing, replay_lines
-from events.ingestion import ingest
 from eventsproject import bootstrap
+from eventsproject.redis import Layout
 
 
 class CountingConnection(redis.Connection):
@@ -74,28 +76,89 @@ def replay_into_redis(lines: list[bytes]) -> dict[str, float]:
     }
 
 
-def memory_per_user(users: int) -> dict[str, float]:
-    """Redis memory and CPU for `users` users who each launched the app or started a
-    program (state, seen id, due reminder), by INFO. No window of recent events: it is
-    bounded (EVENTS_RECENT_LIMIT per shard) and would blur what grows with the users."""
+def memory_per_user(users: int) -> dict[str, Any]:
+    """Redis memory and CPU for `users` active users, benchmarks/active_users.py's: each
+    went through a cycle a few hours ago and then launched the app or started a program,
+    four events in their window. `INFO memory`'s used memory per user holds each user's
+    state, seen event ids (a key per event, kept EVENTS_SEEN_IDS_MAX_AGE_HOURS) and
+    decision log (the earlier cycle's two records), and the reminder indexes (`due`,
+    `pending`) of the users who launched; `MEMORY USAGE` measures the state key alone and
+    the log key alone, on the first `SAMPLE` users (half of each kind). The earlier cycle's
+    congratulations are delivered. No recent events nor history of sent notifications:
+    bounded per shard, they would blur what grows with the users."""
     received = datetime.now(UTC)
     with (
         redis_prefix() as (client, prefix),
-        override_settings(EVENTS_REDIS_PREFIX=prefix, EVENTS_RECENT_LIMIT=0),
+        override_settings(
+            EVENTS_REDIS_PREFIX=prefix, EVENTS_RECENT_LIMIT=0, NOTIFICATIONS_RECENT_LIMIT=0
+        ),
     ):
         parts = bootstrap.build(transport=CountingTransport(), store="redis")
         bootstrap.install(parts)
-        before_memory = client.info("memory")["used_memory"]
-        before_cpu = _cpu(client)
-        for n in range(users):
-            ingest(_opening_event(n, received), received_at=received)
-        used = client.info("memory")["used_memory"] - before_memory
+        parts.dispatcher.start()
+        before_memory, before_cpu = _used_memory(client), _cpu(client)
+        for step in active_users.opening(users, received):
+            active_users.ingest(step)
+            parts.processor.send_due_reminders(step.received_at)  # the ticker's turn
+        assert parts.dispatcher.flush(timeout=600), "the outbox did not drain"
+        used = _used_memory(client) - before_memory
         cpu = _cpu(client) - before_cpu
+        parts.dispatcher.close(timeout=0)
+        keys = _user_keys(client, Layout(prefix, settings.EVENTS_TIMER_SHARDS), users)
     return {
         "users": users,
         "bytes_per_user": used / users,
-        "cpu_ms_per_event": cpu * 1000 / users,
+        "cpu_ms_per_event": cpu * 1000 / (users * active_users.WINDOW_EVENTS),
+        **keys,
     }
+
+
+#: Users whose keys `MEMORY USAGE` measures: the first ones, as many launched as started.
+SAMPLE = 1000
+#: The parts of a state's JSON (events/codec.py's keys), by name.
+STATE_PARTS = {
+    "o": "open_sessions",
+    "p": "pending_reminder",
+    "ls": "last_sent_reminder",
+    "w": "window_events",
+    "ws": "window_sent",
+    "wo": "window_sessions_before",
+}
+
+
+def _user_keys(client: redis.Redis, layout: Layout, users: int) -> dict[str, Any]:
+    """Per user, averaged over the sample: `MEMORY USAGE` of the state key and of the
+    decision log's, the state's JSON, and each part of it."""
+    sample = [active_users.user_id(n) for n in range(min(users, SAMPLE))]
+    pipe = client.pipeline(transaction=False)
+    for user in sample:
+        state, log = (layout.key(layout.shard_of(user), what, user) for what in ("state", "log"))
+        pipe.memory_usage(state, samples=0)
+        pipe.memory_usage(log, samples=0)
+        pipe.get(state)
+    replies = pipe.execute()
+    states: list[bytes] = replies[2::3]
+    return {
+        "sampled_users": len(sample),
+        "state_bytes_per_user": fmean(replies[0::3]),
+        "decision_log_bytes_per_user": fmean(replies[1::3]),
+        "state_json_bytes_per_user": fmean(len(raw) for raw in states),
+        "state_json_parts": _parts(states),
+    }
+
+
+def _parts(states: list[bytes]) -> dict[str, float]:
+    """The bytes of each part of the states' JSON (its key and separator included),
+    averaged over the states."""
+    sizes: Counter[str] = Counter()
+    for raw in states:
+        for key, value in orjson.loads(raw).items():
+            sizes[STATE_PARTS.get(key, key)] += len(orjson.dumps({key: value})) - 1
+    return {part: size / len(states) for part, size in sizes.items()}
+
+
+def _used_memory(client: redis.Redis) -> int:
+    return int(client.info("memory")["used_memory"])
 
 
 class Setup(NamedTuple):
@@ -176,18 +239,3 @@ def _commands(client: redis.Redis) -> int:
 def _cpu(client: redis.Redis) -> float:
     cpu = client.info("cpu")
     return float(cpu["used_cpu_user"]) + float(cpu["used_cpu_sys"])
-
-
-def _opening_event(n: int, when: datetime) -> dict[str, Any]:
-    kind = "app_launched" if n % 2 else "training_program_started"
-    event: dict[str, Any] = {
-        "schema_version": 2,
-        "event_id": str(uuid.uuid4()),
-        "type": kind,
-        "occurred_at": (when - timedelta(seconds=1)).isoformat(),
-        "user_id": f"user-{n:08d}",
-        "device_id": f"device-{n:08d}",
-    }
-    if kind == "training_program_started":
-        event["training_program"] = {"id": "2352", "title": "7 Minutes of HIIT Training"}
-    return event
