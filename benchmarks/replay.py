@@ -6,6 +6,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import orjson
+from django.test import override_settings
 
 from events.ingestion import ingest_many, parse
 from events.management.commands.replay_events import CHUNK
@@ -63,12 +64,14 @@ def replay_lines(lines: list[bytes]) -> None:
         ingest_many([orjson.loads(line) for line in lines[start : start + CHUNK]])
 
 
-def full_pipeline(lines: list[bytes]) -> tuple[Timing, int]:
-    """Parse, record, signal, rules and outbox delivery; timed until the outbox is empty."""
-    parts, transport = fresh_state()
-    started = time.perf_counter()
-    replay_lines(lines)
-    parts.dispatcher.flush()
-    elapsed = time.perf_counter() - started
-    parts.dispatcher.close(timeout=0)
+def full_pipeline(lines: list[bytes], **overrides: Any) -> tuple[Timing, int]:
+    """Parse, record, signal, rules and outbox delivery; timed until the outbox is empty.
+    `overrides` are settings, for the whole replay (the parts are built from them)."""
+    with override_settings(**overrides):
+        parts, transport = fresh_state()
+        started = time.perf_counter()
+        replay_lines(lines)
+        parts.dispatcher.flush()
+        elapsed = time.perf_counter() - started
+        parts.dispatcher.close(timeout=0)
     return Timing(len(lines), elapsed), transport.count

@@ -12,7 +12,7 @@ import time
 from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
-from statistics import fmean
+from statistics import fmean, median
 from typing import Any
 
 import orjson
@@ -97,6 +97,10 @@ def _settle() -> None:
 
 
 def _replay_section(small: int, large: int) -> dict[str, Any]:
+    return {**_replay_sizes(small, large), "window": _window_section(small)}
+
+
+def _replay_sizes(small: int, large: int) -> dict[str, Any]:
     _progress(f"replay: generating {small:,} and {large:,} events")
     small_lines, large_lines = _lines(small), _lines(large)
     _progress("replay: json.loads, parse only, full pipeline")
@@ -139,6 +143,53 @@ def _replay_turns(*inputs: list[bytes]) -> list[list[Replayed]]:
             turns[index].append(replay.full_pipeline(lines))
             _settle()
     return turns
+
+
+#: Turns of each replay of the window's cost; its rows are their medians.
+WINDOW_TURNS = 5
+#: The replays of the window's cost, by name: whether a third of the events arrive late,
+#: and the settings.
+WINDOW_REPLAYS: dict[str, tuple[bool, dict[str, Any]]] = {
+    "window": (False, {}),
+    "no_window": (False, {"EVENTS_REORDER_WINDOW_EVENTS": 0}),
+    "late_window": (True, {}),
+}
+
+
+def _window_section(count: int) -> dict[str, Any]:
+    """What the reorder window costs a replay: the same input with the window and without
+    (EVENTS_REORDER_WINDOW_EVENTS=0), and with a third of its events up to 20 minutes late,
+    taking turns; then the late input once without the window, for its notifications."""
+    _progress(f"replay: {count:,} events with the window, without, and a third late, in turns")
+    stream = list(workload.events(count, int(count * USERS_PER_EVENT)))
+    inputs = {
+        False: [orjson.dumps(event) for event in stream],
+        True: [orjson.dumps(arrival.event) for arrival in workload.late_arrivals(stream)],
+    }
+    turns: dict[str, list[Replayed]] = {name: [] for name in WINDOW_REPLAYS}
+    for _ in range(WINDOW_TURNS):
+        for name, (late, overrides) in WINDOW_REPLAYS.items():
+            turns[name].append(replay.full_pipeline(inputs[late], **overrides))
+            _settle()
+    _, late_without_window = replay.full_pipeline(inputs[True], EVENTS_REORDER_WINDOW_EVENTS=0)
+    _settle()
+    rows = {name: _median_row(every) for name, every in turns.items()}
+    return {
+        "events": count,
+        **rows,
+        "window_share_of_no_window": rows["window"]["per_second"] / rows["no_window"]["per_second"],
+        "late_no_window_notifications": late_without_window,
+    }
+
+
+def _median_row(turns: list[Replayed]) -> dict[str, Any]:
+    """The median throughput of a replay's turns, every turn's seconds, and the
+    notifications it sent (one figure unless turns differed)."""
+    return {
+        "per_second": median(timing.per_second for timing, _ in turns),
+        "turns": [timing.seconds for timing, _ in turns],
+        "notifications": sorted({notified for _, notified in turns}),
+    }
 
 
 def _seconds(turn: Replayed) -> float:
