@@ -10,6 +10,7 @@ and yields an `UnknownEvent`.
 """
 
 import re
+import sys
 import unicodedata
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
@@ -248,6 +249,17 @@ class FixedFieldsSerializer(serializers.Serializer[Any]):
         return tuple(field for field in self.fields.values() if not field.read_only)
 
 
+#: Fields whose values many events hold: one copy of each in memory however many events
+#: hold it, as a user's reorder window holds several of the user's events.
+SHARED_FIELDS = frozenset(
+    ("user_id", "device_id", "raw_type", "training_program_id", "training_program_title")
+)
+
+
+def _shared(value: Any) -> Any:
+    return sys.intern(value) if isinstance(value, str) else value
+
+
 class EventSerializer(FixedFieldsSerializer):
     """Base of the per-type serializers: validated attributes become a domain event."""
 
@@ -266,7 +278,11 @@ class EventSerializer(FixedFieldsSerializer):
     def to_event(self, attrs: dict[str, Any]) -> Event:
         normalised = self.normalise(attrs)
         return self.event_class(
-            **{name: value for name, value in normalised.items() if name in self._event_fields}
+            **{
+                name: _shared(value) if name in SHARED_FIELDS else value
+                for name, value in normalised.items()
+                if name in self._event_fields
+            }
         )
 
     def normalise(self, attrs: dict[str, Any]) -> dict[str, Any]:

@@ -24,6 +24,7 @@ from datetime import datetime
 from types import MappingProxyType
 
 from events.decisions import (
+    NO_WINDOW,
     Decision,
     DecisionRecord,
     UserState,
@@ -43,7 +44,8 @@ def apply(
 ) -> tuple[UserState, list[DecisionRecord]]:
     """The user's state once `event` is applied, and the records of what it decided."""
     if not thresholds.reorder_window_events:  # no window: in the order they arrive
-        return settle(state, list(rules(event, state)))
+        after, records = settle(state, list(rules(event, state)))
+        return (_with_window(after, NO_WINDOW) if after.window else after), records
     events = state.window.events
     if not events or event.effective_at >= events[-1].effective_at:
         after, records = settle(state, list(rules(event, state)))

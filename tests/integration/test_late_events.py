@@ -189,9 +189,10 @@ def test_without_a_window_events_are_applied_as_they_arrive(delivered, repositor
     thresholds(reorder_window_events=0)
     record_event(finished("a", at(45)))
     record_event(started("a", at(0)))
+    record_event(finished("a", at(40)))  # congratulated: nothing of it is kept either
 
-    assert summary(delivered()) == []
-    assert not repository.user_state("a").window
+    assert summary(delivered()) == [(CONGRATULATION, 40)]
+    assert not repository.user_state("a")
 
 
 def test_events_at_the_same_time_are_judged_in_the_order_they_arrived(delivered):

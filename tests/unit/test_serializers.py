@@ -1,5 +1,6 @@
 """Parsing the brief's format: valid payloads become domain events, invalid ones name the field."""
 
+import json
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta, timezone
 
@@ -256,3 +257,17 @@ _BERLIN = timezone(timedelta(hours=1))
 )
 def test_an_event_is_shown_as_its_representation_serializer_shows_it(event):
     assert event_representation(event) == EventRepresentationSerializer(event).data
+
+
+def test_events_of_one_user_hold_one_copy_of_what_they_share():
+    """A user's reorder window holds several of their events: their user, device, program
+    and title are one string each in memory, not one per event."""
+    one, other = (
+        parse(json.loads(json.dumps(v2_event(occurred_at=moment))))  # strings of their own
+        for moment in ("2021-02-28T16:23:25Z", "2021-02-28T16:53:25Z")
+    )
+
+    assert one.user_id is other.user_id
+    assert one.device_id is other.device_id
+    assert one.training_program_id is other.training_program_id
+    assert one.training_program_title is other.training_program_title
