@@ -17,14 +17,7 @@ from rest_framework.negotiation import DefaultContentNegotiation
 from rest_framework.parsers import BaseParser
 from rest_framework.request import Request
 
-from events.domain import (
-    AppLaunched,
-    EventType,
-    TrainingProgramCancelled,
-    TrainingProgramFinished,
-    TrainingProgramStarted,
-    fingerprint,
-)
+from events.domain import fingerprint
 from events.serializers import (
     EventSerializer,
     EventTimeField,
@@ -148,10 +141,6 @@ class CloudEventSerializer(EventSerializer):
         }
 
 
-class CloudEventAppLaunchedSerializer(CloudEventSerializer):
-    event_class = AppLaunched
-
-
 class CloudEventTrainingProgramSerializer(CloudEventSerializer):
     data = TrainingProgramDataSerializer()
 
@@ -162,24 +151,3 @@ class CloudEventTrainingProgramSerializer(CloudEventSerializer):
             "training_program_id": program["id"],
             "training_program_title": program.get("title"),
         }
-
-
-class CloudEventTrainingProgramStartedSerializer(CloudEventTrainingProgramSerializer):
-    event_class = TrainingProgramStarted
-
-
-class CloudEventTrainingProgramCancelledSerializer(CloudEventTrainingProgramSerializer):
-    event_class = TrainingProgramCancelled
-
-
-class CloudEventTrainingProgramFinishedSerializer(CloudEventTrainingProgramSerializer):
-    event_class = TrainingProgramFinished
-
-
-SERIALIZERS: dict[EventType, type[EventSerializer]] = {
-    EventType.APP_LAUNCHED: CloudEventAppLaunchedSerializer,
-    EventType.TRAINING_PROGRAM_STARTED: CloudEventTrainingProgramStartedSerializer,
-    EventType.TRAINING_PROGRAM_CANCELLED: CloudEventTrainingProgramCancelledSerializer,
-    EventType.TRAINING_PROGRAM_FINISHED: CloudEventTrainingProgramFinishedSerializer,
-    EventType.UNKNOWN: CloudEventSerializer,
-}

@@ -21,12 +21,10 @@ from events.decisions import (
     Window,
 )
 from events.domain import (
+    EVENT_TYPES,
     AppLaunched,
     Event,
-    EventType,
-    TrainingProgramCancelled,
     TrainingProgramEvent,
-    TrainingProgramFinished,
     TrainingProgramStarted,
     UnknownEvent,
 )
@@ -34,18 +32,10 @@ from events.domain import (
 _T = TypeVar("_T")
 _R = TypeVar("_R")
 
-_EVENT_CLASSES: dict[str, Callable[..., Event]] = {
-    EventType.APP_LAUNCHED: AppLaunched,
-    EventType.TRAINING_PROGRAM_STARTED: TrainingProgramStarted,
-    EventType.TRAINING_PROGRAM_CANCELLED: TrainingProgramCancelled,
-    EventType.TRAINING_PROGRAM_FINISHED: TrainingProgramFinished,
-    EventType.UNKNOWN: UnknownEvent,
-}
-
 
 def event_to_dict(event: Event) -> dict[str, Any]:
     encoded: dict[str, Any] = {
-        "t": event.event_type.value,
+        "t": event.event_type,
         "i": event.event_id,
         "u": event.user_id,
         "d": event.device_id,
@@ -78,7 +68,7 @@ def event_from_dict(encoded: dict[str, Any]) -> Event:
         fields["training_program_title"] = encoded.get("pt")
     if "x" in encoded:
         fields["raw_type"] = encoded["x"]
-    return _EVENT_CLASSES[encoded["t"]](**fields)
+    return EVENT_TYPES.class_named(encoded["t"])(**fields)
 
 
 def reminder_to_dict(reminder: Reminder) -> dict[str, Any]:

@@ -1,7 +1,15 @@
-"""Which serializer parses an incoming event: a map per wire format, keyed by event type.
+"""Which serializer parses an incoming event: each wire format's, built from the declarations.
+
+Each format (`WIRE_FORMATS`) says where its events keep their type name, what
+it calls each declared type, and which serializer reads each payload (the
+fields a domain class carries). The per-type serializers are derived from the
+event types declared in events/domain.py: DRF serializers like any other,
+subclasses of the payload's serializer with the type's class and name, named
+as their OpenAPI components are (`LegacyAppLaunchSerializer`,
+`V2TrainingProgramStartedSerializer`, ...).
 
 `IncomingEventSerializer` is a short dispatcher, like the rules' strategy map: it
-picks the format's map (given by the HTTP layer — a media type, an endpoint — or,
+picks the format's table (given by the HTTP layer — a media type, an endpoint — or,
 for the app's own formats, told by `schema_version`), the serializer of the
 event's type name in it, and returns the frozen domain event that serializer
 yields. A type name the format does not know is not an error: the format's
@@ -9,75 +17,135 @@ envelope serializer still checks the common fields and yields an `UnknownEvent`.
 """
 
 from collections.abc import Callable, Mapping
+from dataclasses import dataclass
 from functools import cache
 from typing import Any
 
 from rest_framework import serializers
 
 from events import cloudevents, segment
-from events.domain import Event, EventType
+from events.domain import EVENT_TYPES, Declaration, Event, TrainingProgramEvent
 from events.serializers import (
     EventFormat,
     EventSerializer,
-    LegacyAppLaunchSerializer,
     LegacyEventSerializer,
-    LegacyTrainingProgramCancelledSerializer,
-    LegacyTrainingProgramFinishedSerializer,
-    LegacyTrainingProgramStartedSerializer,
-    V2AppLaunchedSerializer,
+    LegacyTrainingProgramSerializer,
+    TypeNameField,
     V2EventSerializer,
-    V2TrainingProgramCancelledSerializer,
-    V2TrainingProgramFinishedSerializer,
-    V2TrainingProgramStartedSerializer,
+    V2TrainingProgramEventSerializer,
     require_object,
 )
 
-V2_TYPE_NAMES = {
-    "app_launched": EventType.APP_LAUNCHED,
-    "training_program_started": EventType.TRAINING_PROGRAM_STARTED,
-    "training_program_cancelled": EventType.TRAINING_PROGRAM_CANCELLED,
-    "training_program_finished": EventType.TRAINING_PROGRAM_FINISHED,
+
+@dataclass(frozen=True, slots=True)
+class WireFormat:
+    """How one format carries the declared event types."""
+
+    #: The serializer of each payload, by the domain class that carries it, most specific
+    #: first; the one for `Event` is the envelope, which also reads any unknown type.
+    payloads: Mapping[type[Event], type[EventSerializer]]
+    #: The format's name for a type, and the prefix of its serializers' names.
+    name_of: Callable[[Declaration], str]
+    prefix: str
+    #: Where an event keeps its type name, and how to read it.
+    read_type_name: Callable[[Mapping[str, Any]], object]
+    #: Whether each type's serializer checks `type` (one name each: the OpenAPI oneOf).
+    checks_type: bool = True
+
+    @property
+    def envelope(self) -> type[EventSerializer]:
+        return self.payloads[Event]
+
+
+def _type_field(data: Mapping[str, Any]) -> object:
+    return data.get("type")
+
+
+def _legacy_name(declaration: Declaration) -> str:
+    return declaration.legacy_name
+
+
+def _name(declaration: Declaration) -> str:
+    return declaration.name
+
+
+def _segment_name(declaration: Declaration) -> str:
+    return declaration.segment_name
+
+
+WIRE_FORMATS: dict[EventFormat, WireFormat] = {
+    EventFormat.LEGACY: WireFormat(
+        {TrainingProgramEvent: LegacyTrainingProgramSerializer, Event: LegacyEventSerializer},
+        _legacy_name,
+        "Legacy",
+        _type_field,
+    ),
+    EventFormat.V2: WireFormat(
+        {TrainingProgramEvent: V2TrainingProgramEventSerializer, Event: V2EventSerializer},
+        _name,
+        "V2",
+        _type_field,
+    ),
+    EventFormat.CLOUDEVENTS: WireFormat(
+        {
+            TrainingProgramEvent: cloudevents.CloudEventTrainingProgramSerializer,
+            Event: cloudevents.CloudEventSerializer,
+        },
+        _name,
+        "CloudEvent",
+        cloudevents.type_name,
+        checks_type=False,  # any reverse-DNS prefix: events/schema_rules.py documents it
+    ),
+    EventFormat.SEGMENT: WireFormat(
+        {
+            TrainingProgramEvent: segment.TrainingProgramMessageSerializer,
+            Event: segment.MessageSerializer,
+        },
+        _segment_name,
+        "",
+        segment.type_name,
+        checks_type=False,  # the name is in `event`, and only for a track message
+    ),
 }
 
-#: Each format's names for the event types it knows; any other name is UNKNOWN.
-TYPE_NAMES: dict[EventFormat, dict[str, EventType]] = {
-    EventFormat.LEGACY: {
-        "app_launch": EventType.APP_LAUNCHED,
-        "training_program_started": EventType.TRAINING_PROGRAM_STARTED,
-        "training_program_cancelled": EventType.TRAINING_PROGRAM_CANCELLED,
-        "training_program_finished": EventType.TRAINING_PROGRAM_FINISHED,
-    },
-    EventFormat.V2: V2_TYPE_NAMES,
-    EventFormat.CLOUDEVENTS: V2_TYPE_NAMES,
-    EventFormat.SEGMENT: segment.TYPE_NAMES,
-}
 
-#: Where each format keeps the type name, and how to read it.
-TYPE_NAME_READERS: dict[EventFormat, Callable[[Mapping[str, Any]], object]] = {
-    EventFormat.LEGACY: lambda data: data.get("type"),
-    EventFormat.V2: lambda data: data.get("type"),
-    EventFormat.CLOUDEVENTS: cloudevents.type_name,
-    EventFormat.SEGMENT: segment.type_name,
-}
+def type_names(event_format: EventFormat) -> dict[str, type[EventSerializer]]:
+    """The format's name of each declared type, and the serializer of that type."""
+    return _tables(EVENT_TYPES.generation)[event_format]
 
-SERIALIZERS: dict[EventFormat, dict[EventType, type[EventSerializer]]] = {
-    EventFormat.LEGACY: {
-        EventType.APP_LAUNCHED: LegacyAppLaunchSerializer,
-        EventType.TRAINING_PROGRAM_STARTED: LegacyTrainingProgramStartedSerializer,
-        EventType.TRAINING_PROGRAM_CANCELLED: LegacyTrainingProgramCancelledSerializer,
-        EventType.TRAINING_PROGRAM_FINISHED: LegacyTrainingProgramFinishedSerializer,
-        EventType.UNKNOWN: LegacyEventSerializer,
-    },
-    EventFormat.V2: {
-        EventType.APP_LAUNCHED: V2AppLaunchedSerializer,
-        EventType.TRAINING_PROGRAM_STARTED: V2TrainingProgramStartedSerializer,
-        EventType.TRAINING_PROGRAM_CANCELLED: V2TrainingProgramCancelledSerializer,
-        EventType.TRAINING_PROGRAM_FINISHED: V2TrainingProgramFinishedSerializer,
-        EventType.UNKNOWN: V2EventSerializer,
-    },
-    EventFormat.CLOUDEVENTS: cloudevents.SERIALIZERS,
-    EventFormat.SEGMENT: segment.SERIALIZERS,
-}
+
+def serializers_of(event_format: EventFormat) -> list[type[EventSerializer]]:
+    """Each declared type's serializer, in the order declared, then the envelope's."""
+    return [*type_names(event_format).values(), WIRE_FORMATS[event_format].envelope]
+
+
+@cache
+def _tables(generation: int) -> dict[EventFormat, dict[str, type[EventSerializer]]]:
+    # One set of classes per generation of the declarations: the schema sees the same
+    # class each time, and a type declared later (by a test) gets its own.
+    return {
+        event_format: {
+            wire.name_of(declaration): _serializer_class(wire, declaration)
+            for declaration in EVENT_TYPES
+        }
+        for event_format, wire in WIRE_FORMATS.items()
+    }
+
+
+def _serializer_class(wire: WireFormat, declaration: Declaration) -> type[EventSerializer]:
+    name = wire.name_of(declaration)
+    payload = next(
+        wire.payloads[kind] for kind in declaration.event_class.__mro__ if kind in wire.payloads
+    )
+    body: dict[str, Any] = {"event_class": declaration.event_class, "__module__": __name__}
+    if wire.checks_type:
+        body["type"] = TypeNameField(name)
+    class_name = wire.prefix + "".join(word.title() for word in _words(name)) + "Serializer"
+    return type(class_name, (payload,), body)
+
+
+def _words(name: str) -> list[str]:
+    return name.replace("_", " ").split()
 
 
 def detect_format(data: Mapping[str, Any]) -> EventFormat:
@@ -99,18 +167,25 @@ class IncomingEventSerializer(serializers.Serializer[Event]):
     def to_internal_value(self, data: Any) -> Event:
         require_object(data)
         event_format = self.event_format or detect_format(data)
-        serializer = _serializer_for(event_format, _event_type(event_format, data))
+        serializer = _serializer_for(event_format, data)
         return serializer.to_event(serializer.run_validation(data))
 
 
-def _event_type(event_format: EventFormat, data: Mapping[str, Any]) -> EventType:
-    name = TYPE_NAME_READERS[event_format](data)
-    if not isinstance(name, str):
-        return EventType.UNKNOWN  # the envelope serializer reports what is wrong with it
-    return TYPE_NAMES[event_format].get(name, EventType.UNKNOWN)
+def _serializer_for(event_format: EventFormat, data: Mapping[str, Any]) -> EventSerializer:
+    name = WIRE_FORMATS[event_format].read_type_name(data)
+    instances = _instances(EVENT_TYPES.generation)[event_format]
+    if isinstance(name, str) and name in instances:
+        return instances[name]
+    return instances[None]  # the envelope reports what is wrong with the name, if anything
 
 
 @cache
-def _serializer_for(event_format: EventFormat, event_type: EventType) -> EventSerializer:
+def _instances(generation: int) -> dict[EventFormat, dict[str | None, EventSerializer]]:
     # run_validation keeps no per-call state: one instance per format and type is reused.
-    return SERIALIZERS[event_format][event_type]()
+    return {
+        event_format: {
+            **{name: serializer() for name, serializer in table.items()},
+            None: WIRE_FORMATS[event_format].envelope(),
+        }
+        for event_format, table in _tables(generation).items()
+    }

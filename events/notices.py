@@ -76,4 +76,4 @@ def _cause(record: DecisionRecord) -> Cause:
 
 
 def _trigger(event: Event) -> TriggerEvent:
-    return TriggerEvent(event.event_id, event.event_type.value, event.occurred_at)
+    return TriggerEvent(event.event_id, event.event_type, event.occurred_at)

@@ -472,7 +472,7 @@ class RedisEventRepository:
             unit.user_id,
             _ms(pending.due_at) if pending and pending.due_at else "",
             _ms(pending.deadline) if pending else "",
-            event.event_type.value if event is not None else "",
+            event.event_type if event is not None else "",
             encode_event(event) if event is not None else "",
             self._recent_limit,
             self._decisions_per_user,

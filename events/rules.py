@@ -36,10 +36,11 @@ from events.decisions import (
 from events.domain import (
     AppLaunched,
     Event,
-    EventType,
+    TrainingProgramCancelled,
     TrainingProgramEvent,
     TrainingProgramFinished,
     TrainingProgramStarted,
+    UnknownEvent,
 )
 
 MINUTE = timedelta(minutes=1)
@@ -271,16 +272,13 @@ def _explain(
     return DecisionRecord(outcome, rule.__name__, events, **details)
 
 
-EVENT_RULES: dict[EventType, tuple[Rule, ...]] = {
-    EventType.APP_LAUNCHED: (arm_start_reminder,),
-    EventType.TRAINING_PROGRAM_STARTED: (
-        cancel_start_reminder,
-        flag_late_start,
-        open_training_session,
-    ),
-    EventType.TRAINING_PROGRAM_CANCELLED: (close_training_session,),
-    EventType.TRAINING_PROGRAM_FINISHED: (congratulate_training_dose, close_training_session),
-    EventType.UNKNOWN: (),
+#: The strategy map: each event type's rules, in order; a type with no rule maps to none.
+EVENT_RULES: dict[type[Event], tuple[Rule, ...]] = {
+    AppLaunched: (arm_start_reminder,),
+    TrainingProgramStarted: (cancel_start_reminder, flag_late_start, open_training_session),
+    TrainingProgramCancelled: (close_training_session,),
+    TrainingProgramFinished: (congratulate_training_dose, close_training_session),
+    UnknownEvent: (),
 }
 
 
@@ -290,6 +288,6 @@ def decide(event: Event, state: UserState, thresholds: Thresholds) -> list[Decis
     decisions = send_overdue_reminder(event, state, thresholds)
     if decisions:
         state = state.after_sending()
-    for rule in EVENT_RULES[event.event_type]:
+    for rule in EVENT_RULES[type(event)]:
         decisions += rule(event, state, thresholds)
     return decisions

@@ -1,5 +1,7 @@
 """OpenAPI descriptions of the events API (drf-spectacular), kept out of the views."""
 
+from typing import Any
+
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import (
     OpenApiExample,
@@ -12,8 +14,7 @@ from drf_spectacular.utils import (
 from rest_framework import serializers
 
 from events import cloudevents, schema_rules, segment  # noqa: F401  (schema_rules: extensions)
-from events.domain import EventType
-from events.formats import SERIALIZERS
+from events.formats import serializers_of
 from events.ingestion import REJECTED, STATUS_CODES
 from events.serializers import (
     BatchSerializer,
@@ -25,25 +26,23 @@ from events.serializers import (
 from eventsproject.schema import ERRORS
 
 
-def _event_types(name: str, *formats: EventFormat, unknown: bool) -> PolymorphicProxySerializer:
-    """One branch per type of each format; with `unknown`, one more for any other type
+def _event_types(name: str, *formats: EventFormat) -> PolymorphicProxySerializer:
+    """One branch per declared type of each format, and one for any other type
     (events/schema_rules.py keeps the branches apart)."""
+
+    def branches() -> list[type[serializers.Serializer[Any]]]:
+        # Called as the schema is generated: every type declared by then.
+        return [serializer for each in formats for serializer in serializers_of(each)]
+
     return PolymorphicProxySerializer(
-        component_name=name,
-        serializers=[
-            SERIALIZERS[event_format][event_type]
-            for event_format in formats
-            for event_type in EventType
-            if unknown or event_type is not EventType.UNKNOWN
-        ],
-        resource_type_field_name=None,
+        component_name=name, serializers=branches, resource_type_field_name=None
     )
 
 
-INCOMING_EVENT = _event_types("IncomingEvent", EventFormat.LEGACY, EventFormat.V2, unknown=True)
-CLOUD_EVENT = _event_types("IncomingCloudEvent", EventFormat.CLOUDEVENTS, unknown=True)
+INCOMING_EVENT = _event_types("IncomingEvent", EventFormat.LEGACY, EventFormat.V2)
+CLOUD_EVENT = _event_types("IncomingCloudEvent", EventFormat.CLOUDEVENTS)
 # Any other message (another event name; Segment's `identify`, ...) is accepted and ignored.
-SEGMENT_MESSAGE = _event_types("SegmentMessage", EventFormat.SEGMENT, unknown=True)
+SEGMENT_MESSAGE = _event_types("SegmentMessage", EventFormat.SEGMENT)
 
 INGEST_RESULT = inline_serializer(
     "IngestResult",

@@ -24,14 +24,14 @@ from drf_spectacular.extensions import OpenApiSerializerFieldExtension
 from drf_spectacular.plumbing import ResolvedComponent
 
 from events import cloudevents, segment
-from events.domain import EventType
-from events.formats import SERIALIZERS, TYPE_NAMES
+from events.formats import WIRE_FORMATS, serializers_of, type_names
 from events.serializers import (
     AHEAD_NAMES,
     FORBIDDEN_CATEGORIES,
     EventFormat,
     EventTimeField,
     StrictCharField,
+    TypeNameField,
 )
 
 #: The end of the string. Not `$`: in Python's `re`, which the schema's Python readers use,
@@ -164,12 +164,33 @@ class EventTimeFieldExtension(OpenApiSerializerFieldExtension):  # type: ignore[
         }
 
 
+def _type_name_component(name: str) -> ResolvedComponent:
+    return ResolvedComponent(  # type: ignore[no-untyped-call]
+        name="".join(word.title() for word in name.split("_")) + "TypeEnum",
+        type=ResolvedComponent.SCHEMA,
+        object=f"type {name}",
+        schema={"enum": [name], "type": "string", "description": f"* `{name}` - {name}"},
+    )
+
+
+class TypeNameFieldExtension(OpenApiSerializerFieldExtension):  # type: ignore[no-untyped-call]
+    """A known type's one name, as an enum named after it (`AppLaunchedTypeEnum`), shared by
+    the formats that use the name."""
+
+    target_class = TypeNameField
+
+    def map_serializer_field(self, auto_schema: Any, direction: str) -> dict[str, Any]:
+        component = _type_name_component(self.target.type_name)
+        auto_schema.registry.register_on_missing(component)
+        return dict(component.ref)
+
+
 def _component_name(serializer: type) -> str:
     return serializer.__name__.removesuffix("Serializer") + "Request"
 
 
 def _known_names(event_format: EventFormat) -> list[str]:
-    return sorted(TYPE_NAMES[event_format])
+    return sorted(type_names(event_format))
 
 
 def _cloud_event_type(*names: str) -> str:
@@ -188,20 +209,18 @@ def _unknown_type_refinements() -> dict[str, dict[str, Any]]:
 
 
 def _unknown(event_format: EventFormat) -> str:
-    return _component_name(SERIALIZERS[event_format][EventType.UNKNOWN])
+    return _component_name(WIRE_FORMATS[event_format].envelope)
 
 
 def _cloud_event_types() -> dict[str, dict[str, Any]]:
     """A known CloudEvent `type`: its own pattern, in place of the text rule it implies."""
-    names = {kind: name for name, kind in TYPE_NAMES[EventFormat.CLOUDEVENTS].items()}
     return {
         _component_name(serializer): {
             "type": "string",
             "maxLength": 256,
-            "pattern": _cloud_event_type(names[kind]),
+            "pattern": _cloud_event_type(name),
         }
-        for kind, serializer in SERIALIZERS[EventFormat.CLOUDEVENTS].items()
-        if kind is not EventType.UNKNOWN
+        for name, serializer in type_names(EventFormat.CLOUDEVENTS).items()
     }
 
 
@@ -218,10 +237,9 @@ _NOT_V2 = {"not": {"required": ["schema_version"]}}
 
 def _whole_components() -> dict[str, dict[str, Any]]:
     """What each event component adds as a whole, beside its properties."""
-    legacy = {_component_name(each): _NOT_V2 for each in SERIALIZERS[EventFormat.LEGACY].values()}
+    legacy = {_component_name(each): _NOT_V2 for each in serializers_of(EventFormat.LEGACY)}
     cloud = {
-        _component_name(each): _CLOUD_EVENT_USER
-        for each in SERIALIZERS[EventFormat.CLOUDEVENTS].values()
+        _component_name(each): _CLOUD_EVENT_USER for each in serializers_of(EventFormat.CLOUDEVENTS)
     }
     return {**legacy, **cloud}
 
@@ -257,14 +275,14 @@ def _segment_track(*names: str) -> dict[str, Any]:
 def _refine_segment_messages(schemas: dict[str, Any]) -> None:
     """Segment names the type in `event`, and only in a `track` message: each known type's
     branch takes its own name, and the branch of any other message takes none of them."""
-    for name, kind in TYPE_NAMES[EventFormat.SEGMENT].items():
+    for name, serializer in type_names(EventFormat.SEGMENT).items():
         track = _segment_track(name)
-        branch = schemas[_component_name(SERIALIZERS[EventFormat.SEGMENT][kind])]
+        branch = schemas[_component_name(serializer)]
         branch["properties"].update(track["properties"])
         branch["required"] = [*branch.get("required", []), *track["required"]]
     other = schemas[_unknown(EventFormat.SEGMENT)]
     other["not"] = _segment_track(*_known_names(EventFormat.SEGMENT))
-    for serializer in SERIALIZERS[EventFormat.SEGMENT].values():
+    for serializer in serializers_of(EventFormat.SEGMENT):
         schemas[_component_name(serializer)].update(_segment_message())
 
 

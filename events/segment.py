@@ -17,19 +17,11 @@ from typing import Any
 from rest_framework import serializers
 from rest_framework.fields import empty
 
-from events.domain import (
-    AppLaunched,
-    EventType,
-    TrainingProgramCancelled,
-    TrainingProgramFinished,
-    TrainingProgramStarted,
-    fingerprint,
-)
+from events.domain import fingerprint
 from events.serializers import (
     MAX_AHEAD_CORRECTED,
     DeviceTimesSerializer,
     EventListField,
-    EventSerializer,
     EventTimeField,
     FixedFieldsSerializer,
     StrictCharField,
@@ -39,14 +31,6 @@ from events.serializers import (
 )
 
 TRACK = "track"
-
-TYPE_NAMES = {
-    "Application Opened": EventType.APP_LAUNCHED,
-    "Training Program Started": EventType.TRAINING_PROGRAM_STARTED,
-    "Training Program Cancelled": EventType.TRAINING_PROGRAM_CANCELLED,
-    "Training Program Finished": EventType.TRAINING_PROGRAM_FINISHED,
-}
-
 
 #: Where a message's time comes from, the first present first, and whether `sentAt` corrects
 #: it: Segment takes a `timestamp` set by the caller as is, and corrects the device's clock.
@@ -137,10 +121,6 @@ def _device_of(attrs: Mapping[str, Any]) -> str | None:
     return found
 
 
-class ApplicationOpenedSerializer(MessageSerializer):
-    event_class = AppLaunched
-
-
 class TrainingPropertiesSerializer(FixedFieldsSerializer):
     training_program_id = identifier_field()
     training_program_title = title_field(default=None)
@@ -151,27 +131,6 @@ class TrainingProgramMessageSerializer(MessageSerializer):
 
     def normalise(self, attrs: dict[str, Any]) -> dict[str, Any]:
         return {**super().normalise(attrs), **attrs["properties"]}
-
-
-class TrainingProgramStartedSerializer(TrainingProgramMessageSerializer):
-    event_class = TrainingProgramStarted
-
-
-class TrainingProgramCancelledSerializer(TrainingProgramMessageSerializer):
-    event_class = TrainingProgramCancelled
-
-
-class TrainingProgramFinishedSerializer(TrainingProgramMessageSerializer):
-    event_class = TrainingProgramFinished
-
-
-SERIALIZERS: dict[EventType, type[EventSerializer]] = {
-    EventType.APP_LAUNCHED: ApplicationOpenedSerializer,
-    EventType.TRAINING_PROGRAM_STARTED: TrainingProgramStartedSerializer,
-    EventType.TRAINING_PROGRAM_CANCELLED: TrainingProgramCancelledSerializer,
-    EventType.TRAINING_PROGRAM_FINISHED: TrainingProgramFinishedSerializer,
-    EventType.UNKNOWN: MessageSerializer,
-}
 
 
 class SegmentBatchSerializer(serializers.Serializer[dict[str, Any]]):

@@ -27,15 +27,7 @@ from rest_framework.fields import SkipField, empty
 from rest_framework.settings import api_settings
 
 from events.decisions import Trigger, Verdict
-from events.domain import (
-    AppLaunched,
-    Event,
-    TrainingProgramCancelled,
-    TrainingProgramFinished,
-    TrainingProgramStarted,
-    UnknownEvent,
-    fingerprint,
-)
+from events.domain import Event, UnknownEvent, fingerprint
 
 EARLIEST_EVENT_TIME = datetime(2000, 1, 1, tzinfo=UTC)
 #: How far past the server's clock a device's time may be when it cannot be corrected.
@@ -232,9 +224,13 @@ def title_field(**kwargs: Any) -> StrictCharField:
     return StrictCharField(max_length=256, **kwargs)
 
 
-def type_name_field(name: str) -> serializers.ChoiceField:
-    """The `type` of a known event: one name, so the OpenAPI oneOf can tell the types apart."""
-    return serializers.ChoiceField(choices=[name], source="raw_type")
+class TypeNameField(serializers.ChoiceField):
+    """The `type` of a known event: one name, so the OpenAPI oneOf can tell the types apart
+    (its enum is named after it: events/schema_rules.py)."""
+
+    def __init__(self, name: str) -> None:
+        super().__init__(choices=[name], source="raw_type")
+        self.type_name = name
 
 
 class FixedFieldsSerializer(serializers.Serializer[Any]):
@@ -313,29 +309,9 @@ class LegacyEventSerializer(EventSerializer):
         return {**attrs, "event_id": event_id}
 
 
-class LegacyAppLaunchSerializer(LegacyEventSerializer):
-    event_class = AppLaunched
-    type = type_name_field("app_launch")
-
-
 class LegacyTrainingProgramSerializer(LegacyEventSerializer):
     training_program_id = identifier_field()
     training_program_title = title_field(default=None)
-
-
-class LegacyTrainingProgramStartedSerializer(LegacyTrainingProgramSerializer):
-    event_class = TrainingProgramStarted
-    type = type_name_field("training_program_started")
-
-
-class LegacyTrainingProgramCancelledSerializer(LegacyTrainingProgramSerializer):
-    event_class = TrainingProgramCancelled
-    type = type_name_field("training_program_cancelled")
-
-
-class LegacyTrainingProgramFinishedSerializer(LegacyTrainingProgramSerializer):
-    event_class = TrainingProgramFinished
-    type = type_name_field("training_program_finished")
 
 
 # --- v2 ------------------------------------------------------------------------
@@ -407,11 +383,6 @@ class TrainingProgramSerializer(FixedFieldsSerializer):
     title = title_field(default=None)
 
 
-class V2AppLaunchedSerializer(V2EventSerializer):
-    event_class = AppLaunched
-    type = type_name_field("app_launched")
-
-
 class V2TrainingProgramEventSerializer(V2EventSerializer):
     training_program = TrainingProgramSerializer()
 
@@ -422,21 +393,6 @@ class V2TrainingProgramEventSerializer(V2EventSerializer):
             "training_program_id": program["id"],
             "training_program_title": program.get("title"),
         }
-
-
-class V2TrainingProgramStartedSerializer(V2TrainingProgramEventSerializer):
-    event_class = TrainingProgramStarted
-    type = type_name_field("training_program_started")
-
-
-class V2TrainingProgramCancelledSerializer(V2TrainingProgramEventSerializer):
-    event_class = TrainingProgramCancelled
-    type = type_name_field("training_program_cancelled")
-
-
-class V2TrainingProgramFinishedSerializer(V2TrainingProgramEventSerializer):
-    event_class = TrainingProgramFinished
-    type = type_name_field("training_program_finished")
 
 
 @extend_schema_field(
@@ -515,7 +471,7 @@ def event_representation(event: Event) -> dict[str, Any]:
     the two equal)."""
     shown: dict[str, Any] = {
         "event_id": event.event_id,
-        "type": event.event_type.value,
+        "type": event.event_type,
         "user_id": event.user_id,
         "device_id": event.device_id,
         "occurred_at": _utc_text(event.occurred_at),

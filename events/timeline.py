@@ -22,6 +22,7 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import replace
 from datetime import datetime
 from types import MappingProxyType
+from typing import cast
 
 from events.decisions import (
     NO_WINDOW,
@@ -33,7 +34,12 @@ from events.decisions import (
     settle,
 )
 from events.domain import Event, TrainingProgramEvent, TrainingProgramStarted
-from events.rules import Thresholds
+from events.rules import (
+    EVENT_RULES,
+    Thresholds,
+    close_training_session,
+    open_training_session,
+)
 
 #: The decisions of the rules for one event on a state: the signal's receivers.
 Rules = Callable[[Event, UserState], Sequence[Decision]]
@@ -201,16 +207,17 @@ def _without(sent: tuple[tuple[str, str], ...], ids: Iterable[str]) -> tuple[tup
 def _sessions_after(
     sessions: Mapping[str, TrainingProgramStarted], events: Iterable[Event]
 ) -> Mapping[str, TrainingProgramStarted]:
-    """The sessions open once `events` happened: a start opens (or restarts) its program's,
-    any other training event closes it, as the rules do."""
+    """The sessions open once `events` happened: an event whose rules open a session opens
+    (or restarts) its program's, one whose rules close it closes it, as the rules do."""
     training = [event for event in events if isinstance(event, TrainingProgramEvent)]
     if not training:
         return sessions
     after = dict(sessions)
     for event in training:
-        if isinstance(event, TrainingProgramStarted):
-            after[event.training_program_id] = event
-        else:
+        rules = EVENT_RULES[type(event)]
+        if open_training_session in rules:
+            after[event.training_program_id] = cast(TrainingProgramStarted, event)
+        elif close_training_session in rules:
             after.pop(event.training_program_id, None)
     return MappingProxyType(after)
 

@@ -111,14 +111,6 @@ SPECTACULAR_SETTINGS = {
         "drf_spectacular.hooks.postprocess_schema_enums",
         "events.schema_rules.refine",
     ],
-    # Each event serializer's `type` has one value; name their enums after it.
-    "ENUM_NAME_OVERRIDES": {
-        "AppLaunchTypeEnum": ["app_launch"],
-        "AppLaunchedTypeEnum": ["app_launched"],
-        "TrainingProgramStartedTypeEnum": ["training_program_started"],
-        "TrainingProgramCancelledTypeEnum": ["training_program_cancelled"],
-        "TrainingProgramFinishedTypeEnum": ["training_program_finished"],
-    },
 }
 
 # --- Events -----------------------------------------------------------------

@@ -339,7 +339,7 @@ def test_an_event_whose_rules_fail_is_forgotten_so_that_a_retry_is_processed(rep
     event = started("a", at(0))
 
     with pytest.MonkeyPatch.context() as patch:
-        patch.setitem(EVENT_RULES, event.event_type, (_broken_rule,))
+        patch.setitem(EVENT_RULES, type(event), (_broken_rule,))
         with pytest.raises(RuntimeError):
             record_event(event)
 

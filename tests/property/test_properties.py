@@ -30,7 +30,7 @@ from uuid import UUID
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
-from events.domain import EventType
+from events.domain import AppLaunched, TrainingProgramFinished
 from events.ingestion import ingest
 from events.repository import EventRepository
 from eventsproject import bootstrap
@@ -46,8 +46,8 @@ VALID_STATUSES = {"accepted", "ignored", "duplicate"}
 LAUNCH_OUTCOMES = ("sent", "cancelled", "merged", "skipped_stale")
 FINISH_OUTCOMES = ("congratulated", "too_short", "no_open_session")
 OUTCOMES_OF = {
-    EventType.APP_LAUNCHED: LAUNCH_OUTCOMES,
-    EventType.TRAINING_PROGRAM_FINISHED: FINISH_OUTCOMES,
+    AppLaunched: LAUNCH_OUTCOMES,
+    TrainingProgramFinished: FINISH_OUTCOMES,
 }
 
 # Derandomized: `make test` (and CI) explores the same examples on every run.
@@ -588,7 +588,7 @@ def test_every_launch_and_every_finish_ends_in_exactly_one_outcome(stream):
         for record in run.repository.decisions(user_id)
     )
     for event in run.repository.recent_events():
-        kind_outcomes = OUTCOMES_OF.get(event.event_type, ())
+        kind_outcomes = OUTCOMES_OF.get(type(event), ())
         outcomes = [ended[(event.event_id, outcome)] for outcome in kind_outcomes]
         if not outcomes:
             continue
