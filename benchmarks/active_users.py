@@ -19,6 +19,7 @@ from typing import Any, NamedTuple
 import orjson
 
 from events.ingestion import ingest_many
+from eventsproject import bootstrap
 
 #: How long before the opening event the earlier cycle began.
 EARLIER = timedelta(hours=3)
@@ -64,7 +65,11 @@ def closing(users: int, day: datetime) -> Step:
 def ingest(step: Step) -> None:
     """A step's events, received at its time, `CHUNK` at a time."""
     for start in range(0, len(step.events), CHUNK):
-        ingest_many(step.events[start : start + CHUNK], received_at=step.received_at)
+        ingest_many(
+            bootstrap.components().processor,
+            step.events[start : start + CHUNK],
+            received_at=step.received_at,
+        )
 
 
 def user_id(n: int) -> str:

@@ -121,7 +121,7 @@ def _measure(users: int, traced: bool, **overrides: int) -> Measured:
 
 def _decision_log_entries(parts: bootstrap.Components, users: int) -> int:
     """The entries in the decision logs of the first `users` users."""
-    logs = parts.repository.decisions
+    logs = parts.queries.decisions
     return sum(len(logs(active_users.user_id(n))) for n in range(users))
 
 

@@ -61,7 +61,10 @@ def parse_only(lines: list[bytes]) -> Timing:
 def replay_lines(lines: list[bytes]) -> None:
     """What `replay_events` does with its input: events ingested a chunk at a time."""
     for start in range(0, len(lines), CHUNK):
-        ingest_many([orjson.loads(line) for line in lines[start : start + CHUNK]])
+        ingest_many(
+            bootstrap.components().processor,
+            [orjson.loads(line) for line in lines[start : start + CHUNK]],
+        )
 
 
 def full_pipeline(lines: list[bytes], **overrides: Any) -> tuple[Timing, int]:

@@ -22,7 +22,7 @@ from django.test import override_settings
 from benchmarks import active_users, http_load
 from benchmarks.replay import CountingTransport, Timing, replay_lines
 from eventsproject import bootstrap
-from eventsproject.redis import Layout
+from eventsproject.platform.redis import Layout
 
 
 class CountingConnection(redis.Connection):
@@ -115,7 +115,7 @@ def memory_per_user(users: int) -> dict[str, Any]:
 
 #: Users whose keys `MEMORY USAGE` measures: the first ones, as many launched as started.
 SAMPLE = 1000
-#: The parts of a state's JSON (events/codec.py's keys), by name.
+#: The parts of a state's JSON (events/adapters/codec.py's keys), by name.
 STATE_PARTS = {
     "o": "open_sessions",
     "p": "pending_reminder",

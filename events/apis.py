@@ -13,7 +13,7 @@ from rest_framework.response import Response
 from rest_framework.throttling import BaseThrottle
 from rest_framework.views import APIView
 
-from events import cloudevents, rejections, schema, segment
+from events import cloudevents, rejections, schema, segment, selectors
 from events.decisions import DecisionRecord
 from events.domain import Event
 from events.ingestion import Ingested, ingest, ingest_batch
@@ -102,6 +102,7 @@ class EventIngestApi(IngestionApi):
     def post(self, request: Request) -> Response:
         event_format, data = _incoming(request)
         ingested = ingest(
+            components().processor,
             data,
             received_at=timezone.now(),
             event_format=event_format,
@@ -122,14 +123,10 @@ class EventCollectionApi(IngestionApi, ListAPIView):  # type: ignore[type-arg]  
     pagination_class = Pagination
 
     def get_queryset(self) -> list[Event]:  # type: ignore[override]
-        user_id = self.request.query_params.get("user_id")
-        event_type = self.request.query_params.get("type")
-        return [
-            event
-            for event in components().repository.recent_events()
-            if (user_id is None or event.user_id == user_id)
-            and (event_type is None or event.event_type == event_type)
-        ]
+        params = self.request.query_params
+        return selectors.recent_events(
+            components().queries, user_id=params.get("user_id"), event_type=params.get("type")
+        )
 
     def get_throttles(self) -> list[BaseThrottle]:
         return [BatchRateThrottle()] if self.request.method == "POST" else []
@@ -147,6 +144,7 @@ class EventCollectionApi(IngestionApi, ListAPIView):  # type: ignore[type-arg]  
         sent_at = request.data.get("sent_at") if "sent_at" in batch else None
         event_format = BATCH_FORMATS.get(_media_type(request))
         ingested = ingest_batch(
+            components().processor,
             events,
             sent_at=sent_at,
             received_at=received_at,
@@ -166,6 +164,7 @@ class SegmentTrackApi(IngestionApi):
     @schema.describe_segment_track
     def post(self, request: Request) -> Response:
         ingested = ingest(
+            components().processor,
             request.data,
             received_at=timezone.now(),
             event_format=EventFormat.SEGMENT,
@@ -190,6 +189,7 @@ class SegmentBatchApi(IngestionApi):
         messages = _within_batch_limit(batch["batch"])
         sent_at = request.data.get("sentAt") if batch.get("sentAt") else None
         ingested = ingest_batch(
+            components().processor,
             messages,
             sent_at=sent_at,
             received_at=received_at,
@@ -225,12 +225,7 @@ class UserStateApi(APIView):
 
     @schema.describe_user_state
     def get(self, request: Request, user_id: str) -> Response:
-        state = components().repository.user_state(user_id)
-        view = {
-            "user_id": user_id,
-            "open_sessions": list(state.open_sessions.values()),
-            "pending_reminder": state.pending_reminder,
-        }
+        view = selectors.user_state(components().queries, user_id)
         return Response(UserStateSerializer(view).data)
 
 
@@ -243,7 +238,7 @@ class UserDecisionListApi(ListAPIView):  # type: ignore[type-arg]  # a list, not
     pagination_class = Pagination
 
     def get_queryset(self) -> list[DecisionRecord]:  # type: ignore[override]
-        return components().repository.decisions(self.kwargs["user_id"])
+        return selectors.decisions(components().queries, self.kwargs["user_id"])
 
     @schema.describe_user_decisions
     def get(self, request: Request, *args: Any, **kwargs: Any) -> Response:

@@ -15,9 +15,8 @@ from rest_framework.exceptions import ValidationError
 
 from events.domain import Event
 from events.formats import IncomingEventSerializer, detect_format
-from events.processing import NewUserAdmission, Outcome, RecordResult
+from events.processing import EventProcessor, NewUserAdmission, Outcome, RecordResult
 from events.serializers import EventFormat, event_representation
-from eventsproject.bootstrap import components
 
 REJECTED = "rejected"
 
@@ -81,22 +80,25 @@ def parse(data: Any, event_format: EventFormat | None = None) -> Event:
 
 
 def ingest(
+    processor: EventProcessor,
     data: Any,
     *,
     received_at: datetime | None = None,
     event_format: EventFormat | None = None,
     new_user: NewUserAdmission | None = None,
 ) -> Ingested:
-    """Parse and record one event; `received_at` is the server's clock (none in a replay),
+    """Parse one event and record it with `processor`; `received_at` is the server's clock
+    (none in a replay),
     `new_user` the client's allowance of new users (none in a replay)."""
     event = _parsed(data, received_at, event_format)
     if not isinstance(event, Event):
         return Ingested(errors=event)
-    result = components().processor.record(event, new_user)
+    result = processor.record(event, new_user)
     return Ingested(result, event_format or detect_format(data))
 
 
 def ingest_many(
+    processor: EventProcessor,
     items: list[Any],
     *,
     received_at: datetime | None = None,
@@ -107,7 +109,7 @@ def ingest_many(
     together (still one unit of work each, which the store reads and saves together)."""
     parsed = [_parsed(data, received_at, event_format) for data in items]
     events = [p for p in parsed if isinstance(p, Event)]
-    recorded = iter(components().processor.record_many(events, new_user))
+    recorded = iter(processor.record_many(events, new_user))
     return [
         Ingested(next(recorded), event_format or detect_format(data))
         if isinstance(event, Event)
@@ -117,6 +119,7 @@ def ingest_many(
 
 
 def ingest_batch(
+    processor: EventProcessor,
     events: list[Any],
     *,
     sent_at: str | None = None,
@@ -127,7 +130,9 @@ def ingest_batch(
     """A batch's events; the batch's `sent_at` stands in for the events that have none."""
     key = SENT_AT_KEYS.get(event_format, "sent_at")
     items = [_with_sent_at(data, key, sent_at) for data in events]
-    return ingest_many(items, received_at=received_at, event_format=event_format, new_user=new_user)
+    return ingest_many(
+        processor, items, received_at=received_at, event_format=event_format, new_user=new_user
+    )
 
 
 def _parsed(data: Any, received_at: datetime | None, event_format: EventFormat | None) -> Any:

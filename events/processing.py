@@ -22,14 +22,7 @@ from events import metrics, timeline
 from events.decisions import Decision, DecisionRecord, Trigger, UserState, settle
 from events.domain import Event, UnknownEvent
 from events.notices import notifications_of
-from events.repository import (
-    Arrival,
-    Change,
-    Committed,
-    EventRepository,
-    NeedsStoredState,
-    UnitOfWork,
-)
+from events.ports import Arrival, Change, Committed, EventRepository, NeedsStoredState, UnitOfWork
 from events.rules import Thresholds, remind_to_start
 from events.signals import event_recorded
 from notifications import metrics as notification_metrics

@@ -1,5 +1,6 @@
 """OpenAPI descriptions of the events API (drf-spectacular), kept out of the views."""
 
+from collections.abc import Sequence
 from typing import Any
 
 from drf_spectacular.types import OpenApiTypes
@@ -26,16 +27,29 @@ from events.serializers import (
 from eventsproject.schema import ERRORS
 
 
+class _DeclaredBranches(Sequence[type[serializers.Serializer[Any]]]):
+    """Each format's serializer of every type declared when the schema is generated, and of
+    any other type: a sequence read anew each time (drf-spectacular would call a callable
+    once, and keep what it gave)."""
+
+    def __init__(self, *formats: EventFormat) -> None:
+        self._formats = formats
+
+    def __getitem__(self, index: Any) -> Any:
+        return self._current()[index]
+
+    def __len__(self) -> int:
+        return len(self._current())
+
+    def _current(self) -> list[type[serializers.Serializer[Any]]]:
+        return [serializer for each in self._formats for serializer in serializers_of(each)]
+
+
 def _event_types(name: str, *formats: EventFormat) -> PolymorphicProxySerializer:
     """One branch per declared type of each format, and one for any other type
     (events/schema_rules.py keeps the branches apart)."""
-
-    def branches() -> list[type[serializers.Serializer[Any]]]:
-        # Called as the schema is generated: every type declared by then.
-        return [serializer for each in formats for serializer in serializers_of(each)]
-
     return PolymorphicProxySerializer(
-        component_name=name, serializers=branches, resource_type_field_name=None
+        component_name=name, serializers=_DeclaredBranches(*formats), resource_type_field_name=None
     )
 
 

@@ -5,7 +5,7 @@ app's whole audience would share one allowance. Never a field of the body, which
 client can change (to escape its limit) or copy (to throttle someone else).
 
 Each request spends one unit of a counter that is read and moved in one step
-(eventsproject/rate_limits.py): the body is never parsed for it, and on Redis every
+(eventsproject/platform/rate_limits.py): the body is never parsed for it, and on Redis every
 process spends from the same counter. Rates are read from settings at request time."""
 
 import threading

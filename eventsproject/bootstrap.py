@@ -11,7 +11,7 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import NamedTuple
+from typing import Any, NamedTuple
 
 from django.conf import settings
 from django.core.cache import cache
@@ -19,19 +19,22 @@ from django.core.signals import request_finished, request_started
 from django.db import close_old_connections, reset_queries
 
 from events import receivers
+from events.adapters.memory import InMemoryEventRepository, MemoryLimits
+from events.adapters.redis import RedisEventRepository, Retention
+from events.ports import EventQueries, EventRepository, EventStore
 from events.processing import EventProcessor
-from events.redis_store import RedisEventRepository, Retention
-from events.repository import EventRepository, InMemoryEventRepository, MemoryLimits
 from events.rules import Thresholds
 from events.signals import event_recorded
 from events.ticker import ReminderTicker
 from eventsproject import logs
-from eventsproject.rate_limits import CacheRateLimiter, RateLimiter, RedisRateLimiter
-from eventsproject.redis import Client, Layout, connect
+from eventsproject.platform.rate_limits import CacheRateLimiter, RateLimiter
+from eventsproject.platform.redis import Client, Layout, RedisRateLimiter, connect
+from notifications.adapters.memory import InMemoryOutboxStore
+from notifications.adapters.redis import RedisOutboxStore
 from notifications.client import NotifyClient
 from notifications.dispatcher import Dispatcher, Transport, circuit_breaker
-from notifications.outbox import InMemoryOutboxStore, OutboxStore, utc_now
-from notifications.redis_outbox import RedisOutboxStore
+from notifications.domain import utc_now
+from notifications.ports import OutboxStore
 from notifications.retry import RetryPolicy
 
 
@@ -39,6 +42,7 @@ from notifications.retry import RetryPolicy
 class Components:
     thresholds: Thresholds
     repository: EventRepository
+    queries: EventQueries  # the read side of the same store
     outbox: OutboxStore
     dispatcher: Dispatcher
     processor: EventProcessor
@@ -47,9 +51,21 @@ class Components:
 
 
 class Stores(NamedTuple):
-    repository: EventRepository
+    """What a store's adapters are: one per app's port, and the throttles' counters."""
+
+    events: EventStore
     outbox: OutboxStore
     rate_limiter: RateLimiter
+
+
+@dataclass(frozen=True, slots=True)
+class StoreKind:
+    """An EVENTS_STORE choice: how its adapters are built, whether processes share what it
+    holds (so that several may serve), and the limits the health report names."""
+
+    build: "Callable[[Callable[[], datetime], Client | None], Stores]"
+    shared: bool
+    limits: "Callable[[], dict[str, Any]]" = dict
 
 
 _installed: Components | None = None
@@ -77,11 +93,13 @@ def build(
     """Every part, from settings; `thresholds`, `transport`, the wall `clock`, the `store`
     (EVENTS_STORE) and the Redis client may be given instead."""
     thresholds = thresholds or thresholds_from_settings()
-    repository, outbox, rate_limiter = STORES[store or settings.EVENTS_STORE](clock, redis_client)
-    processor = EventProcessor(repository, thresholds)
+    stores = STORES[store or settings.EVENTS_STORE].build(clock, redis_client)
+    processor = EventProcessor(stores.events, thresholds)
+    outbox = stores.outbox
     return Components(
         thresholds=thresholds,
-        repository=repository,
+        repository=stores.events,
+        queries=stores.events,
         outbox=outbox,
         dispatcher=_dispatcher(
             outbox, transport or NotifyClient(settings.NOTIFY_CONCURRENCY), clock
@@ -91,7 +109,7 @@ def build(
         ticker=ReminderTicker(
             processor.send_due_reminders, period=settings.EVENTS_TICK_SECONDS, utc_now=clock
         ),
-        rate_limiter=rate_limiter,
+        rate_limiter=stores.rate_limiter,
     )
 
 
@@ -137,11 +155,20 @@ def redis_stores(clock: Callable[[], datetime], redis_client: Client | None = No
     return Stores(repository, outbox, RedisRateLimiter(client, settings.EVENTS_REDIS_PREFIX))
 
 
-#: EVENTS_STORE's choices.
-STORES: dict[str, Callable[..., Stores]] = {
-    "memory": memory_stores,
-    "redis": redis_stores,
+def _memory_limits() -> dict[str, Any]:
+    return {"max_users": settings.EVENTS_MEMORY_MAX_USERS}
+
+
+#: EVENTS_STORE's choices: a new store is its adapters plus one entry here (docs/stores.md).
+STORES: dict[str, StoreKind] = {
+    "memory": StoreKind(memory_stores, shared=False, limits=_memory_limits),
+    "redis": StoreKind(redis_stores, shared=True),
 }
+
+
+def store_kind(name: str | None = None) -> StoreKind:
+    """The configured store's kind (EVENTS_STORE), or `name`'s."""
+    return STORES[name or settings.EVENTS_STORE]
 
 
 def thresholds_from_settings() -> Thresholds:

@@ -6,16 +6,12 @@ from rest_framework import status
 from rest_framework.response import Response
 from rest_framework.views import exception_handler
 
-from events.redis_store import TooMuchContention
-from events.repository import StoreFull
-from eventsproject.redis import UNAVAILABLE
+from eventsproject.platform.stores import StoreFull, StoreUnavailable
 
 #: Seconds a client is asked to wait before retrying when the store is unavailable.
 RETRY_AFTER_SECONDS = 2
 #: ...and when the memory store is full: room comes back as idle users expire.
 FULL_RETRY_AFTER_SECONDS = 60
-
-_STORE_UNAVAILABLE = (*UNAVAILABLE, TooMuchContention)
 
 
 def handle_exception(exc: Exception, context: dict[str, Any]) -> Response | None:
@@ -27,7 +23,7 @@ def handle_exception(exc: Exception, context: dict[str, Any]) -> Response | None
             status=status.HTTP_503_SERVICE_UNAVAILABLE,
             headers={"Retry-After": str(FULL_RETRY_AFTER_SECONDS)},
         )
-    if isinstance(exc, _STORE_UNAVAILABLE):
+    if isinstance(exc, StoreUnavailable):
         return Response(
             {"detail": "The state store is unavailable; retry later."},
             status=status.HTTP_503_SERVICE_UNAVAILABLE,

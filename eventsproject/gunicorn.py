@@ -85,12 +85,20 @@ REFUSALS: tuple[tuple[Callable[[Any, Any], bool], str], ...] = (
         "with --preload: the service's threads must start in its worker.",
     ),
     (
-        lambda settings, cfg: cfg.workers != 1 and settings.EVENTS_STORE != "redis",
+        lambda settings, cfg: cfg.workers != 1 and not _shared_store(),
         "with several workers: with EVENTS_STORE=memory the events processor keeps its "
         "state in one process. Set EVENTS_STORE=redis (and REDIS_URL) to run several "
         "workers, or run one; see README, 'Running on Redis'.",
     ),
 )
+
+
+def _shared_store() -> bool:
+    """Whether the processes share what the configured store holds (the composition root
+    knows each store); read once Django's settings are."""
+    from eventsproject import bootstrap
+
+    return bootstrap.store_kind().shared
 
 
 def _weak(secret_key: str, development_key: str) -> bool:

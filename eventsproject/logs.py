@@ -72,5 +72,5 @@ def json_formatter() -> logging.Formatter:
 
 def not_a_store_outage(record: logging.LogRecord) -> bool:
     """Django logs each 5xx as an error; a 503 for a store out of reach is the store's
-    outage, logged once (eventsproject.redis.OUTAGE), and each one has its access line."""
+    outage, logged once (eventsproject.platform.redis.OUTAGE), and each one has its access line."""
     return getattr(record, "status_code", None) != 503

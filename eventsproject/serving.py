@@ -20,8 +20,8 @@ from typing import Any
 
 from django.conf import settings
 
-from eventsproject.bootstrap import components
-from eventsproject.redis import UNAVAILABLE
+from eventsproject.bootstrap import components, store_kind
+from eventsproject.platform.stores import StoreUnavailable
 
 logger = logging.getLogger(__name__)
 
@@ -58,7 +58,7 @@ def stop() -> None:
     undelivered = parts.dispatcher.close(timeout=settings.NOTIFY_SHUTDOWN_GRACE_SECONDS)
     logger.info("serving stopped; %s notifications undelivered", len(undelivered))
     if not parts.outbox.durable:
-        _log_dropped_state(parts.repository.stats())
+        _log_dropped_state(parts.queries.stats())
 
 
 def _log_dropped_state(stats: dict[str, int]) -> None:
@@ -86,11 +86,11 @@ def health_report() -> dict[str, Any]:
     store: dict[str, Any] = {"kind": settings.EVENTS_STORE, "reachable": True}
     try:
         figures = {
-            "events": parts.repository.event_counts(),
-            "state": parts.repository.stats(),
+            "events": parts.queries.event_counts(),
+            "state": parts.queries.stats(),
             "notifications": parts.outbox.counts(),
         }
-    except UNAVAILABLE as error:
+    except StoreUnavailable as error:
         store.update(reachable=False, error=str(error))
         figures = {}
     stuck = [name for name, health in loops.items() if health.stuck]
@@ -110,10 +110,7 @@ def health_report() -> dict[str, Any]:
 
 def _limits() -> dict[str, Any]:
     """The bounds on what clients can make the service hold (settings, README)."""
-    limits: dict[str, Any] = {"user_state_ttl_hours": settings.EVENTS_USER_STATE_TTL_HOURS}
-    if settings.EVENTS_STORE == "memory":
-        limits["max_users"] = settings.EVENTS_MEMORY_MAX_USERS
-    return limits
+    return {"user_state_ttl_hours": settings.EVENTS_USER_STATE_TTL_HOURS, **store_kind().limits()}
 
 
 def liveness() -> dict[str, Any]:
@@ -128,7 +125,7 @@ def readiness() -> dict[str, Any]:
     parts = components()
     checks = {
         "accepting": not _stopping.is_set(),
-        "store": _reachable(parts.repository.event_counts),
+        "store": _reachable(parts.queries.event_counts),
         "delivery": not _started.is_set() or _working(parts.ticker, parts.dispatcher),
     }
     return {"status": "ok" if all(checks.values()) else "unavailable", "checks": checks}
@@ -141,7 +138,7 @@ def _working(*loops: Any) -> bool:
 def _reachable(read: Callable[[], object]) -> bool:
     try:
         read()
-    except UNAVAILABLE:
+    except StoreUnavailable:
         return False
     return True
 

@@ -68,7 +68,7 @@ TEMPLATES = [
     }
 ]
 
-# No database: all state lives in memory (see events.repository).
+# No database: all state lives in memory (see events.adapters.memory).
 DATABASES: dict[str, dict[str, str]] = {}
 
 LANGUAGE_CODE = "en-us"
@@ -156,7 +156,7 @@ EVENTS_BATCH_THROTTLE_RATE = _config.EVENTS_BATCH_THROTTLE_RATE
 EVENTS_AUTH_FAILURE_RATE = _config.EVENTS_AUTH_FAILURE_RATE
 #: Per client, on events that make a user the store did not hold: past it, `429`.
 EVENTS_NEW_USERS_RATE = _config.EVENTS_NEW_USERS_RATE
-#: The memory store's throttle counters, one per client (eventsproject/rate_limits.py);
+#: The memory store's throttle counters, one per client (eventsproject/platform/rate_limits.py);
 #: past MAX_ENTRIES the oldest third is forgotten, which only ever lets a client through.
 CACHES = {
     "default": {

@@ -14,7 +14,7 @@ from eventsproject.authentication import AdminAccess
 from eventsproject.bootstrap import components
 from eventsproject.pagination import Pagination
 from eventsproject.schema import ERROR, ERRORS
-from notifications.outbox import DeliveryStatus, NotResendable, OutboxEntry, UnknownNotification
+from notifications.ports import DeliveryStatus, NotResendable, OutboxEntry, UnknownNotification
 from notifications.serializers import OutboxEntrySerializer
 
 logger = logging.getLogger(__name__)

@@ -32,8 +32,8 @@ import pybreaker
 from eventsproject.loops import LoopHealth
 from notifications import metrics
 from notifications.client import NotificationError
-from notifications.domain import Notification
-from notifications.outbox import DeliveryStatus, OutboxEntry, OutboxStore, utc_now
+from notifications.domain import Notification, utc_now
+from notifications.ports import DeliveryStatus, OutboxEntry, OutboxStore
 from notifications.retry import RetryPolicy
 
 logger = logging.getLogger(__name__)

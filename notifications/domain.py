@@ -4,7 +4,7 @@ Plain Python, so the events app's rules can build notifications without Django.
 """
 
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime
 from enum import StrEnum
 from typing import Any
 
@@ -122,3 +122,7 @@ def _trigger_payload(event: TriggerEvent) -> dict[str, str]:
         "type": event.event_type,
         "occurred_at": event.occurred_at.isoformat(),
     }
+
+
+def utc_now() -> datetime:
+    return datetime.now(UTC)

@@ -4,7 +4,7 @@ from typing import Any
 
 from rest_framework import serializers
 
-from notifications.outbox import OutboxEntry
+from notifications.ports import OutboxEntry
 
 
 class OutboxEntrySerializer(serializers.Serializer[Any]):

@@ -7,12 +7,12 @@ import pytest
 from django.core.cache import cache
 
 from events import throttles
-from events.repository import EventRepository
+from events.ports import EventRepository
 from events.rules import Thresholds
 from events.ticker import ReminderTicker
 from eventsproject import bootstrap
 from notifications.domain import Notification
-from notifications.outbox import OutboxStore
+from notifications.ports import OutboxStore
 from tests.redis_server import REDIS_URL, delete_prefix, require_redis, unique_prefix
 
 

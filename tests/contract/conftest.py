@@ -8,11 +8,13 @@ import pytest
 import redis
 from redis.cluster import RedisCluster
 
-from events.redis_store import RedisEventRepository
-from events.repository import EventRepository, InMemoryEventRepository
-from eventsproject.redis import Client, Layout, connect
-from notifications.outbox import InMemoryOutboxStore, OutboxStore
-from notifications.redis_outbox import RedisOutboxStore
+from events.adapters.memory import InMemoryEventRepository
+from events.adapters.redis import RedisEventRepository
+from events.ports import EventRepository
+from eventsproject.platform.redis import Client, Layout, connect
+from notifications.adapters.memory import InMemoryOutboxStore
+from notifications.adapters.redis import RedisOutboxStore
+from notifications.ports import OutboxStore
 from tests.factories import FakeClock
 from tests.redis_server import delete_prefix, own_cluster, require_redis, unique_prefix
 

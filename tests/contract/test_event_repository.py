@@ -7,8 +7,9 @@ from types import MappingProxyType
 
 import pytest
 
+from events.adapters.memory import InMemoryEventRepository
 from events.decisions import NO_STATE, DecisionRecord, Reminder, UserState, Verdict
-from events.repository import Arrival, Change, InMemoryEventRepository, UnitOfWork
+from events.ports import Arrival, Change, UnitOfWork
 from tests.contract.conftest import NOW
 from tests.factories import at, launched, received, reminder_for, started, unknown
 

@@ -5,7 +5,7 @@ import threading
 import pytest
 
 from notifications.dispatcher import Dispatcher
-from notifications.outbox import DeliveryStatus, NotResendable, UnknownNotification
+from notifications.ports import DeliveryStatus, NotResendable, UnknownNotification
 from tests.conftest import RecordingTransport
 from tests.contract.conftest import NOW
 from tests.factories import reminder_for

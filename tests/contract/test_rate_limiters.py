@@ -7,7 +7,8 @@ from collections.abc import Callable
 import pytest
 from django.core.cache.backends.locmem import LocMemCache
 
-from eventsproject.rate_limits import CacheRateLimiter, RateLimiter, RedisRateLimiter
+from eventsproject.platform.rate_limits import CacheRateLimiter, RateLimiter
+from eventsproject.platform.redis import RedisRateLimiter
 from tests.redis_server import delete_prefix, require_redis, unique_prefix
 
 

@@ -80,7 +80,7 @@ def expected_ids(streams: list[list[dict]]) -> set[str]:
         parts.dispatcher.start()
         for stream in streams:
             for body in stream:
-                ingest(body, received_at=datetime.now(UTC))
+                ingest(bootstrap.components().processor, body, received_at=datetime.now(UTC))
         assert parts.dispatcher.flush(timeout=10)
         parts.dispatcher.close(timeout=0)
     return {notification.notification_id for notification in transport.sent}

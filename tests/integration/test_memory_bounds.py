@@ -12,8 +12,9 @@ import pytest
 from prometheus_client import REGISTRY
 from rest_framework.test import APIClient
 
+from events.adapters.memory import InMemoryEventRepository
 from events.decisions import NO_STATE
-from events.repository import Change, InMemoryEventRepository
+from events.ports import Change
 from eventsproject import bootstrap
 from tests.conftest import RecordingTransport
 from tests.factories import FakeClock, at, finished, started

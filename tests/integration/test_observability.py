@@ -7,9 +7,9 @@ import time
 from types import SimpleNamespace
 
 import pytest
-import redis
 from rest_framework.test import APIClient
 
+from events.ports import StoreUnavailable
 from eventsproject import logs, serving
 from tests.sample import BRIEF_SAMPLE
 
@@ -47,9 +47,9 @@ def test_ready_is_503_while_shutting_down_or_when_delivery_stopped(client, parts
 
 def test_ready_is_503_when_the_store_cannot_be_reached(client, parts, monkeypatch):
     def unreachable():
-        raise redis.ConnectionError("store down")
+        raise StoreUnavailable("store down")
 
-    monkeypatch.setattr(parts.repository, "event_counts", unreachable)
+    monkeypatch.setattr(parts.queries, "event_counts", unreachable)
 
     answer = client.get("/v1/health/ready")
 

@@ -4,7 +4,7 @@ import time
 
 import pytest
 
-from eventsproject.redis import connect
+from eventsproject.platform.redis import connect
 from tests.redis_server import REDIS_URL, delete_prefix, require_redis, unique_prefix
 
 

@@ -14,11 +14,11 @@ import redis
 from redis.backoff import NoBackoff
 from redis.retry import Retry
 
-from events.redis_store import RedisEventRepository
-from events.repository import Arrival, Change, UnitOfWork
-from eventsproject.redis import Connection, Layout
-from notifications.outbox import DeliveryStatus
-from notifications.redis_outbox import RedisOutboxStore
+from events.adapters.redis import RedisEventRepository
+from events.ports import Arrival, Change, UnitOfWork
+from eventsproject.platform.redis import Connection, Layout
+from notifications.adapters.redis import RedisOutboxStore
+from notifications.ports import DeliveryStatus
 from tests.contract.conftest import NOW
 from tests.contract.test_event_repository import opening
 from tests.factories import FakeClock, at, reminder_for, started

@@ -8,10 +8,10 @@ from datetime import timedelta
 import pytest
 from prometheus_client import REGISTRY
 
-from eventsproject.redis import Layout
+from eventsproject.platform.redis import Layout
+from notifications.adapters.redis import RedisOutboxStore
 from notifications.dispatcher import Dispatcher
-from notifications.outbox import utc_now
-from notifications.redis_outbox import RedisOutboxStore
+from notifications.domain import utc_now
 from tests.contract.conftest import NOW
 from tests.factories import FakeClock, reminder_for
 from tests.redis_server import delete_prefix, require_redis, unique_prefix
@@ -58,7 +58,7 @@ def test_a_redis_that_lost_everything_is_reported_once_and_claims_go_on(
     delete_prefix(client, prefix)
     before = resets()
 
-    with caplog.at_level(logging.ERROR, logger="eventsproject.redis"):
+    with caplog.at_level(logging.ERROR, logger="eventsproject.platform.redis"):
         store.append([reminder_for("u2")])
         first = store.claim_due(NOW, 10)
         store.append([reminder_for("u3")])

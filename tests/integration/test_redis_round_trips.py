@@ -9,12 +9,12 @@ import threading
 import pytest
 import redis
 
-from events import redis_store
+from events.adapters import redis as redis_store
+from events.adapters.redis import RedisEventRepository
 from events.decisions import NO_STATE
-from events.redis_store import RedisEventRepository
-from events.repository import Arrival, UnitOfWork
-from eventsproject.redis import Connection, Layout
-from notifications.redis_outbox import RedisOutboxStore
+from events.ports import Arrival, UnitOfWork
+from eventsproject.platform.redis import Connection, Layout
+from notifications.adapters.redis import RedisOutboxStore
 from tests.contract.conftest import NOW
 from tests.contract.test_event_repository import clearing, never_saved, opening
 from tests.factories import FakeClock, at, reminder_for, started

@@ -244,7 +244,10 @@ def test_the_end_of_the_input_fires_only_the_replayed_users_reminders(tmp_path, 
     """On a shared store, a user of the running service keeps their reminder's own time."""
     now = datetime.now(UTC).strftime("%Y-%m-%d %H:%M:%S")
     assert (
-        ingest({**BRIEF_SAMPLE[0], "user_id": "live-user", "time_stamp": now}).status == "accepted"
+        ingest(
+            components().processor, {**BRIEF_SAMPLE[0], "user_id": "live-user", "time_stamp": now}
+        ).status
+        == "accepted"
     )
     path = tmp_path / "launch.jsonl"
     path.write_text(json.dumps(BRIEF_SAMPLE[0]))

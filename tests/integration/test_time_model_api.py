@@ -6,6 +6,7 @@ import pytest
 from rest_framework.test import APIClient
 
 from events.ingestion import ingest
+from eventsproject import bootstrap
 from tests.sample import BRIEF_SAMPLE
 from tests.service import drain_reminders
 from tests.wire import post, v2_event
@@ -85,7 +86,7 @@ def test_even_with_sent_at_a_time_more_than_a_year_ahead_is_refused(client, serv
 def test_a_replay_of_events_from_far_ahead_rejects_them_instead_of_crashing(server_time):
     far = iso(server_time + timedelta(days=3000))
 
-    ingested = ingest(launch(occurred_at=far, sent_at=far))
+    ingested = ingest(bootstrap.components().processor, launch(occurred_at=far, sent_at=far))
 
     assert ingested.status == "rejected"
 
@@ -194,7 +195,7 @@ def test_the_decision_log_is_newest_first_and_paginated(client):
 
 
 def test_a_replayed_reminder_has_no_wall_clock_times(client):
-    ingest(BRIEF_SAMPLE[0])
+    ingest(bootstrap.components().processor, BRIEF_SAMPLE[0])
     drain_reminders()
 
     [sent] = client.get("/v1/users/foo2/decisions").json()["results"]

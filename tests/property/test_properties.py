@@ -32,7 +32,7 @@ from hypothesis import strategies as st
 
 from events.domain import AppLaunched, TrainingProgramFinished
 from events.ingestion import ingest
-from events.repository import EventRepository
+from events.ports import EventRepository
 from eventsproject import bootstrap
 from notifications.domain import Notification, NotificationKind
 from tests.conftest import RecordingTransport
@@ -488,7 +488,7 @@ def run_service(stream: Sequence[WireEvent], *, drain: bool = False) -> ServiceR
     transport = RecordingTransport()
     with bootstrap.installed(bootstrap.build(transport=transport)) as parts:
         parts.dispatcher.start()
-        statuses = [ingest(data).status for data in stream]
+        statuses = [ingest(bootstrap.components().processor, data).status for data in stream]
         if drain:
             parts.processor.drain_reminders()
         assert parts.dispatcher.flush(timeout=5), "the outbox did not settle"

@@ -3,7 +3,7 @@
 from dataclasses import replace
 from types import MappingProxyType
 
-from events.codec import decode_state, encode_state
+from events.adapters.codec import decode_state, encode_state
 from events.decisions import NO_STATE, Reminder, UserState, Window
 from tests.factories import at, cancelled, finished, launched, received, started, unknown
 

@@ -6,9 +6,10 @@ import threading
 import time
 from pathlib import Path
 
+from notifications.adapters.memory import InMemoryOutboxStore
 from notifications.client import NotificationError
 from notifications.dispatcher import Dispatcher, circuit_breaker
-from notifications.outbox import DeliveryStatus, InMemoryOutboxStore
+from notifications.ports import DeliveryStatus
 from notifications.retry import RetryPolicy
 from tests.factories import reminder_for
 
@@ -447,7 +448,7 @@ EXIT_WITHOUT_CLOSING = """
 import atexit, time
 from notifications.client import NotificationError
 from notifications.dispatcher import Dispatcher, circuit_breaker
-from notifications.outbox import InMemoryOutboxStore
+from notifications.adapters.memory import InMemoryOutboxStore
 from notifications.retry import RetryPolicy
 from tests.factories import reminder_for
 

@@ -14,11 +14,11 @@ from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError, CommandParser, OutputWrapper
 
 from events.ingestion import REJECTED, Ingested, ingest_many
+from events.ports import StoreUnavailable
 from events.processing import Outcome
 from eventsproject import bootstrap
-from eventsproject.redis import UNAVAILABLE
 from notifications.console import ConsoleTransport
-from notifications.outbox import DeliveryStatus, OutboxStore
+from notifications.ports import DeliveryStatus, OutboxStore
 
 #: Outcomes reported on standard error, with the event's position.
 _REPORTED = {REJECTED, Outcome.CONFLICT}
@@ -57,7 +57,7 @@ class Command(BaseCommand):
         with bootstrap.installed(parts), _open(options["path"], options.get("stdin")) as source:
             try:
                 tally, deliveries = self._replay_and_deliver(parts, source, options["no_drain"])
-            except UNAVAILABLE as error:
+            except StoreUnavailable as error:
                 raise CommandError(
                     f"The state store ({settings.EVENTS_STORE}) does not answer: {error} "
                     "Events before this one were recorded; replaying again skips them as "
@@ -91,7 +91,8 @@ class Command(BaseCommand):
 
     def _process(self, chunk: list[tuple[int, Any]]) -> list[str]:
         """The status of each item; rejections and conflicts are reported in order."""
-        recorded = iter(ingest_many([item for _, item in chunk if not _not_json(item)]))
+        items = [item for _, item in chunk if not _not_json(item)]
+        recorded = iter(ingest_many(bootstrap.components().processor, items))
         statuses = []
         for position, item in chunk:
             status, details = self._outcome(None if _not_json(item) else next(recorded), item)

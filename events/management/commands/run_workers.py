@@ -5,10 +5,9 @@ import threading
 from types import FrameType
 from typing import Any
 
-from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 
-from eventsproject import serving
+from eventsproject import bootstrap, serving
 
 
 class Command(BaseCommand):
@@ -23,7 +22,7 @@ class Command(BaseCommand):
     watch_period = 1.0
 
     def handle(self, *args: Any, **options: Any) -> None:
-        if settings.EVENTS_STORE != "redis":
+        if not bootstrap.store_kind().shared:
             raise CommandError(
                 "run_workers needs EVENTS_STORE=redis: with the memory store the state "
                 "lives in the web process, which runs its own ticker and dispatcher."

@@ -7,11 +7,14 @@ written in one atomic script. `EVENTS_TIMER_SHARDS` shards spread the work over
 the cluster (and over the processes that claim due work).
 """
 
+import functools
+import inspect
 import logging
 import select
 import zlib
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeVar
 
 import redis
 from gevent.monkey import get_original  # type: ignore[import-untyped]
@@ -20,6 +23,7 @@ from redis.cluster import RedisCluster
 from redis.maint_notifications import MaintNotificationsConfig
 
 from eventsproject.loops import Outage
+from eventsproject.platform.stores import StoreUnavailable
 from eventsproject.redaction import redact_url
 
 logger = logging.getLogger(__name__)
@@ -33,6 +37,30 @@ STORE_RESETS = Counter(
 
 #: What a Redis that cannot be reached raises: the API answers 503 and a retry later succeeds.
 UNAVAILABLE = (redis.ConnectionError, redis.TimeoutError, redis.exceptions.ClusterError)
+
+
+_Adapter = TypeVar("_Adapter", bound=type)
+
+
+def unavailable_as_store_error(adapter: _Adapter) -> _Adapter:
+    """A class decorator for an adapter: a Redis that cannot be reached, raised from any of
+    its public methods, is the port's `StoreUnavailable` (same message), so that nothing
+    outside the adapters knows Redis's errors."""
+    for name, method in vars(adapter).copy().items():
+        if not name.startswith("_") and inspect.isfunction(method):
+            setattr(adapter, name, _translating(method))
+    return adapter
+
+
+def _translating(method: Callable[..., Any]) -> Callable[..., Any]:
+    @functools.wraps(method)
+    def translated(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return method(*args, **kwargs)
+        except UNAVAILABLE as error:
+            raise StoreUnavailable(str(error)) from error
+
+    return translated
 
 
 CONNECT_FAILURES = Counter(
@@ -178,3 +206,43 @@ def report_lost_data(shards: list[int], of: int) -> None:
         of,
         ", ".join(map(str, shards)),
     )
+
+
+# --- The throttles' counters (eventsproject/platform/rate_limits.py) in Redis: moved by one
+# script per request on Redis's own clock, so no two processes can both spend a client's last
+# request. Each key holds its client in a hash tag: on a cluster, a slot of its own.
+
+# KEYS[1]: the client's key. ARGV: the limit, the period in microseconds.
+# Returns 0 when allowed, else the microseconds to wait.
+_GCRA = """
+local interval = math.floor(tonumber(ARGV[2]) / tonumber(ARGV[1]))
+local clock = redis.call('TIME')
+local now = tonumber(clock[1]) * 1000000 + tonumber(clock[2])
+local arrival = math.max(tonumber(redis.call('GET', KEYS[1])) or now, now)
+local wait = arrival - now - (tonumber(ARGV[2]) - interval)
+if wait > 0 then
+  return wait
+end
+local next_arrival = arrival + interval
+local expiry = math.ceil((next_arrival - now) / 1000)
+-- Formatted: Lua would write a number this large as 1.7e+15 and lose its last digits.
+redis.call('SET', KEYS[1], string.format('%.0f', next_arrival), 'PX', string.format('%d', expiry))
+return 0
+"""
+
+
+@unavailable_as_store_error
+class RedisRateLimiter:
+    """GCRA in Redis: one script, one round trip per request."""
+
+    def __init__(self, client: Client, prefix: str) -> None:
+        self._script = client.register_script(_GCRA)
+        self._prefix = prefix
+
+    def admit(self, key: str, limit: int, period: float) -> float:
+        microseconds = int(
+            self._script(
+                keys=[f"{self._prefix}:{{throttle:{key}}}"], args=[limit, int(period * 1_000_000)]
+            )
+        )
+        return microseconds / 1_000_000

@@ -1,4 +1,4 @@
-"""The domain in JSON, for stores that keep it outside the process (events.redis_store).
+"""The domain in JSON, for stores that keep it outside the process (events.adapters.redis).
 
 Compact keys, because every byte is paid for per user in Redis memory; the
 decoder takes what the encoder writes, and nothing else.

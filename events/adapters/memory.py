@@ -1,14 +1,6 @@
-"""Where per-user state lives: the store port and its in-memory adapter.
+"""The in-memory adapter of the events store (events/ports.py): the embedded default.
 
-Processing is a unit of work per user: `update` checks the event in (nothing
-of a duplicate or a conflict is saved; Redis may find one only at its commit,
-after the caller decided), hands the user's state to the caller,
-and saves what it returns — the new state, the decision records and the
-notifications they cause — together, so that nothing is half done. The
-caller's function is pure (it decides, it does not write), so that a store
-that must retry its transaction may call it again.
-
-The in-memory adapter serialises the updates of one user with a lock striped
+It serialises the updates of one user with a lock striped
 over the user ids, so that events of different users are processed in
 parallel. What outlives a user's activity is bounded: the decision log per
 user and in users, the seen ids in count and age, the recent events in count,
@@ -23,107 +15,29 @@ from collections import Counter, OrderedDict, deque
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
-from enum import StrEnum
 from functools import partial
 from itertools import count
-from typing import NamedTuple, Protocol
 
 from prometheus_client import Counter as PromCounter
 
 from events.decisions import NO_STATE, DecisionRecord, Reminder, UserState
 from events.domain import Event
+from events.ports import (
+    Arrival,
+    Change,
+    ChangeOf,
+    Committed,
+    StoreFull,
+    UnitOfWork,
+    decided_on_held,
+)
 from eventsproject.loops import Outage
-from notifications.domain import Notification
-from notifications.outbox import InMemoryOutboxStore, OutboxStore
-
-
-class StoreFull(RuntimeError):
-    """The memory store holds as many users as it may (EVENTS_MEMORY_MAX_USERS)."""
-
-
-class NeedsStoredState(Exception):
-    """Raised by a decision that holds only if the state it was given is the one the store
-    holds (a new user's is spent from the client's allowance, say). A store that decided on
-    the state it holds takes the change from `confirmed()` (`decided_on_held`); one that
-    decided on a state it remembers reads the one it holds and decides again."""
-
-    def __init__(self, confirmed: "Callable[[], Change]") -> None:
-        super().__init__("this decision needs the state the store holds")
-        self.confirmed = confirmed
-
-
-def decided_on_held(change_of: "ChangeOf", state: "UserState") -> "Change":
-    """`change_of(state)`, where `state` is what the store holds."""
-    try:
-        return change_of(state)
-    except NeedsStoredState as needs:
-        return needs.confirmed()
-
+from notifications.adapters.memory import InMemoryOutboxStore
+from notifications.ports import OutboxStore
 
 FULL_REFUSALS = PromCounter(
     "events_store_full_refusals", "New users refused because the memory store was full."
 )
-
-
-class Arrival(StrEnum):
-    NEW = "new"
-    DUPLICATE = "duplicate"  # the same id with the same content
-    CONFLICT = "conflict"  # the same id with other content
-
-
-# Tuples: built on every event, where a frozen dataclass's __init__ costs several times more.
-
-
-class Change(NamedTuple):
-    """What one unit of work decided for one user."""
-
-    state: UserState
-    records: Sequence[DecisionRecord] = ()
-    notifications: Sequence[Notification] = ()
-
-
-class Committed(NamedTuple):
-    arrival: Arrival
-    change: Change | None = None  # None when the event was not new
-
-
-ChangeOf = Callable[[UserState], Change]
-
-
-class UnitOfWork(NamedTuple):
-    user_id: str
-    change_of: ChangeOf
-    event: Event | None = None
-
-
-class EventRepository(Protocol):
-    def update(self, user_id: str, change_of: ChangeOf, event: Event | None = None) -> Committed:
-        """Check `event` in (if any); when new, save `change_of(state)` atomically."""
-
-    def update_many(self, work: Sequence[UnitOfWork]) -> list[Committed]:
-        """`update` each unit, with the outcome of doing them one after another (a user's
-        later units see the earlier ones' changes); a store may read and commit them
-        together. A decision that raises stops there: the units before it are saved."""
-
-    def user_state(self, user_id: str) -> UserState: ...
-
-    def decisions(self, user_id: str) -> list[DecisionRecord]:
-        """The user's decision log, newest first."""
-
-    def claim_due_reminders(self, now: datetime) -> list[str]:
-        """The users whose pending reminder's wall-clock due time is at or before `now`;
-        each handed to one caller, and again only if it is still pending a while later."""
-
-    def pending_reminders(self) -> list[Reminder]:
-        """Every pending reminder, in deadline order."""
-
-    def recent_events(self) -> list[Event]:
-        """The most recent events, newest first."""
-
-    def event_counts(self) -> dict[str, int]:
-        """How many events of each type were recorded."""
-
-    def stats(self) -> dict[str, int]: ...
 
 
 @dataclass(frozen=True, slots=True)

@@ -1,6 +1,6 @@
 """The event repository on Redis: state shared by every process, kept across restarts.
 
-Per user, in the user's shard (eventsproject.redis.Layout): the state
+Per user, in the user's shard (eventsproject.platform.redis.Layout): the state
 (`state:<user>`, JSON, expiring after `EVENTS_USER_STATE_TTL_HOURS` idle), the
 decision log (`log:<user>`) and one key per seen event (`seen:<digest>`, holding
 the event's content digest and the token of the unit of work that checked it in,
@@ -31,7 +31,7 @@ from typing import Any, cast
 
 import orjson
 
-from events.codec import (
+from events.adapters.codec import (
     decode_event,
     decode_record,
     decode_state,
@@ -42,17 +42,18 @@ from events.codec import (
 )
 from events.decisions import NO_STATE, DecisionRecord, Reminder, UserState
 from events.domain import Event
-from events.repository import (
+from events.ports import (
     Arrival,
     Change,
     ChangeOf,
     Committed,
     NeedsStoredState,
+    StoreUnavailable,
     UnitOfWork,
     decided_on_held,
 )
-from eventsproject.redis import Client, Layout, Pipelines
-from notifications.redis_outbox import APPEND_NOTES, RedisOutboxStore
+from eventsproject.platform.redis import Client, Layout, Pipelines, unavailable_as_store_error
+from notifications.adapters.redis import APPEND_NOTES, RedisOutboxStore
 
 #: KEYS: state, seen, log, due, pending, recent, tally, then the outbox's stream, notes and
 #: counts, then one key per notification. ARGV: see `RedisEventRepository._commit_args`.
@@ -120,8 +121,9 @@ def _back_off(refusals: int) -> None:
         time.sleep(random.uniform(0, min(CONTENTION_BACKOFF_CAP_SECONDS, ceiling)))
 
 
-class TooMuchContention(RuntimeError):
-    """Other processes kept changing the user's state while this one decided."""
+class TooMuchContention(StoreUnavailable):
+    """Other processes kept changing the user's state while this one decided: a retry later
+    is safe, as when the store does not answer."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -172,6 +174,7 @@ class _Batch:
     repeats: list[int] = field(default_factory=list)
 
 
+@unavailable_as_store_error
 class RedisEventRepository:
     attempts = 20  # optimistic commits per unit of work before giving up
     claim_batch = 1000

@@ -1,6 +1,6 @@
 """The outbox store on Redis: shared by every process, kept across restarts.
 
-Per shard (eventsproject.redis.Layout): a hash per notification (`note:<id>`,
+Per shard (eventsproject.platform.redis.Layout): a hash per notification (`note:<id>`,
 its payload and delivery state), a stream of notifications to deliver
 (`outbox`, read by the consumer group `dispatch`), a sorted set of retries by
 due time (`retry`), an index by creation (`notes`), the sent ones by time
@@ -26,15 +26,15 @@ import orjson
 import redis
 from redis.cluster import RedisCluster
 
-from eventsproject.redis import Client, Layout, Pipelines, report_lost_data
-from notifications.domain import Notification, notification_from_payload
-from notifications.outbox import (
-    DeliveryStatus,
-    NotResendable,
-    OutboxEntry,
-    UnknownNotification,
-    utc_now,
+from eventsproject.platform.redis import (
+    Client,
+    Layout,
+    Pipelines,
+    report_lost_data,
+    unavailable_as_store_error,
 )
+from notifications.domain import Notification, notification_from_payload, utc_now
+from notifications.ports import DeliveryStatus, NotResendable, OutboxEntry, UnknownNotification
 
 GROUP = "dispatch"
 
@@ -142,6 +142,7 @@ return {#due, lost}
 """
 
 
+@unavailable_as_store_error
 class RedisOutboxStore:
     """Thread-safe (redis-py's pool); `claim_due` is safe across processes."""
 
