@@ -5,7 +5,7 @@ Each user went through a whole cycle a few hours earlier (a launch, a start five
 minutes later, a finish 40 minutes after the start: congratulated), then sends the
 event they are active with: half of them a launch (a pending reminder), half a start
 (an open session). An hour later the users who started finish. All of it stays in
-the user's window (events.timeline: 6 hours, 64 events), so each active user holds
+the user's window (events.domain.timeline: 6 hours, 64 events), so each active user holds
 four events in it. Every event is a v2 event with a random id (uuid4), parsed from
 its JSON as the API parses a body (so that no two events share a string), and ingested
 with its receive time; the events of a step arrive together, one step after the other.
@@ -18,7 +18,7 @@ from typing import Any, NamedTuple
 
 import orjson
 
-from events.ingestion import ingest_many
+from events.service.ingestion import ingest_many
 from eventsproject import bootstrap
 
 #: How long before the opening event the earlier cycle began.

@@ -11,8 +11,8 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from events.formats import IncomingEventSerializer
-from events.serializers import EventRepresentationSerializer
+from events.wire.formats import IncomingEventSerializer
+from events.wire.representations import EventRepresentationSerializer
 
 _INCOMING = IncomingEventSerializer()
 _REPRESENTATION = EventRepresentationSerializer()

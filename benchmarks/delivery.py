@@ -14,8 +14,8 @@ from django.test import override_settings
 
 from benchmarks import http_load, stores
 from eventsproject import bootstrap
-from notifications import signing
-from notifications.domain import Notification, NotificationKind, Reason
+from eventsproject.platform import signing
+from notifications.domain.notification import Notification, NotificationKind, Reason
 
 #: A signing key of the benchmarks only (Standard Webhooks' `whsec_` form).
 SIGNING_SECRET = "whsec_YmVuY2htYXJrcyBvbmx5IHNpZ25pbmcga2V5IGZvciBub3RpZnk="

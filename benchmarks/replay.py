@@ -8,10 +8,10 @@ from typing import Any
 import orjson
 from django.test import override_settings
 
-from events.ingestion import ingest_many, parse
 from events.management.commands.replay_events import CHUNK
+from events.service.ingestion import ingest_many, parse
 from eventsproject import bootstrap
-from notifications.domain import Notification
+from notifications.domain.notification import Notification
 
 
 class CountingTransport:

@@ -6,7 +6,7 @@ from typing import Any
 from django.conf import settings
 from django.core.checks import CheckMessage, Tags, Warning, register
 
-from eventsproject.access import Scope, open_scopes
+from eventsproject.web.access import Scope, open_scopes
 
 #: What anyone may do when a scope is open, and the setting that closes it.
 OPEN_SCOPE_WARNINGS = {

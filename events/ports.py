@@ -17,10 +17,10 @@ from datetime import datetime
 from enum import StrEnum
 from typing import NamedTuple, Protocol
 
-from events.decisions import DecisionRecord, Reminder, UserState
-from events.domain import Event
+from events.domain.decisions import DecisionRecord, Reminder, UserState
+from events.domain.events import Event
 from eventsproject.platform.stores import StoreFull, StoreUnavailable
-from notifications.domain import Notification
+from notifications.domain.notification import Notification
 
 __all__ = [
     "Arrival",

@@ -11,7 +11,7 @@ from rest_framework.views import APIView
 
 from eventsproject.bootstrap import components
 from eventsproject.serving import health_report
-from notifications import metrics
+from notifications.service import metrics
 
 
 class HealthApi(APIView):

@@ -18,24 +18,25 @@ from django.core.cache import cache
 from django.core.signals import request_finished, request_started
 from django.db import close_old_connections, reset_queries
 
-from events import receivers
 from events.adapters.memory import InMemoryEventRepository, MemoryLimits
 from events.adapters.redis import RedisEventRepository, Retention
+from events.domain.rules import Thresholds
 from events.ports import EventQueries, EventRepository, EventStore
-from events.processing import EventProcessor
-from events.rules import Thresholds
-from events.signals import event_recorded
-from events.ticker import ReminderTicker
-from eventsproject import logs
+from events.service import receivers
+from events.service.processing import EventProcessor
+from events.service.signals import event_recorded
+from events.service.ticker import ReminderTicker
+from eventsproject.platform import logs
 from eventsproject.platform.rate_limits import CacheRateLimiter, RateLimiter
 from eventsproject.platform.redis import Client, Layout, RedisRateLimiter, connect
+from notifications.adapters.console import ConsoleTransport, Writable
+from notifications.adapters.http import NotifyClient
 from notifications.adapters.memory import InMemoryOutboxStore
 from notifications.adapters.redis import RedisOutboxStore
-from notifications.client import NotifyClient
-from notifications.dispatcher import Dispatcher, Transport, circuit_breaker
-from notifications.domain import utc_now
-from notifications.ports import OutboxStore
-from notifications.retry import RetryPolicy
+from notifications.domain.notification import utc_now
+from notifications.domain.retry import RetryPolicy
+from notifications.ports import OutboxStore, Transport
+from notifications.service.dispatcher import Dispatcher, circuit_breaker
 
 
 @dataclass(frozen=True, slots=True)
@@ -60,11 +61,10 @@ class Stores(NamedTuple):
 
 @dataclass(frozen=True, slots=True)
 class StoreKind:
-    """An EVENTS_STORE choice: how its adapters are built, whether processes share what it
-    holds (so that several may serve), and the limits the health report names."""
+    """An EVENTS_STORE choice (eventsproject/config.py): how its adapters are built, and the
+    limits the health report names."""
 
     build: "Callable[[Callable[[], datetime], Client | None], Stores]"
-    shared: bool
     limits: "Callable[[], dict[str, Any]]" = dict
 
 
@@ -77,6 +77,9 @@ def start() -> Components:
     _drop_database_hooks()
     logs.install_request_ids()
     event_recorded.connect(receivers.run_rules, dispatch_uid="events.run_rules")
+    from eventsproject.web import throttles  # DRF's: only once the apps are loaded
+
+    throttles.rate_limiter = _rate_limiter
     components = build()
     install(components)
     return components
@@ -111,6 +114,11 @@ def build(
         ),
         rate_limiter=stores.rate_limiter,
     )
+
+
+def dry_run(output: Writable) -> Components:
+    """Parts for a dry run: a throwaway memory store, notifications printed to `output`."""
+    return build(transport=ConsoleTransport(output), store="memory")
 
 
 def memory_stores(clock: Callable[[], datetime], redis_client: Client | None = None) -> Stores:
@@ -161,8 +169,8 @@ def _memory_limits() -> dict[str, Any]:
 
 #: EVENTS_STORE's choices: a new store is its adapters plus one entry here (docs/stores.md).
 STORES: dict[str, StoreKind] = {
-    "memory": StoreKind(memory_stores, shared=False, limits=_memory_limits),
-    "redis": StoreKind(redis_stores, shared=True),
+    "memory": StoreKind(memory_stores, limits=_memory_limits),
+    "redis": StoreKind(redis_stores),
 }
 
 
@@ -198,6 +206,10 @@ def installed(components: Components) -> Iterator[Components]:
     finally:
         if previous is not None:
             install(previous)
+
+
+def _rate_limiter() -> RateLimiter:
+    return components().rate_limiter
 
 
 def components() -> Components:

@@ -23,8 +23,8 @@ from django.core.exceptions import ImproperlyConfigured
 from pydantic import AfterValidator, BeforeValidator, Field, ValidationError
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
-from eventsproject.redaction import redact_url
-from notifications import signing
+from eventsproject.platform import signing
+from eventsproject.platform.redaction import redact_url
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 
@@ -44,6 +44,12 @@ def _blank_is(default: str) -> Any:
     """Blank reads as `default`: an empty flag is false (`DEBUG=`), and platforms set some
     variables empty (WEB_CONCURRENCY)."""
     return lambda raw: (raw.strip() or default) if isinstance(raw, str) else raw
+
+
+#: EVENTS_STORE's choices (the composition root builds each one: eventsproject/bootstrap.py).
+Store = Literal["memory", "redis"]
+#: Whether the processes share what a store holds, so that several may serve.
+SHARED_STORES = frozenset({"redis"})
 
 
 def _choice(raw: Any) -> Any:
@@ -164,7 +170,7 @@ class Config(BaseSettings):
     EVENTS_API_URL: Annotated[str, _url(("http", "https"))] = "http://127.0.0.1:8000"
 
     # State
-    EVENTS_STORE: Annotated[Literal["memory", "redis"], BeforeValidator(_choice)] = "memory"
+    EVENTS_STORE: Annotated[Store, BeforeValidator(_choice)] = "memory"
     REDIS_URL: Annotated[str, _url(("redis", "rediss", "unix"))] = "redis://127.0.0.1:6379/0"
     EVENTS_REDIS_PREFIX: Annotated[
         str, BeforeValidator(_blank_is("ep")), Field(pattern=r"^[^{}\s:]{1,64}$")

@@ -11,8 +11,9 @@ import signal
 from collections.abc import Callable
 from typing import Any
 
-from eventsproject import access, logs
-from eventsproject.config import BadSettings, current
+from eventsproject.config import SHARED_STORES, BadSettings, current
+from eventsproject.platform import logs
+from eventsproject.web import access
 
 try:
     _config = current()  # the environment and .env, as the workers will read them
@@ -24,7 +25,7 @@ workers = _config.WEB_CONCURRENCY
 # Asynchronous (gevent): a slow or silent client holds a greenlet, not one of a few threads,
 # and is dropped after EVENTS_CLIENT_TIMEOUT_SECONDS (on_starting sets `keepalive` to it).
 # Measured against 200 trickling connections: benchmarks/RESULTS.md, "Slow clients".
-worker_class = "eventsproject.workers.SlowClientSafeWorker"
+worker_class = "eventsproject.platform.workers.SlowClientSafeWorker"
 worker_connections = 1000
 # gunicorn 27 opens a control socket at one path per machine: a second server would take it over.
 control_socket_disable = True
@@ -33,7 +34,7 @@ control_socket_disable = True
 graceful_timeout = 45
 # gunicorn's own lines in the service's format (LOG_FORMAT); the service logs each request
 # itself (eventsproject/observability.py), so gunicorn's access log is off, and costs nothing.
-logger_class = "eventsproject.workers.ServiceLogger"
+logger_class = "eventsproject.platform.workers.ServiceLogger"
 _LOG_FORMAT = _config.LOG_FORMAT
 logconfig_dict = {
     "version": 1,
@@ -85,20 +86,12 @@ REFUSALS: tuple[tuple[Callable[[Any, Any], bool], str], ...] = (
         "with --preload: the service's threads must start in its worker.",
     ),
     (
-        lambda settings, cfg: cfg.workers != 1 and not _shared_store(),
+        lambda settings, cfg: cfg.workers != 1 and settings.EVENTS_STORE not in SHARED_STORES,
         "with several workers: with EVENTS_STORE=memory the events processor keeps its "
         "state in one process. Set EVENTS_STORE=redis (and REDIS_URL) to run several "
         "workers, or run one; see README, 'Running on Redis'.",
     ),
 )
-
-
-def _shared_store() -> bool:
-    """Whether the processes share what the configured store holds (the composition root
-    knows each store); read once Django's settings are."""
-    from eventsproject import bootstrap
-
-    return bootstrap.store_kind().shared
 
 
 def _weak(secret_key: str, development_key: str) -> bool:

@@ -19,9 +19,10 @@ from typing import Any
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from prometheus_client import Counter, Histogram
 
-from eventsproject import logs, serving
+from eventsproject import serving
+from eventsproject.platform import logs
 
-access_logger = logging.getLogger("eventsproject.access")
+access_logger = logging.getLogger("eventsproject.web.access")
 
 REQUEST_ID_HEADER = "X-Request-ID"
 _USABLE_REQUEST_ID = re.compile(r"[A-Za-z0-9._:/+=@-]{1,200}")

@@ -9,7 +9,8 @@ production sets.
 """
 
 import eventsproject
-from eventsproject import config, logs
+from eventsproject import config
+from eventsproject.platform import logs
 
 BASE_DIR = config.BASE_DIR
 _config = config.current()
@@ -22,7 +23,7 @@ SECRET_KEY = _config.SECRET_KEY.strip() or DEVELOPMENT_SECRET_KEY
 ALLOWED_HOSTS = _config.ALLOWED_HOSTS
 #: The production server drops a client that takes longer than this to send a request's
 #: head, stays idle between requests, or falls silent within a request
-#: (eventsproject/workers.py).
+#: (eventsproject/platform/workers.py).
 EVENTS_CLIENT_TIMEOUT_SECONDS = _config.EVENTS_CLIENT_TIMEOUT_SECONDS
 
 # --- HTTPS (README, "Run in production"): on where TLS ends in front of the service ---
@@ -87,16 +88,18 @@ STORAGES = {
 
 REST_FRAMEWORK = {
     "DEFAULT_RENDERER_CLASSES": [
-        "eventsproject.renderers.ORJSONRenderer",
+        "eventsproject.web.renderers.ORJSONRenderer",
         "rest_framework.renderers.BrowsableAPIRenderer",
     ],
-    "DEFAULT_PARSER_CLASSES": ["events.parsers.LimitedJSONParser"],
+    "DEFAULT_PARSER_CLASSES": ["events.wire.parsers.LimitedJSONParser"],
     # No auth or contenttypes apps: nothing may assume a user table.
-    "DEFAULT_AUTHENTICATION_CLASSES": ["eventsproject.authentication.BearerTokenAuthentication"],
-    "DEFAULT_PERMISSION_CLASSES": ["eventsproject.authentication.IngestionAccess"],
+    "DEFAULT_AUTHENTICATION_CLASSES": [
+        "eventsproject.web.authentication.BearerTokenAuthentication"
+    ],
+    "DEFAULT_PERMISSION_CLASSES": ["eventsproject.web.authentication.IngestionAccess"],
     "UNAUTHENTICATED_USER": None,
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
-    "EXCEPTION_HANDLER": "eventsproject.exceptions.handle_exception",
+    "EXCEPTION_HANDLER": "eventsproject.web.exceptions.handle_exception",
 }
 
 SPECTACULAR_SETTINGS = {
@@ -109,7 +112,7 @@ SPECTACULAR_SETTINGS = {
     "COMPONENT_SPLIT_REQUEST": True,
     "POSTPROCESSING_HOOKS": [
         "drf_spectacular.hooks.postprocess_schema_enums",
-        "events.schema_rules.refine",
+        "events.api.schema_rules.refine",
     ],
 }
 
@@ -166,7 +169,7 @@ CACHES = {
 }
 #: Proxies (addresses or networks) whose X-Forwarded-For names the client; none by default.
 EVENTS_TRUSTED_PROXIES = _config.EVENTS_TRUSTED_PROXIES
-#: Who may do what (eventsproject/access.py): tokens that may post events; tokens that may
+#: Who may do what (eventsproject/web/access.py): tokens that may post events; tokens that may
 #: also read users, decisions and notifications and re-send. In production mode (DEBUG off)
 #: a request without a token is refused unless EVENTS_ALLOW_ANONYMOUS opens the scopes
 #: without tokens (for a gateway in front that authenticates the app).

@@ -4,7 +4,7 @@ from django.urls import path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 from rest_framework.permissions import AllowAny
 
-from events.apis import (
+from events.api.views import (
     EventCollectionApi,
     EventIngestApi,
     SegmentBatchApi,
@@ -12,9 +12,13 @@ from events.apis import (
     UserDecisionListApi,
     UserStateApi,
 )
-from eventsproject import schema  # noqa: F401  (registers the auth scheme for the docs)
 from eventsproject.apis import HealthApi, metrics_view
-from notifications.apis import NotificationDetailApi, NotificationListApi, NotificationResendApi
+from eventsproject.web import schema  # noqa: F401  (registers the auth scheme for the docs)
+from notifications.api.views import (
+    NotificationDetailApi,
+    NotificationListApi,
+    NotificationResendApi,
+)
 
 PUBLIC: dict[str, Any] = {"authentication_classes": [], "permission_classes": [AllowAny]}
 
@@ -43,6 +47,6 @@ urlpatterns = [
     path("v1/docs", SpectacularSwaggerView.as_view(url_name="schema", **PUBLIC), name="docs"),
 ]
 
-handler400 = "eventsproject.error_pages.bad_request"
-handler404 = "eventsproject.error_pages.not_found"
-handler500 = "eventsproject.error_pages.server_error"
+handler400 = "eventsproject.web.error_pages.bad_request"
+handler404 = "eventsproject.web.error_pages.not_found"
+handler500 = "eventsproject.web.error_pages.server_error"

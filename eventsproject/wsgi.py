@@ -12,7 +12,7 @@ except config.BadSettings as bad:
 
 from django.core.wsgi import get_wsgi_application
 
-from eventsproject.chunked import with_whole_bodies
+from eventsproject.web.chunked import with_whole_bodies
 
 application = with_whole_bodies(get_wsgi_application())
 

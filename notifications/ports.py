@@ -3,7 +3,7 @@ with its delivery state, and the errors the rest may catch.
 
 One adapter per store, in `notifications/adapters/`. `append` records notifications — an id
 already known is left as it is, so publishing is idempotent — and the
-dispatcher (notifications.dispatcher) takes them from here: `claim_due` hands
+dispatcher (notifications.service.dispatcher) takes them from here: `claim_due` hands
 each due entry to one caller, which then acknowledges it (`sent`), schedules it
 again (`retry_later`) or gives up on it (`dead_letter`, status `failed`);
 `resend` revives a dead letter with the same id and a fresh budget.
@@ -16,14 +16,16 @@ from enum import StrEnum
 from typing import Protocol
 
 from eventsproject.platform.stores import StoreUnavailable
-from notifications.domain import Notification
+from notifications.domain.notification import Notification
 
 __all__ = [
     "DeliveryStatus",
     "NotResendable",
+    "NotificationError",
     "OutboxEntry",
     "OutboxStore",
     "StoreUnavailable",
+    "Transport",
     "UnknownNotification",
 ]
 
@@ -109,3 +111,17 @@ class OutboxStore(Protocol):
 
     def wake(self) -> None:
         """Make every `wait` return now."""
+
+
+class Transport(Protocol):
+    def send(self, notification: Notification) -> None:
+        """Deliver one notification or raise `NotificationError`."""
+
+
+class NotificationError(Exception):
+    """A delivery attempt failed; `retryable` says if trying later may help."""
+
+    def __init__(self, message: str, *, retryable: bool, retry_after: float | None = None) -> None:
+        super().__init__(message)
+        self.retryable = retryable
+        self.retry_after = retry_after

@@ -6,12 +6,12 @@ from collections.abc import Iterator
 import pytest
 from django.core.cache import cache
 
-from events import throttles
+from events.domain.rules import Thresholds
 from events.ports import EventRepository
-from events.rules import Thresholds
-from events.ticker import ReminderTicker
+from events.service.ticker import ReminderTicker
 from eventsproject import bootstrap
-from notifications.domain import Notification
+from eventsproject.web import throttles
+from notifications.domain.notification import Notification
 from notifications.ports import OutboxStore
 from tests.redis_server import REDIS_URL, delete_prefix, require_redis, unique_prefix
 

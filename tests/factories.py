@@ -3,8 +3,8 @@
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 
-from events.decisions import DecisionRecord, Reminder, Trigger
-from events.domain import (
+from events.domain.decisions import DecisionRecord, Reminder, Trigger
+from events.domain.events import (
     AppLaunched,
     Event,
     TrainingProgramCancelled,
@@ -13,9 +13,9 @@ from events.domain import (
     UnknownEvent,
     fingerprint,
 )
-from events.notices import notifications_of
-from events.rules import remind_to_start
-from notifications.domain import Notification
+from events.domain.rules import remind_to_start
+from events.service.notices import notifications_of
+from notifications.domain.notification import Notification
 
 BASE_TIME = datetime(2021, 2, 28, 16, 0, 0, tzinfo=UTC)
 

@@ -2,10 +2,10 @@
 
 from datetime import datetime
 
-from events.domain import Event
-from events.processing import RecordResult
+from events.domain.events import Event
+from events.service.processing import RecordResult
 from eventsproject.bootstrap import components
-from notifications.domain import Notification
+from notifications.domain.notification import Notification
 
 
 def record_event(event: Event) -> RecordResult:

@@ -11,7 +11,7 @@ from typing import Any, TypeVar, cast
 
 import orjson
 
-from events.decisions import (
+from events.domain.decisions import (
     NO_WINDOW,
     DecisionRecord,
     Reminder,
@@ -20,7 +20,7 @@ from events.decisions import (
     Verdict,
     Window,
 )
-from events.domain import (
+from events.domain.events import (
     EVENT_TYPES,
     AppLaunched,
     Event,

@@ -20,8 +20,8 @@ from itertools import count
 
 from prometheus_client import Counter as PromCounter
 
-from events.decisions import NO_STATE, DecisionRecord, Reminder, UserState
-from events.domain import Event
+from events.domain.decisions import NO_STATE, DecisionRecord, Reminder, UserState
+from events.domain.events import Event
 from events.ports import (
     Arrival,
     Change,
@@ -31,7 +31,7 @@ from events.ports import (
     UnitOfWork,
     decided_on_held,
 )
-from eventsproject.loops import Outage
+from eventsproject.platform.loops import Outage
 from notifications.adapters.memory import InMemoryOutboxStore
 from notifications.ports import OutboxStore
 

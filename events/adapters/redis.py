@@ -40,8 +40,8 @@ from events.adapters.codec import (
     encode_state,
     event_to_dict,
 )
-from events.decisions import NO_STATE, DecisionRecord, Reminder, UserState
-from events.domain import Event
+from events.domain.decisions import NO_STATE, DecisionRecord, Reminder, UserState
+from events.domain.events import Event
 from events.ports import (
     Arrival,
     Change,

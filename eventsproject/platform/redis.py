@@ -22,9 +22,9 @@ from prometheus_client import Counter
 from redis.cluster import RedisCluster
 from redis.maint_notifications import MaintNotificationsConfig
 
-from eventsproject.loops import Outage
+from eventsproject.platform.loops import Outage
+from eventsproject.platform.redaction import redact_url
 from eventsproject.platform.stores import StoreUnavailable
-from eventsproject.redaction import redact_url
 
 logger = logging.getLogger(__name__)
 

@@ -12,7 +12,7 @@ from collections import Counter, deque
 from collections.abc import Callable, Sequence
 from datetime import datetime
 
-from notifications.domain import Notification, utc_now
+from notifications.domain.notification import Notification, utc_now
 from notifications.ports import DeliveryStatus, NotResendable, OutboxEntry, UnknownNotification
 
 

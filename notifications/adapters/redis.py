@@ -33,7 +33,7 @@ from eventsproject.platform.redis import (
     report_lost_data,
     unavailable_as_store_error,
 )
-from notifications.domain import Notification, notification_from_payload, utc_now
+from notifications.domain.notification import Notification, notification_from_payload, utc_now
 from notifications.ports import DeliveryStatus, NotResendable, OutboxEntry, UnknownNotification
 
 GROUP = "dispatch"

@@ -8,7 +8,7 @@ from types import MappingProxyType
 import pytest
 
 from events.adapters.memory import InMemoryEventRepository
-from events.decisions import NO_STATE, DecisionRecord, Reminder, UserState, Verdict
+from events.domain.decisions import NO_STATE, DecisionRecord, Reminder, UserState, Verdict
 from events.ports import Arrival, Change, UnitOfWork
 from tests.contract.conftest import NOW
 from tests.factories import at, launched, received, reminder_for, started, unknown

@@ -4,8 +4,8 @@ import threading
 
 import pytest
 
-from notifications.dispatcher import Dispatcher
 from notifications.ports import DeliveryStatus, NotResendable, UnknownNotification
+from notifications.service.dispatcher import Dispatcher
 from tests.conftest import RecordingTransport
 from tests.contract.conftest import NOW
 from tests.factories import reminder_for

@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 import requests
 
-from notifications.standin import NotifyStandIn
+from notifications.management.standin import NotifyStandIn
 from tests.wire import free_port
 
 PROJECT_ROOT = Path(__file__).resolve().parents[2]

@@ -12,7 +12,7 @@ from cloudevents.core.v1.event import CloudEvent
 from rudderstack.analytics.client import Client as RudderStackClient  # type: ignore[import-untyped]
 from segment.analytics.client import Client as SegmentClient  # type: ignore[import-untyped]
 
-from notifications.domain import NotificationKind
+from notifications.domain.notification import NotificationKind
 from tests.e2e.conftest import GUNICORN, Server
 
 pytestmark = pytest.mark.e2e

@@ -6,7 +6,7 @@ import time
 import pytest
 import requests
 
-from notifications.standin import Answer, NotifyStandIn
+from notifications.management.standin import Answer, NotifyStandIn
 from tests.e2e.conftest import GUNICORN, PROJECT_ROOT, Server
 from tests.e2e.test_brief_sample import wait_for_notifications
 from tests.sample import BRIEF_SAMPLE

@@ -13,9 +13,9 @@ from datetime import UTC, datetime, timedelta
 import pytest
 import requests
 
-from events.ingestion import ingest
+from events.service.ingestion import ingest
 from eventsproject import bootstrap
-from notifications.standin import Answer
+from notifications.management.standin import Answer
 from tests.conftest import RecordingTransport
 from tests.e2e.conftest import GUNICORN, PROJECT_ROOT, Server
 from tests.redis_server import REDIS_URL, delete_prefix, require_redis, unique_prefix

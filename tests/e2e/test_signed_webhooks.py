@@ -7,8 +7,8 @@ import pytest
 import requests
 from standardwebhooks.webhooks import Webhook
 
-from notifications import signing
-from notifications.standin import NotifyStandIn
+from eventsproject.platform import signing
+from notifications.management.standin import NotifyStandIn
 from tests.e2e.conftest import GUNICORN, Server
 from tests.sample import BRIEF_SAMPLE
 

@@ -9,7 +9,7 @@ from cloudevents.core.formats.json import JSONFormat
 from cloudevents.core.v1.event import CloudEvent
 from rest_framework.test import APIClient
 
-from notifications.domain import NotificationKind
+from notifications.domain.notification import NotificationKind
 
 pytestmark = pytest.mark.both_stores
 

@@ -16,8 +16,8 @@ from typing import Any
 import pytest
 from rest_framework.test import APIClient
 
-from events.domain import EVENT_TYPES, TrainingProgramEvent
-from events.rules import EVENT_RULES
+from events.domain.events import EVENT_TYPES, TrainingProgramEvent
+from events.domain.rules import EVENT_RULES
 from tests.wire import post, v2_event
 
 pytestmark = pytest.mark.both_stores

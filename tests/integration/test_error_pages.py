@@ -2,7 +2,7 @@
 
 from django.test import Client
 
-from eventsproject.error_pages import server_error
+from eventsproject.web.error_pages import server_error
 
 
 def test_an_unknown_path_is_a_json_404():

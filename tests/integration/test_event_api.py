@@ -5,7 +5,7 @@ import json
 import pytest
 from rest_framework.test import APIClient
 
-from notifications.domain import NotificationKind
+from notifications.domain.notification import NotificationKind
 from tests.sample import BRIEF_SAMPLE
 
 pytestmark = pytest.mark.both_stores

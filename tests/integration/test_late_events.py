@@ -17,8 +17,8 @@ from prometheus_client import REGISTRY
 from rest_framework.test import APIClient
 
 from benchmarks import workload
-from events.decisions import Verdict
-from notifications.domain import NotificationKind
+from events.domain.decisions import Verdict
+from notifications.domain.notification import NotificationKind
 from tests.factories import at, cancelled, finished, launched, received, started, unknown
 from tests.property.test_event_time_order import modelled, timed
 from tests.property.test_properties import predicted, read_wire

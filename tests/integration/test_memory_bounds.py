@@ -13,7 +13,7 @@ from prometheus_client import REGISTRY
 from rest_framework.test import APIClient
 
 from events.adapters.memory import InMemoryEventRepository
-from events.decisions import NO_STATE
+from events.domain.decisions import NO_STATE
 from events.ports import Change
 from eventsproject import bootstrap
 from tests.conftest import RecordingTransport

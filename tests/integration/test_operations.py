@@ -10,7 +10,7 @@ from django.core.management import CommandError, call_command
 from rest_framework.test import APIClient
 
 from eventsproject import serving
-from notifications.client import NotificationError
+from notifications.ports import NotificationError
 from tests.sample import BRIEF_SAMPLE
 
 

@@ -5,12 +5,12 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from events import metrics
-from events.decisions import Trigger, Verdict
-from events.processing import Outcome
-from events.rules import EVENT_RULES
+from events.domain.decisions import Trigger, Verdict
+from events.domain.rules import EVENT_RULES
+from events.service import metrics
+from events.service.processing import Outcome
 from eventsproject import bootstrap
-from notifications.domain import NotificationKind
+from notifications.domain.notification import NotificationKind
 from tests.factories import at, cancelled, finished, launched, received, started, unknown
 from tests.service import drain_reminders, record_event, record_events
 

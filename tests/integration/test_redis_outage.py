@@ -9,7 +9,7 @@ from prometheus_client import REGISTRY
 from rest_framework.test import APIClient
 
 from eventsproject import bootstrap
-from notifications.domain import NotificationKind
+from notifications.domain.notification import NotificationKind
 from tests.redis_server import own_redis
 from tests.sample import BRIEF_SAMPLE
 from tests.wire import free_port, post, v2_event

@@ -10,8 +10,8 @@ from prometheus_client import REGISTRY
 
 from eventsproject.platform.redis import Layout
 from notifications.adapters.redis import RedisOutboxStore
-from notifications.dispatcher import Dispatcher
-from notifications.domain import utc_now
+from notifications.domain.notification import utc_now
+from notifications.service.dispatcher import Dispatcher
 from tests.contract.conftest import NOW
 from tests.factories import FakeClock, reminder_for
 from tests.redis_server import delete_prefix, require_redis, unique_prefix

@@ -11,7 +11,7 @@ import redis
 
 from events.adapters import redis as redis_store
 from events.adapters.redis import RedisEventRepository
-from events.decisions import NO_STATE
+from events.domain.decisions import NO_STATE
 from events.ports import Arrival, UnitOfWork
 from eventsproject.platform.redis import Connection, Layout
 from notifications.adapters.redis import RedisOutboxStore

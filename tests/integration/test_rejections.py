@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 from rest_framework.test import APIClient
 
-from events import rejections
+from events.api import rejections
 from tests.integration.test_bad_input import BAD_INPUTS
 from tests.sample import BRIEF_SAMPLE
 from tests.wire import v2_event
@@ -166,12 +166,12 @@ def test_every_reason_of_the_bad_input_battery_is_one_of_the_bounded_set(client,
 
 
 def test_a_refused_request_is_logged_with_its_request_id_and_the_errors_codes(client, caplog):
-    caplog.set_level(logging.INFO, logger="events.rejections")
+    caplog.set_level(logging.INFO, logger="events.api.rejections")
     secret = {**LAUNCH, "user_id": None, "device_id": "device-of-a-private-person"}
 
     answer = post(client, "/v1/event", secret, HTTP_X_REQUEST_ID="req-1")
 
-    [line] = [record for record in caplog.records if record.name == "events.rejections"]
+    [line] = [record for record in caplog.records if record.name == "events.api.rejections"]
     assert (line.levelno, line.request_id) == (logging.INFO, answer["X-Request-ID"])
     assert line.request_id == "req-1"
     assert (line.endpoint, line.status, line.reason) == ("v1/event", 400, "missing_field")
@@ -181,13 +181,13 @@ def test_a_refused_request_is_logged_with_its_request_id_and_the_errors_codes(cl
 
 
 def test_a_batch_logs_one_line_with_each_refused_event_s_index_id_and_codes(client, caplog):
-    caplog.set_level(logging.INFO, logger="events.rejections")
+    caplog.set_level(logging.INFO, logger="events.api.rejections")
     bad_v2 = v2_event(occurred_at=stamp(NOW), sent_at=stamp(NOW - timedelta(minutes=1)))
     body = [LAUNCH, bad_v2, {**LAUNCH, "device_id": 5}]
 
     post(client, "/v1/events", body, HTTP_X_REQUEST_ID="req-2")
 
-    [line] = [record for record in caplog.records if record.name == "events.rejections"]
+    [line] = [record for record in caplog.records if record.name == "events.api.rejections"]
     assert (line.request_id, line.endpoint, line.status) == ("req-2", "v1/events", 200)
     assert line.refused == [
         {

@@ -6,9 +6,9 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from events import processing
-from events.decisions import Trigger, Verdict
-from events.ticker import ReminderTicker
+from events.domain.decisions import Trigger, Verdict
+from events.service import processing
+from events.service.ticker import ReminderTicker
 from tests.factories import FakeClock, launched, received, started, unknown
 from tests.service import record_event, send_due_reminders
 

@@ -8,11 +8,11 @@ from datetime import UTC, datetime
 import pytest
 from django.core.management import CommandError, call_command
 
-from events.ingestion import ingest
 from events.management.commands.replay_events import Progress
+from events.service.ingestion import ingest
 from eventsproject.bootstrap import components
-from notifications.client import NotificationError
-from notifications.domain import NotificationKind
+from notifications.domain.notification import NotificationKind
+from notifications.ports import NotificationError
 from tests.factories import reminder_for
 from tests.sample import BRIEF_SAMPLE
 from tests.wire import v2_event

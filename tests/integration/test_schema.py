@@ -19,16 +19,16 @@ from schemathesis.specs.openapi.checks import (
     status_code_conformance,
 )
 
-from events.domain import EVENT_TYPES
-from events.schema_rules import text_class, text_pattern
-from events.serializers import clean_identifier
+from events.api.schema_rules import text_class, text_pattern
+from events.domain.events import EVENT_TYPES
+from events.wire.serializers import clean_identifier
 
 # Not eventsproject.wsgi: importing it would start a serving process's threads.
 schema = schemathesis.openapi.from_wsgi("/v1/schema", get_wsgi_application())
 # The coverage phase enumerates every schema boundary and is unbounded by max_examples;
 # explicit examples plus bounded fuzzing keep this test to seconds.
 schema.config.phases.coverage.enabled = False
-#: The event types declared (events/domain.py); each format has one branch per type, and one
+#: The event types declared (events/domain/events.py); each format has one branch per type, and one
 #: for any other type.
 DECLARED = len(list(EVENT_TYPES))
 

@@ -6,9 +6,9 @@ from urllib.parse import urlsplit
 import pytest
 from rest_framework.test import APIClient
 
-from eventsproject.redaction import redact_url
-from notifications.client import NotifyClient
-from notifications.standin import Answer, NotifyStandIn
+from eventsproject.platform.redaction import redact_url
+from notifications.adapters.http import NotifyClient
+from notifications.management.standin import Answer, NotifyStandIn
 from tests.sample import BRIEF_SAMPLE
 from tests.wire import free_port
 

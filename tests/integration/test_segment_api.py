@@ -10,7 +10,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from rest_framework.test import APIClient
 
-from notifications.domain import NotificationKind
+from notifications.domain.notification import NotificationKind
 
 pytestmark = pytest.mark.both_stores
 

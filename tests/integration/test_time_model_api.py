@@ -5,7 +5,7 @@ from datetime import timedelta
 import pytest
 from rest_framework.test import APIClient
 
-from events.ingestion import ingest
+from events.service.ingestion import ingest
 from eventsproject import bootstrap
 from tests.sample import BRIEF_SAMPLE
 from tests.service import drain_reminders

@@ -49,7 +49,7 @@ import pytest
 from hypothesis import example, given
 from hypothesis import strategies as st
 
-from notifications.domain import Notification, NotificationKind
+from notifications.domain.notification import Notification, NotificationKind
 from tests.property.test_properties import (
     BRIEF,
     CANCEL,

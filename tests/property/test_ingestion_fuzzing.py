@@ -17,8 +17,8 @@ from hypothesis import strategies as st
 from hypothesis.strategies._internal import regex
 from schemathesis.generation import GenerationMode
 
-from events.schema_rules import LEGACY_DATE_TIME
-from events.serializers import MAX_WAIT
+from events.api.schema_rules import LEGACY_DATE_TIME
+from events.wire.serializers import MAX_WAIT
 
 TOKEN = "an-app-token"
 ADMIN_TOKEN = "an-admin-token"

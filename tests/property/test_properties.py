@@ -11,7 +11,7 @@ run as explicit examples of every property.
 `ReferenceModel` restates the time model (docs/time.md) as plainly as
 possible, for a replay: each user judged on their own timeline, and every
 reminder still pending sent at the end. It reads the wire events itself and
-shares no code with `events.rules` or the serializers.
+shares no code with `events.domain.rules` or the serializers.
 
 Each example runs against fresh state, a new repository and a new outbox
 patched onto the apps, as the conftest fixtures do once per test. Streams span
@@ -30,11 +30,11 @@ from uuid import UUID
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
-from events.domain import AppLaunched, TrainingProgramFinished
-from events.ingestion import ingest
+from events.domain.events import AppLaunched, TrainingProgramFinished
 from events.ports import EventRepository
+from events.service.ingestion import ingest
 from eventsproject import bootstrap
-from notifications.domain import Notification, NotificationKind
+from notifications.domain.notification import Notification, NotificationKind
 from tests.conftest import RecordingTransport
 
 WireEvent = dict[str, Any]

@@ -4,7 +4,7 @@ import io
 
 import pytest
 
-from eventsproject.chunked import with_whole_bodies
+from eventsproject.web.chunked import with_whole_bodies
 
 
 def seen_by_django(environ):

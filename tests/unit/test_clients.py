@@ -5,7 +5,7 @@ from ipaddress import ip_network
 
 import pytest
 
-from eventsproject.clients import client_address
+from eventsproject.web.clients import client_address
 
 PROXIES = (ip_network("127.0.0.1/32"), ip_network("10.0.0.0/8"))
 

@@ -4,7 +4,7 @@ from dataclasses import replace
 from types import MappingProxyType
 
 from events.adapters.codec import decode_state, encode_state
-from events.decisions import NO_STATE, Reminder, UserState, Window
+from events.domain.decisions import NO_STATE, Reminder, UserState, Window
 from tests.factories import at, cancelled, finished, launched, received, started, unknown
 
 

@@ -7,10 +7,9 @@ import time
 from pathlib import Path
 
 from notifications.adapters.memory import InMemoryOutboxStore
-from notifications.client import NotificationError
-from notifications.dispatcher import Dispatcher, circuit_breaker
-from notifications.ports import DeliveryStatus
-from notifications.retry import RetryPolicy
+from notifications.domain.retry import RetryPolicy
+from notifications.ports import DeliveryStatus, NotificationError
+from notifications.service.dispatcher import Dispatcher, circuit_breaker
 from tests.factories import reminder_for
 
 
@@ -446,10 +445,10 @@ def wait_for(condition, timeout: float) -> bool:
 
 EXIT_WITHOUT_CLOSING = """
 import atexit, time
-from notifications.client import NotificationError
-from notifications.dispatcher import Dispatcher, circuit_breaker
+from notifications.ports import NotificationError
+from notifications.service.dispatcher import Dispatcher, circuit_breaker
 from notifications.adapters.memory import InMemoryOutboxStore
-from notifications.retry import RetryPolicy
+from notifications.domain.retry import RetryPolicy
 from tests.factories import reminder_for
 
 class Busy:

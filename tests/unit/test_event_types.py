@@ -1,10 +1,10 @@
-"""The declarations of event types (events/domain.py): names, and each declared once."""
+"""The declarations of event types (events/domain/events.py): names, and each declared once."""
 
 from dataclasses import dataclass
 
 import pytest
 
-from events.domain import EVENT_TYPES, AppLaunched, Event, EventTypes, UnknownEvent
+from events.domain.events import EVENT_TYPES, AppLaunched, Event, EventTypes, UnknownEvent
 
 
 def test_a_type_is_named_by_its_declaration_in_every_vocabulary():

@@ -6,7 +6,7 @@ import logging
 import pytest
 from prometheus_client import REGISTRY
 
-from eventsproject.loops import LoopHealth
+from eventsproject.platform.loops import LoopHealth
 
 
 class FakeClock:
@@ -30,7 +30,7 @@ def test_a_loop_that_keeps_failing_logs_once_and_counts_every_failure(clock, cap
     health = LoopHealth("test-counting", period=1.0, clock=clock)
     before = failures("test-counting")
 
-    with caplog.at_level(logging.INFO, logger="eventsproject.loops"):
+    with caplog.at_level(logging.INFO, logger="eventsproject.platform.loops"):
         for _ in range(50):
             health.failed(RuntimeError("store out of reach"))
 
@@ -47,7 +47,7 @@ def test_recovery_is_logged_once_with_how_long_and_how_many(clock, caplog):
     health.failed(RuntimeError("down"))
     caplog.clear()
 
-    with caplog.at_level(logging.INFO, logger="eventsproject.loops"):
+    with caplog.at_level(logging.INFO, logger="eventsproject.platform.loops"):
         health.succeeded()
         health.succeeded()
 

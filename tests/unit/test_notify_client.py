@@ -8,9 +8,10 @@ import pytest
 from standardwebhooks.webhooks import Webhook
 
 import eventsproject
-from notifications import signing
-from notifications.client import NotificationError, NotifyClient
-from notifications.standin import Answer, NotifyStandIn
+from eventsproject.platform import signing
+from notifications.adapters.http import NotifyClient
+from notifications.management.standin import Answer, NotifyStandIn
+from notifications.ports import NotificationError
 from tests.factories import reminder_for
 from tests.wire import free_port
 

@@ -10,7 +10,8 @@ import pytest
 from django.http import UnreadablePostError
 from rest_framework.exceptions import ParseError
 
-from events.parsers import BodyNotReceived, LimitedJSONParser, PayloadTooLarge
+from events.wire.parsers import LimitedJSONParser, PayloadTooLarge
+from eventsproject.web.chunked import BodyNotReceived
 
 
 class FallsSilent(io.BytesIO):

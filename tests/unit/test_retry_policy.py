@@ -4,7 +4,7 @@ import random
 
 import pytest
 
-from notifications.retry import RetryPolicy
+from notifications.domain.retry import RetryPolicy
 
 POLICY = RetryPolicy(max_attempts=5, base_delay=1.0, max_delay=8.0, max_total=60.0)
 

@@ -6,7 +6,7 @@ from types import MappingProxyType
 
 import pytest
 
-from events.decisions import (
+from events.domain.decisions import (
     ArmReminder,
     CancelReminder,
     CloseSession,
@@ -19,9 +19,8 @@ from events.decisions import (
     UserState,
     Verdict,
 )
-from events.domain import EVENT_TYPES, UnknownEvent
-from events.notices import notifications_of
-from events.rules import (
+from events.domain.events import EVENT_TYPES, UnknownEvent
+from events.domain.rules import (
     EVENT_RULES,
     Thresholds,
     arm_start_reminder,
@@ -34,7 +33,8 @@ from events.rules import (
     remind_to_start,
     send_overdue_reminder,
 )
-from notifications.domain import NotificationKind
+from events.service.notices import notifications_of
+from notifications.domain.notification import NotificationKind
 from tests.factories import at, cancelled, finished, launched, started, unknown
 
 T = Thresholds()

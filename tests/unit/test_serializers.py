@@ -6,7 +6,7 @@ from datetime import UTC, datetime, timedelta, timezone
 
 import pytest
 
-from events.domain import (
+from events.domain.events import (
     EVENT_TYPES,
     AppLaunched,
     TrainingProgramCancelled,
@@ -14,8 +14,9 @@ from events.domain import (
     TrainingProgramStarted,
     UnknownEvent,
 )
-from events.formats import WIRE_FORMATS, IncomingEventSerializer, type_names
-from events.serializers import EventFormat, EventRepresentationSerializer, event_representation
+from events.wire.formats import WIRE_FORMATS, IncomingEventSerializer, type_names
+from events.wire.representations import EventRepresentationSerializer, event_representation
+from events.wire.serializers import EventFormat
 from tests.factories import at, cancelled, finished, launched, received, started, unknown
 from tests.wire import v2_event
 

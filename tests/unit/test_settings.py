@@ -13,7 +13,7 @@ import pytest
 
 import eventsproject
 from eventsproject import config, settings
-from notifications import client
+from notifications.adapters import http as client
 
 ROOT = Path(__file__).resolve().parents[2]
 

@@ -7,7 +7,7 @@ from datetime import UTC, datetime
 import pytest
 from standardwebhooks.webhooks import Webhook, WebhookVerificationError
 
-from notifications import signing
+from eventsproject.platform import signing
 
 NOW = 1_790_000_000
 FIRST = "whsec_" + base64.b64encode(b"first secret, 24+ bytes long").decode()

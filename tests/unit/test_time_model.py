@@ -3,7 +3,7 @@
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 
-from events.domain import AppLaunched
+from events.domain.events import AppLaunched
 from tests.factories import at, launched
 
 

@@ -8,7 +8,7 @@ import pytest
 from gunicorn.config import Config  # type: ignore[import-untyped]
 
 from eventsproject import gunicorn as production_config
-from eventsproject.workers import TimeLimitedSocket
+from eventsproject.platform.workers import TimeLimitedSocket
 
 
 @pytest.fixture

@@ -13,11 +13,10 @@ import orjson
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError, CommandParser, OutputWrapper
 
-from events.ingestion import REJECTED, Ingested, ingest_many
 from events.ports import StoreUnavailable
-from events.processing import Outcome
+from events.service.ingestion import REJECTED, Ingested, ingest_many
+from events.service.processing import Outcome
 from eventsproject import bootstrap
-from notifications.console import ConsoleTransport
 from notifications.ports import DeliveryStatus, OutboxStore
 
 #: Outcomes reported on standard error, with the event's position.
@@ -51,7 +50,7 @@ class Command(BaseCommand):
     def handle(self, *args: Any, **options: Any) -> None:
         parts = bootstrap.components()
         if options["dry_run"]:  # a throwaway store: the configured one is left untouched
-            parts = bootstrap.build(transport=ConsoleTransport(self.stdout), store="memory")
+            parts = bootstrap.dry_run(self.stdout)
         self._caused: list[tuple[str, str]] = []  # (user id, notification id)
         self._users: set[str] = set()  # whose events the input holds
         with bootstrap.installed(parts), _open(options["path"], options.get("stdin")) as source:

@@ -5,9 +5,11 @@ import threading
 from types import FrameType
 from typing import Any
 
+from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 
-from eventsproject import bootstrap, serving
+from eventsproject import serving
+from eventsproject.config import SHARED_STORES
 
 
 class Command(BaseCommand):
@@ -22,7 +24,7 @@ class Command(BaseCommand):
     watch_period = 1.0
 
     def handle(self, *args: Any, **options: Any) -> None:
-        if not bootstrap.store_kind().shared:
+        if settings.EVENTS_STORE not in SHARED_STORES:
             raise CommandError(
                 "run_workers needs EVENTS_STORE=redis: with the memory store the state "
                 "lives in the web process, which runs its own ticker and dispatcher."

@@ -10,7 +10,7 @@ from typing import Any
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandParser
 
-from notifications.standin import Answer, NotifyStandIn, Received
+from notifications.management.standin import Answer, NotifyStandIn, Received
 
 
 class Command(BaseCommand):
