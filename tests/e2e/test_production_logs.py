@@ -24,7 +24,7 @@ def test_every_line_is_json_with_access_lines_and_traceable_notifications(server
         output = production.stop()
 
     lines = [json.loads(line) for line in output.splitlines() if line.strip()]
-    access = [line for line in lines if line["logger"] == "eventsproject.web.access"]
+    access = [line for line in lines if line["logger"] == "eventsproject.access"]
     sent = [
         line
         for line in lines

@@ -59,14 +59,14 @@ def test_ready_is_503_when_the_store_cannot_be_reached(client, parts, monkeypatc
 
 
 def test_every_request_gets_one_access_line_with_its_request_id(client, caplog):
-    caplog.set_level(logging.INFO, logger="eventsproject.web.access")
+    caplog.set_level(logging.INFO, logger="eventsproject.access")
 
     given = client.post(
         "/v1/event", BRIEF_SAMPLE[0], format="json", HTTP_X_REQUEST_ID="req-42.from_the-gateway"
     )
     made = client.get("/v1/health")
 
-    lines = [record for record in caplog.records if record.name == "eventsproject.web.access"]
+    lines = [record for record in caplog.records if record.name == "eventsproject.access"]
     assert given["X-Request-ID"] == "req-42.from_the-gateway"
     assert len(made["X-Request-ID"]) == 32
     assert [(line.method, line.path, line.status) for line in lines] == [
@@ -98,15 +98,13 @@ def test_lines_logged_during_a_request_carry_its_id(client, caplog):
 
 def test_json_log_lines_hold_the_fields_of_the_line():
     formatter = logs.json_formatter()
-    record = logging.LogRecord(
-        "eventsproject.web.access", logging.INFO, "", 0, "GET /x 200", (), None
-    )
+    record = logging.LogRecord("eventsproject.access", logging.INFO, "", 0, "GET /x 200", (), None)
     record.request_id, record.status = "abc", 200
 
     line = json.loads(formatter.format(record))
 
     assert (line["message"], line["request_id"], line["status"]) == ("GET /x 200", "abc", 200)
-    assert (line["level"], line["logger"]) == ("INFO", "eventsproject.web.access")
+    assert (line["level"], line["logger"]) == ("INFO", "eventsproject.access")
     assert "time" in line
 
 
