@@ -13,9 +13,9 @@ def main() -> None:
 
     try:
         config.current()  # a bad setting: one line per variable, no traceback
+        execute_from_command_line(sys.argv)  # the apps load the rules file (EVENTS_RULES_FILE)
     except config.BadSettings as bad:
         sys.exit(str(bad))
-    execute_from_command_line(sys.argv)
 
 
 if __name__ == "__main__":

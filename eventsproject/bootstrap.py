@@ -11,6 +11,7 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from pathlib import Path
 from typing import Any, NamedTuple
 
 from django.conf import settings
@@ -21,11 +22,14 @@ from django.db import close_old_connections, reset_queries
 from events.adapters.memory import InMemoryEventRepository, MemoryLimits
 from events.adapters.redis import RedisEventRepository, Retention
 from events.domain.rules import Thresholds
+from events.domain.ruleset import CongratulationRule, ReminderRule, RuleSet
 from events.ports import EventQueries, EventRepository, EventStore
 from events.service import receivers
 from events.service.processing import EventProcessor
 from events.service.signals import event_recorded
 from events.service.ticker import ReminderTicker
+from events.wire import rules_file
+from eventsproject.config import BadSettings
 from eventsproject.platform import logs
 from eventsproject.platform.rate_limits import CacheRateLimiter, RateLimiter
 from eventsproject.platform.redis import Client, Layout, RedisRateLimiter, connect
@@ -41,6 +45,7 @@ from notifications.service.dispatcher import Dispatcher, circuit_breaker
 
 @dataclass(frozen=True, slots=True)
 class Components:
+    rules: RuleSet
     thresholds: Thresholds
     repository: EventRepository
     queries: EventQueries  # the read side of the same store
@@ -95,11 +100,13 @@ def build(
 ) -> Components:
     """Every part, from settings; `thresholds`, `transport`, the wall `clock`, the `store`
     (EVENTS_STORE) and the Redis client may be given instead."""
-    thresholds = thresholds or thresholds_from_settings()
+    rules = rules_from_settings()
+    thresholds = thresholds or thresholds_from_settings(rules)
     stores = STORES[store or settings.EVENTS_STORE].build(clock, redis_client)
     processor = EventProcessor(stores.events, thresholds)
     outbox = stores.outbox
     return Components(
+        rules=rules,
         thresholds=thresholds,
         repository=stores.events,
         queries=stores.events,
@@ -179,11 +186,47 @@ def store_kind(name: str | None = None) -> StoreKind:
     return STORES[name or settings.EVENTS_STORE]
 
 
-def thresholds_from_settings() -> Thresholds:
+def rules_from_settings() -> RuleSet:
+    """The built-in rules with the EVENTS_*_SECONDS figures, under the rules file if one is
+    set (EVENTS_RULES_FILE); `BadSettings` with a line per problem if it is not right."""
+    built_in = RuleSet(
+        start_training_reminder=ReminderRule(
+            delay=timedelta(seconds=settings.EVENTS_REMINDER_DELAY_SECONDS),
+            allowed_lateness=timedelta(seconds=settings.EVENTS_ALLOWED_LATENESS_SECONDS),
+        ),
+        training_dose_congratulation=CongratulationRule(
+            threshold=timedelta(seconds=settings.EVENTS_TRAINING_DOSE_SECONDS)
+        ),
+    )
+    if not settings.EVENTS_RULES_FILE:
+        return built_in
+    try:
+        rules = rules_file.read(Path(settings.EVENTS_RULES_FILE), built_in)
+    except rules_file.RulesFileError as bad:
+        raise BadSettings(bad.as_setting()) from None
+    window = timedelta(seconds=settings.EVENTS_REORDER_WINDOW_SECONDS)
+    if settings.EVENTS_REORDER_WINDOW_EVENTS and window < rules.start_training_reminder.delay:
+        too_long = rules_file.RulesFileError(
+            f"{rules.source}: rules.start_training_reminder.delay_seconds: must be at most "
+            "EVENTS_REORDER_WINDOW_SECONDS, as the setting it overrides is"
+        )
+        raise BadSettings(too_long.as_setting())
+    return rules
+
+
+def thresholds_from_settings(rules: RuleSet | None = None) -> Thresholds:
+    """What the rules in force say (`rules`, else the configured ones), with the time
+    model's figures from settings."""
+    rules = rules or rules_from_settings()
+    reminder, congratulation = rules.start_training_reminder, rules.training_dose_congratulation
     return Thresholds(
-        reminder_delay=timedelta(seconds=settings.EVENTS_REMINDER_DELAY_SECONDS),
-        training_dose=timedelta(seconds=settings.EVENTS_TRAINING_DOSE_SECONDS),
-        allowed_lateness=timedelta(seconds=settings.EVENTS_ALLOWED_LATENESS_SECONDS),
+        reminder_delay=reminder.delay,
+        training_dose=congratulation.threshold,
+        allowed_lateness=reminder.allowed_lateness,
+        reminders=reminder.enabled,
+        congratulations=congratulation.enabled,
+        reminder_message=reminder.message,
+        congratulation_message=congratulation.message,
         retry_window=timedelta(hours=settings.EVENTS_SEEN_IDS_MAX_AGE_HOURS),
         reorder_window=timedelta(seconds=settings.EVENTS_REORDER_WINDOW_SECONDS),
         reorder_window_events=settings.EVENTS_REORDER_WINDOW_EVENTS,

@@ -151,6 +151,7 @@ class Config(BaseSettings):
     EVENTS_REMINDER_DELAY_SECONDS: Annotated[int, count(0, YEAR)] = 600
     EVENTS_TRAINING_DOSE_SECONDS: Annotated[int, count(0, YEAR)] = 1800
     EVENTS_ALLOWED_LATENESS_SECONDS: Annotated[int, count(0, YEAR)] = 30
+    EVENTS_RULES_FILE: Annotated[str, BeforeValidator(_blank_is(""))] = ""
     EVENTS_REORDER_WINDOW_SECONDS: Annotated[int, count(0, YEAR)] = 6 * 3600
     EVENTS_REORDER_WINDOW_EVENTS: Annotated[int, count(0, 1000)] = 64
     EVENTS_TICK_SECONDS: Annotated[float, seconds(0.01, 60)] = 1

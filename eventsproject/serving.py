@@ -104,6 +104,7 @@ def health_report() -> dict[str, Any]:
         "store": store,
         **figures,
         "circuit_breaker": parts.dispatcher.breaker_state,
+        "rules_version": parts.rules.version,
         "limits": _limits(),
     }
 

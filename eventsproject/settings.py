@@ -135,6 +135,9 @@ EVENTS_TRAINING_DOSE_SECONDS = _config.EVENTS_TRAINING_DOSE_SECONDS
 #: ...and a silent user's reminder waits this much longer, by the server's clock, for a
 #: start that is on its way.
 EVENTS_ALLOWED_LATENESS_SECONDS = _config.EVENTS_ALLOWED_LATENESS_SECONDS
+#: The rules file (TOML, README "Rules"): which rules run, their figures (over the three
+#: above) and their messages; blank: the built-in rules.
+EVENTS_RULES_FILE = _config.EVENTS_RULES_FILE
 #: A user's event that arrives late is put in its place on the user's timeline when it is
 #: at most this much older than the user's latest event, and among the user's last this
 #: many events (docs/time.md); an older one is applied as it comes, as `too_late`.

@@ -7,6 +7,7 @@ from rest_framework.permissions import AllowAny
 from events.api.views import (
     EventCollectionApi,
     EventIngestApi,
+    RulesApi,
     SegmentBatchApi,
     SegmentTrackApi,
     UserDecisionListApi,
@@ -27,6 +28,7 @@ urlpatterns = [
     path("v1/events", EventCollectionApi.as_view(), name="event-collection"),
     path("v1/track", SegmentTrackApi.as_view(), name="segment-track"),
     path("v1/batch", SegmentBatchApi.as_view(), name="segment-batch"),
+    path("v1/rules", RulesApi.as_view(), name="rules"),
     path("v1/users/<str:user_id>", UserStateApi.as_view(), name="user-state"),
     path("v1/users/<str:user_id>/decisions", UserDecisionListApi.as_view(), name="user-decisions"),
     path("v1/notifications", NotificationListApi.as_view(), name="notification-list"),

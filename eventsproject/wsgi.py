@@ -14,8 +14,11 @@ from django.core.wsgi import get_wsgi_application
 
 from eventsproject.web.chunked import with_whole_bodies
 
-application = with_whole_bodies(get_wsgi_application())
+try:
+    application = with_whole_bodies(get_wsgi_application())  # the apps read the rules file
+except config.BadSettings as bad:
+    raise SystemExit(str(bad)) from None
 
-from eventsproject import serving  # noqa: E402  (needs the apps loaded above)
+from eventsproject import serving
 
 serving.start()

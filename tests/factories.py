@@ -13,7 +13,7 @@ from events.domain.events import (
     UnknownEvent,
     fingerprint,
 )
-from events.domain.rules import remind_to_start
+from events.domain.rules import Thresholds, remind_to_start
 from events.service.notices import notifications_of
 from notifications.domain.notification import Notification
 
@@ -68,11 +68,9 @@ def received(event: Event, when: datetime, sent_at: datetime | None = None) -> E
 def reminder_for(user: str, minute: int = 0) -> Notification:
     """The notification of a reminder for `user`'s launch at `minute`."""
     reminder = Reminder(launch=launched(user, at(minute)), deadline=at(minute + 10))
-    [notification] = notifications_of(
-        decision
-        for decision in remind_to_start(reminder, Trigger.OWN_EVENT)
-        if isinstance(decision, DecisionRecord)
-    )
+    decided = remind_to_start(reminder, Trigger.OWN_EVENT)
+    records = [decision for decision in decided if isinstance(decision, DecisionRecord)]
+    [notification] = notifications_of(records, Thresholds())
     return notification
 
 

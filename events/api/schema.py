@@ -171,6 +171,27 @@ describe_user_decisions = extend_schema(
     responses={200: DecisionRecordSerializer(many=True), **ERRORS},
 )
 
+describe_rules = extend_schema(
+    summary="The rules in force",
+    description=(
+        "The rules file this process read (EVENTS_RULES_FILE; README, 'Rules'), over the "
+        "built-in rules: its `version`, its `source` (the file's path, or `built-in`) and each "
+        "rule's settings. A change takes effect when the server reloads (`kill -HUP` the "
+        "gunicorn master)."
+    ),
+    responses={
+        200: inline_serializer(
+            "Rules",
+            {
+                "version": serializers.CharField(),
+                "source": serializers.CharField(),
+                "rules": serializers.DictField(),
+            },
+        ),
+        **ERRORS,
+    },
+)
+
 describe_user_state = extend_schema(
     summary="A user's open sessions and pending reminder",
     responses={200: UserStateSerializer, **ERRORS},

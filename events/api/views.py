@@ -219,6 +219,17 @@ def _segment_status(ingested: Ingested) -> int:
     return status.HTTP_409_CONFLICT if conflict else status.HTTP_200_OK
 
 
+class RulesApi(APIView):
+    """The rules in force in this process: its rules file's (or the built-in ones), with the
+    file's version and where it was read from."""
+
+    permission_classes = [AdminAccess]
+
+    @schema.describe_rules
+    def get(self, request: Request) -> Response:
+        return Response(components().rules.as_data())
+
+
 class UserStateApi(APIView):
     """A user's open training sessions and pending reminder."""
 

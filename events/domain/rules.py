@@ -42,17 +42,24 @@ from events.domain.events import (
     TrainingProgramStarted,
     UnknownEvent,
 )
+from events.domain.ruleset import CONGRATULATION_MESSAGE, REMINDER_MESSAGE
 
 MINUTE = timedelta(minutes=1)
 
 
 @dataclass(frozen=True, slots=True)
 class Thresholds:
-    """The figures the rules compare with, from settings (EVENTS_*_SECONDS)."""
+    """What the rules in force say (the rule set, events/domain/ruleset.py: the rules file
+    over the EVENTS_*_SECONDS settings): whether each rule runs, its figures and its
+    message; and the figures of the time model, from settings."""
 
     reminder_delay: timedelta = timedelta(minutes=10)
     training_dose: timedelta = timedelta(minutes=30)
     allowed_lateness: timedelta = timedelta(seconds=30)
+    reminders: bool = True
+    congratulations: bool = True
+    reminder_message: str = REMINDER_MESSAGE
+    congratulation_message: str = CONGRATULATION_MESSAGE
     #: How long after a sent reminder's due time a start received may still be a late start
     #: rather than a retry nobody can tell apart any more (EVENTS_SEEN_IDS_MAX_AGE_HOURS).
     retry_window: timedelta = timedelta(hours=24)
@@ -85,6 +92,8 @@ def congratulate_training_dose(
     event: TrainingProgramFinished, state: UserState, thresholds: Thresholds
 ) -> list[Decision]:
     """A finished session longer than the daily dose (strictly) earns a congratulation."""
+    if not thresholds.congratulations:
+        return []  # the rule is off: it decides nothing, so no decision is logged
     outcome = _training_dose_outcome(event, state, thresholds)
     started = state.window.sent_with(event.event_id)
     if started is None:
@@ -140,6 +149,8 @@ def arm_start_reminder(
     event: AppLaunched, state: UserState, thresholds: Thresholds
 ) -> list[Decision]:
     """A launch arms one reminder; later launches merge into it; a stale launch arms none."""
+    if not thresholds.reminders:
+        return []  # the rule is off: it decides nothing, so no decision is logged
     waited = event.waited
     if waited is not None and waited > thresholds.reminder_delay:
         figures = {"waited_seconds": int(waited.total_seconds())}

@@ -10,6 +10,7 @@ from datetime import timedelta
 
 from events.domain.decisions import DecisionRecord, Verdict
 from events.domain.events import Event
+from events.domain.rules import Thresholds
 from notifications.domain.notification import (
     Cause,
     Notification,
@@ -21,7 +22,7 @@ from notifications.domain.notification import (
 MINUTE = timedelta(minutes=1)
 
 
-def start_reminder(record: DecisionRecord) -> Notification:
+def start_reminder(record: DecisionRecord, thresholds: Thresholds) -> Notification:
     reminder = record.reminder
     assert reminder is not None, "a sent reminder"
     assert record.notification_id is not None, "a sent reminder"
@@ -31,7 +32,7 @@ def start_reminder(record: DecisionRecord) -> Notification:
         kind=NotificationKind.START_TRAINING_REMINDER,
         user_id=launch.user_id,
         device_id=launch.device_id,
-        message="Your training is waiting: start a program now and get today's dose in!",
+        message=thresholds.reminder_message,
         triggered_at=reminder.deadline,
         reason=Reason(
             rule=record.rule,
@@ -45,7 +46,7 @@ def start_reminder(record: DecisionRecord) -> Notification:
     )
 
 
-def training_dose_congratulation(record: DecisionRecord) -> Notification:
+def training_dose_congratulation(record: DecisionRecord, thresholds: Thresholds) -> Notification:
     assert record.notification_id is not None, "a congratulation"
     started, finished = record.events
     minutes = record.figures["minutes"]
@@ -54,7 +55,7 @@ def training_dose_congratulation(record: DecisionRecord) -> Notification:
         kind=NotificationKind.TRAINING_DOSE_CONGRATULATION,
         user_id=finished.user_id,
         device_id=finished.device_id,
-        message=f"Great job! You trained for {minutes} minutes: today's training dose is done.",
+        message=thresholds.congratulation_message.format(minutes=minutes),
         triggered_at=finished.effective_at,
         minutes=minutes,
         reason=Reason(
@@ -67,14 +68,21 @@ def training_dose_congratulation(record: DecisionRecord) -> Notification:
 
 
 #: The outcomes the user is told about, and how.
-NOTICES: dict[Verdict, Callable[[DecisionRecord], Notification]] = {
+NOTICES: dict[Verdict, Callable[[DecisionRecord, Thresholds], Notification]] = {
     Verdict.SENT: start_reminder,
     Verdict.CONGRATULATED: training_dose_congratulation,
 }
 
 
-def notifications_of(records: Iterable[DecisionRecord]) -> list[Notification]:
-    return [NOTICES[record.outcome](record) for record in records if record.outcome in NOTICES]
+def notifications_of(
+    records: Iterable[DecisionRecord], thresholds: Thresholds
+) -> list[Notification]:
+    """The notifications the records earn, with the messages of the rules in force."""
+    return [
+        NOTICES[record.outcome](record, thresholds)
+        for record in records
+        if record.outcome in NOTICES
+    ]
 
 
 def _cause(record: DecisionRecord) -> Cause:

@@ -60,11 +60,11 @@ class RecordResult:
     notification_ids: tuple[str, ...] = ()  # the notifications the event caused
 
 
-def change_of(state: UserState, decisions: list[Decision]) -> Change:
+def change_of(state: UserState, decisions: list[Decision], thresholds: Thresholds) -> Change:
     """The unit of work's result: the state after the decisions, their records and
     the notifications those cause."""
     after, records = settle(state, decisions)
-    return Change(after, records, notifications_of(records) if records else ())
+    return Change(after, records, notifications_of(records, thresholds) if records else ())
 
 
 class EventProcessor:
@@ -131,7 +131,8 @@ class EventProcessor:
 
     def _decide(self, event: Event, new_user: NewUserAdmission | None, state: UserState) -> Change:
         after, records = timeline.apply(event, state, self._rules, self.thresholds)
-        change = Change(after, records, notifications_of(records) if records else ())
+        notifications = notifications_of(records, self.thresholds) if records else ()
+        change = Change(after, records, notifications)
         if new_user is not None and change.state and not state:  # a new user, if the store
             raise NeedsStoredState(partial(_admitted, new_user, change))  # holds none indeed
         return change
@@ -149,7 +150,9 @@ class EventProcessor:
         self, user_id: str, decide: Callable[[UserState], list[Decision]]
     ) -> list[Notification]:
         """A unit of work with no event; returns the notifications it caused."""
-        change = self.repository.update(user_id, lambda state: change_of(state, decide(state)))
+        change = self.repository.update(
+            user_id, lambda state: change_of(state, decide(state), self.thresholds)
+        )
         assert change.change is not None, "no event, so nothing to refuse"
         metrics.count_decisions(record.outcome for record in change.change.records)
         _log(change.change)

@@ -19,6 +19,7 @@ INGESTION = [
 ]
 ADMINISTRATION = [
     ("get", "/v1/events"),
+    ("get", "/v1/rules"),
     ("get", "/v1/users/u1"),
     ("get", "/v1/users/u1/decisions"),
     ("get", "/v1/notifications"),

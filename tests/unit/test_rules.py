@@ -47,7 +47,7 @@ def with_session(start) -> UserState:
 
 def notified(decisions):
     """The notifications the decisions' records cause."""
-    return notifications_of(d for d in decisions if isinstance(d, DecisionRecord))
+    return notifications_of((d for d in decisions if isinstance(d, DecisionRecord)), T)
 
 
 def reminder_of(launch) -> Reminder:

@@ -1,0 +1,72 @@
+"""The rules a product team owns: which rules run, their figures and their messages.
+
+A `RuleSet` is data: read from the rules file (`EVENTS_RULES_FILE`, TOML:
+events/wire/rules_file.py) over the built-in rules, which are the brief's. The
+rules read their figures from the `Thresholds` the rule set gives; the
+notifications take their messages from it. Its `version` is free text the file
+states, shown by `GET /v1/rules` and `/v1/health`.
+"""
+
+from dataclasses import dataclass, field
+from datetime import timedelta
+from typing import Any
+
+BUILT_IN = "built-in"
+REMINDER_MESSAGE = "Your training is waiting: start a program now and get today's dose in!"
+#: `{minutes}` is replaced by the minutes trained.
+CONGRATULATION_MESSAGE = (
+    "Great job! You trained for {minutes} minutes: today's training dose is done."
+)
+
+
+@dataclass(frozen=True, slots=True)
+class ReminderRule:
+    """`start_training_reminder`: nudge a user who launched the app and started nothing."""
+
+    enabled: bool = True
+    delay: timedelta = timedelta(minutes=10)
+    allowed_lateness: timedelta = timedelta(seconds=30)
+    message: str = REMINDER_MESSAGE
+
+
+@dataclass(frozen=True, slots=True)
+class CongratulationRule:
+    """`training_dose_congratulation`: congratulate a session longer than the threshold."""
+
+    enabled: bool = True
+    threshold: timedelta = timedelta(minutes=30)
+    message: str = CONGRATULATION_MESSAGE
+
+
+@dataclass(frozen=True, slots=True)
+class RuleSet:
+    version: str = BUILT_IN
+    #: Where it was read from: a file's path, or "built-in".
+    source: str = BUILT_IN
+    start_training_reminder: ReminderRule = field(default_factory=ReminderRule)
+    training_dose_congratulation: CongratulationRule = field(default_factory=CongratulationRule)
+
+    def as_data(self) -> dict[str, Any]:
+        """What `GET /v1/rules` shows: the rules in force, in the file's own terms."""
+        reminder, congratulation = self.start_training_reminder, self.training_dose_congratulation
+        return {
+            "version": self.version,
+            "source": self.source,
+            "rules": {
+                "start_training_reminder": {
+                    "enabled": reminder.enabled,
+                    "delay_seconds": _seconds(reminder.delay),
+                    "allowed_lateness_seconds": _seconds(reminder.allowed_lateness),
+                    "message": reminder.message,
+                },
+                "training_dose_congratulation": {
+                    "enabled": congratulation.enabled,
+                    "threshold_seconds": _seconds(congratulation.threshold),
+                    "message": congratulation.message,
+                },
+            },
+        }
+
+
+def _seconds(span: timedelta) -> int:
+    return int(span.total_seconds())

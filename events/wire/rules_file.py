@@ -1,0 +1,153 @@
+"""The rules file (`EVENTS_RULES_FILE`): TOML, read with the standard library's `tomllib`.
+
+Every key is optional; what the file leaves out keeps its value in the rule set
+it is read over (the built-in rules, whose figures come from the
+`EVENTS_*_SECONDS` settings). A key the file does not know is an error, so that a
+typo never goes unnoticed; so is a value out of range. Errors are lines, one per
+problem, each naming the key (`RulesFileError`), as the settings' are.
+
+```toml
+version = "2026-12-07.1"
+
+[rules.start_training_reminder]
+enabled = true
+delay_seconds = 600
+allowed_lateness_seconds = 30
+message = "Your training is waiting!"
+
+[rules.training_dose_congratulation]
+threshold_seconds = 1800
+message = "Great job! You trained for {minutes} minutes."
+```
+"""
+
+import hashlib
+import tomllib
+from dataclasses import replace
+from datetime import timedelta
+from pathlib import Path
+from typing import Annotated, Any
+
+from pydantic import BaseModel, ConfigDict, Field, StrictBool, ValidationError, field_validator
+
+from events.domain.ruleset import CongratulationRule, ReminderRule, RuleSet
+
+YEAR = 366 * 24 * 3600
+Seconds = Annotated[int, Field(strict=True, ge=0, le=YEAR)]
+Message = Annotated[str, Field(strict=True, min_length=1, max_length=1000)]
+
+
+class RulesFileError(ValueError):
+    """What is wrong with a rules file: one line per problem."""
+
+    def as_setting(self) -> str:
+        """The lines as the settings' are, each naming the setting."""
+        return "\n".join(f"EVENTS_RULES_FILE: {line}" for line in str(self).splitlines())
+
+
+class _Section(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class _Reminder(_Section):
+    enabled: StrictBool | None = None
+    delay_seconds: Seconds | None = None
+    allowed_lateness_seconds: Seconds | None = None
+    message: Message | None = None
+
+
+class _Congratulation(_Section):
+    enabled: StrictBool | None = None
+    threshold_seconds: Seconds | None = None
+    message: Message | None = None
+
+    @field_validator("message")
+    @classmethod
+    def _only_minutes(cls, message: str | None) -> str | None:
+        if message is not None:
+            try:
+                message.format(minutes=0)
+            except (KeyError, IndexError, ValueError):
+                raise ValueError(
+                    "may hold {minutes} and no other {…} (write {{ and }} for braces)"
+                ) from None
+        return message
+
+
+class _Rules(_Section):
+    start_training_reminder: _Reminder = _Reminder()
+    training_dose_congratulation: _Congratulation = _Congratulation()
+
+
+class _File(_Section):
+    version: Annotated[str, Field(strict=True, min_length=1, max_length=200)] | None = None
+    rules: _Rules = _Rules()
+
+
+def read(path: Path, over: RuleSet) -> RuleSet:
+    """The rule set of the file at `path`, over `over`; `RulesFileError` if it is not right.
+    Without a `version`, the file's is the start of its content's SHA-256."""
+    try:
+        content = path.read_bytes()
+    except OSError as error:
+        raise RulesFileError(f"{path}: cannot be read ({error.strerror})") from None
+    try:
+        parsed = _File.model_validate(tomllib.loads(content.decode("utf-8")))
+    except (UnicodeDecodeError, tomllib.TOMLDecodeError) as error:
+        raise RulesFileError(f"{path}: not a TOML file: {error}") from None
+    except ValidationError as invalid:
+        raise RulesFileError("\n".join(_lines(path, invalid))) from None
+    version = parsed.version or "sha256:" + hashlib.sha256(content).hexdigest()[:12]
+    return RuleSet(
+        version=version,
+        source=str(path),
+        start_training_reminder=_reminder(parsed.rules.start_training_reminder, over),
+        training_dose_congratulation=_congratulation(
+            parsed.rules.training_dose_congratulation, over
+        ),
+    )
+
+
+def _reminder(section: _Reminder, over: RuleSet) -> ReminderRule:
+    return replace(
+        over.start_training_reminder,
+        **_given(
+            enabled=section.enabled,
+            delay=_span(section.delay_seconds),
+            allowed_lateness=_span(section.allowed_lateness_seconds),
+            message=section.message,
+        ),
+    )
+
+
+def _congratulation(section: _Congratulation, over: RuleSet) -> CongratulationRule:
+    return replace(
+        over.training_dose_congratulation,
+        **_given(
+            enabled=section.enabled,
+            threshold=_span(section.threshold_seconds),
+            message=section.message,
+        ),
+    )
+
+
+def _given(**values: Any) -> dict[str, Any]:
+    return {name: value for name, value in values.items() if value is not None}
+
+
+def _span(seconds: int | None) -> timedelta | None:
+    return None if seconds is None else timedelta(seconds=seconds)
+
+
+def _lines(path: Path, invalid: ValidationError) -> list[str]:
+    return [
+        f"{path}: {'.'.join(str(part) for part in error['loc'])}: {_said(error)}"
+        for error in invalid.errors()
+    ]
+
+
+def _said(error: Any) -> str:
+    if error["type"] == "extra_forbidden":
+        return "not a key of the rules file"
+    message = str(error["msg"]).removeprefix("Value error, ")
+    return f"{message} (got {error['input']!r})"

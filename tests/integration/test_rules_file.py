@@ -1,0 +1,136 @@
+"""The service under a rules file (EVENTS_RULES_FILE): rules switched off, other figures,
+other messages; `GET /v1/rules` and the health report say which rules are in force."""
+
+import os
+import subprocess
+import sys
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import NamedTuple
+
+import pytest
+from rest_framework.test import APIClient
+
+from eventsproject import bootstrap
+from notifications.domain.notification import Notification, NotificationKind
+from tests.conftest import RecordingTransport
+from tests.sample import BRIEF_SAMPLE
+from tests.service import drain_reminders
+
+pytestmark = pytest.mark.both_stores
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+class Replayed(NamedTuple):
+    sent: list[Notification]
+    foo1_decisions: list[str]
+
+
+@pytest.fixture
+def under_rules(settings, store_settings, tmp_path) -> Iterator[Callable[[str], Replayed]]:
+    """Call with a rules file's text: the brief's sample goes through the API of a service
+    built with it; the notifications it sends and foo1's decisions come back."""
+    built: list[bootstrap.Components] = []
+
+    def replay_sample(text: str) -> Replayed:
+        path = tmp_path / "rules.toml"
+        path.write_text(text)
+        settings.EVENTS_RULES_FILE = str(path)
+        transport = RecordingTransport()
+        parts = bootstrap.build(transport=transport)
+        built.append(parts)
+        with bootstrap.installed(parts):
+            parts.dispatcher.start()
+            client = APIClient()
+            for event in BRIEF_SAMPLE:
+                assert client.post("/v1/event", event, format="json").status_code == 202
+            drain_reminders()
+            assert parts.dispatcher.flush(timeout=5)
+            decisions = client.get("/v1/users/foo1/decisions").json()["results"]
+        return Replayed(list(transport.sent), [each["outcome"] for each in decisions])
+
+    yield replay_sample
+    for parts in built:
+        parts.dispatcher.close(timeout=0)
+
+
+def kinds(sent: list[Notification]) -> list[str]:
+    return sorted(notification.kind for notification in sent)
+
+
+def test_an_empty_rules_file_gives_the_brief_s_two_notifications(under_rules):
+    assert kinds(under_rules("").sent) == sorted(
+        [NotificationKind.START_TRAINING_REMINDER, NotificationKind.TRAINING_DOSE_CONGRATULATION]
+    )
+
+
+def test_a_rule_switched_off_decides_nothing(under_rules):
+    replayed = under_rules("[rules.training_dose_congratulation]\nenabled = false\n")
+
+    assert kinds(replayed.sent) == [NotificationKind.START_TRAINING_REMINDER]
+    assert replayed.foo1_decisions == []
+
+
+def test_a_rule_s_figures_and_message_come_from_the_file(under_rules):
+    replayed = under_rules(
+        "[rules.start_training_reminder]\n"
+        'message = "Time to move!"\n'
+        "[rules.training_dose_congratulation]\n"
+        'threshold_seconds = 2400\nmessage = "{minutes} minutes!"\n'
+    )
+
+    (reminder,) = replayed.sent  # foo1's 36 minutes are under 40 now
+    assert reminder.message == "Time to move!"
+    assert replayed.foo1_decisions == ["too_short"]
+
+
+def test_the_messages_of_the_file_name_the_minutes_trained(under_rules):
+    replayed = under_rules('[rules.training_dose_congratulation]\nmessage = "{minutes} minutes!"\n')
+
+    (congratulation,) = [
+        n for n in replayed.sent if n.kind == NotificationKind.TRAINING_DOSE_CONGRATULATION
+    ]
+    assert congratulation.message == "36 minutes!"
+
+
+def test_the_rules_in_force_are_shown_with_their_version(under_rules):
+    under_rules('version = "2026-12-07.1"\n[rules.start_training_reminder]\ndelay_seconds = 300\n')
+    parts = bootstrap.build()
+
+    with bootstrap.installed(parts):
+        shown = APIClient().get("/v1/rules").json()
+        health = APIClient().get("/v1/health").json()
+    parts.dispatcher.close(timeout=0)
+
+    assert shown["version"] == health["rules_version"] == "2026-12-07.1"
+    assert shown["source"].endswith("rules.toml")
+    assert shown["rules"]["start_training_reminder"]["delay_seconds"] == 300
+    assert shown["rules"]["training_dose_congratulation"]["threshold_seconds"] == 1800
+
+
+@pytest.mark.memory_only
+@pytest.mark.parametrize(
+    "command",
+    [
+        [sys.executable, "manage.py", "check"],
+        [sys.executable, "-m", "eventsproject.server", "-b", "127.0.0.1:1"],
+    ],
+    ids=["check", "production command"],
+)
+def test_a_bad_rules_file_stops_the_commands_with_one_line_per_problem(tmp_path, command):
+    path = tmp_path / "rules.toml"
+    path.write_text("[rules.start_training_reminder]\ndelay_seconds = -1\nbogus = true\n")
+    env = {**os.environ, "EVENTS_RULES_FILE": str(path), "EVENTS_DOTENV": "/nonexistent"}
+
+    done = subprocess.run(
+        command, cwd=ROOT, env=env, capture_output=True, text=True, timeout=60, check=False
+    )
+
+    assert done.returncode == 1
+    assert done.stderr.strip().splitlines() == [
+        f"EVENTS_RULES_FILE: {path}: rules.start_training_reminder.delay_seconds: "
+        "Input should be greater than or equal to 0 (got -1)",
+        f"EVENTS_RULES_FILE: {path}: rules.start_training_reminder.bogus: "
+        "not a key of the rules file",
+    ]

@@ -1,0 +1,109 @@
+"""The rules file (EVENTS_RULES_FILE): read over the built-in rules, refused line by line."""
+
+import hashlib
+from datetime import timedelta
+
+import pytest
+
+from events.domain.ruleset import BUILT_IN, RuleSet
+from events.wire.rules_file import RulesFileError, read
+from eventsproject import bootstrap
+from eventsproject.config import BadSettings
+
+
+@pytest.fixture
+def rules_at(tmp_path):
+    def write(text: str):
+        path = tmp_path / "rules.toml"
+        path.write_text(text)
+        return path
+
+    return write
+
+
+def test_without_a_file_the_rules_are_the_built_in_ones_with_the_settings_figures(settings):
+    settings.EVENTS_RULES_FILE = ""
+    settings.EVENTS_TRAINING_DOSE_SECONDS = 2400
+
+    rules = bootstrap.rules_from_settings()
+
+    assert (rules.version, rules.source) == (BUILT_IN, BUILT_IN)
+    assert rules.training_dose_congratulation.threshold == timedelta(minutes=40)
+    assert rules.start_training_reminder == RuleSet().start_training_reminder
+
+
+def test_a_file_overrides_only_what_it_sets(rules_at):
+    path = rules_at(
+        'version = "2026-12-07.1"\n'
+        "[rules.start_training_reminder]\nenabled = false\n"
+        '[rules.training_dose_congratulation]\nthreshold_seconds = 2700\nmessage = "{minutes}!"\n'
+    )
+
+    rules = read(path, RuleSet())
+
+    assert (rules.version, rules.source) == ("2026-12-07.1", str(path))
+    assert rules.start_training_reminder.enabled is False
+    assert rules.start_training_reminder.delay == timedelta(minutes=10)
+    assert rules.training_dose_congratulation.threshold == timedelta(minutes=45)
+    assert rules.training_dose_congratulation.message == "{minutes}!"
+
+
+def test_a_file_without_a_version_is_named_by_its_content(rules_at):
+    text = "[rules.start_training_reminder]\ndelay_seconds = 300\n"
+
+    rules = read(rules_at(text), RuleSet())
+
+    assert rules.version == "sha256:" + hashlib.sha256(text.encode()).hexdigest()[:12]
+
+
+def test_each_problem_is_one_line_naming_its_key(rules_at):
+    path = rules_at(
+        "[rules.start_training_reminder]\ndelay_seconds = -1\nenabled = 1\n"
+        '[rules.training_dose_congratulation]\nmessage = "{hours}"\nthreshhold_seconds = 60\n'
+        "[quiet]\n"
+    )
+
+    with pytest.raises(RulesFileError) as refused:
+        read(path, RuleSet())
+
+    lines = str(refused.value).splitlines()
+    assert [line.split(": ")[1] for line in lines] == [
+        "rules.start_training_reminder.enabled",
+        "rules.start_training_reminder.delay_seconds",
+        "rules.training_dose_congratulation.message",
+        "rules.training_dose_congratulation.threshhold_seconds",
+        "quiet",
+    ]
+    assert all(line.startswith(f"{path}: ") for line in lines)
+    assert "not a key of the rules file" in lines[-1]
+
+
+@pytest.mark.parametrize(
+    ("text", "said"),
+    [("version = \n", "not a TOML file"), (None, "cannot be read")],
+)
+def test_a_file_that_cannot_be_read_as_toml_is_one_line(rules_at, tmp_path, text, said):
+    path = rules_at(text) if text is not None else tmp_path / "missing.toml"
+
+    with pytest.raises(RulesFileError, match=said):
+        read(path, RuleSet())
+
+
+def test_a_bad_file_stops_the_service_with_lines_naming_the_setting(settings, rules_at):
+    settings.EVENTS_RULES_FILE = str(rules_at("[rules.start_training_reminder]\nbogus = 1\n"))
+
+    with pytest.raises(BadSettings) as refused:
+        bootstrap.build()
+
+    assert str(refused.value).startswith("EVENTS_RULES_FILE: ")
+    assert "bogus: not a key" in str(refused.value)
+
+
+def test_a_reminder_delay_past_the_reorder_window_is_refused(settings, rules_at):
+    settings.EVENTS_REORDER_WINDOW_SECONDS = 600
+    settings.EVENTS_RULES_FILE = str(
+        rules_at("[rules.start_training_reminder]\ndelay_seconds = 900\n")
+    )
+
+    with pytest.raises(BadSettings, match="at most EVENTS_REORDER_WINDOW_SECONDS"):
+        bootstrap.rules_from_settings()
