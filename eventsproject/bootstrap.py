@@ -227,6 +227,7 @@ def thresholds_from_settings(rules: RuleSet | None = None) -> Thresholds:
         congratulations=congratulation.enabled,
         reminder_message=reminder.message,
         congratulation_message=congratulation.message,
+        rules_version=rules.version,
         retry_window=timedelta(hours=settings.EVENTS_SEEN_IDS_MAX_AGE_HOURS),
         reorder_window=timedelta(seconds=settings.EVENTS_REORDER_WINDOW_SECONDS),
         reorder_window_events=settings.EVENTS_REORDER_WINDOW_EVENTS,

@@ -138,6 +138,7 @@ def encode_record(record: DecisionRecord) -> bytes:
             "at": record.decided_at,
             "n": record.notification_id,
             "f": dict(record.figures),
+            "rv": record.rules_version,
         }
     )
 
@@ -154,6 +155,7 @@ def decode_record(raw: bytes) -> DecisionRecord:
         decided_at=_time(encoded["at"]),
         notification_id=encoded["n"],
         figures=encoded["f"],
+        rules_version=encoded.get("rv", ""),  # none in a record written before versions
     )
 
 

@@ -148,6 +148,8 @@ class DecisionRecord:
     decided_at: datetime | None = None  # by the server's clock; None in a replay
     notification_id: str | None = None
     figures: Mapping[str, Any] = field(default_factory=dict)
+    #: The version of the rules that decided it (the rules file's, or "built-in").
+    rules_version: str = ""
 
     @property
     def user_id(self) -> str:

@@ -42,7 +42,7 @@ from events.domain.events import (
     TrainingProgramStarted,
     UnknownEvent,
 )
-from events.domain.ruleset import CONGRATULATION_MESSAGE, REMINDER_MESSAGE
+from events.domain.ruleset import BUILT_IN, CONGRATULATION_MESSAGE, REMINDER_MESSAGE
 
 MINUTE = timedelta(minutes=1)
 
@@ -58,6 +58,8 @@ class Thresholds:
     allowed_lateness: timedelta = timedelta(seconds=30)
     reminders: bool = True
     congratulations: bool = True
+    #: The version of the rule set they come from, recorded on every decision.
+    rules_version: str = BUILT_IN
     reminder_message: str = REMINDER_MESSAGE
     congratulation_message: str = CONGRATULATION_MESSAGE
     #: How long after a sent reminder's due time a start received may still be a late start
@@ -108,6 +110,7 @@ def congratulate_training_dose(
             *outcome.events,
             about=event,
             figures=figures,
+            rules_version=thresholds.rules_version,
         )
     ]
 
@@ -117,7 +120,13 @@ def _training_dose_outcome(
 ) -> DecisionRecord:
     started = state.open_sessions.get(event.training_program_id)
     if started is None:
-        return _explain(Verdict.NO_OPEN_SESSION, congratulate_training_dose, event, about=event)
+        return _explain(
+            Verdict.NO_OPEN_SESSION,
+            congratulate_training_dose,
+            event,
+            about=event,
+            rules_version=thresholds.rules_version,
+        )
     trained = event.effective_at - started.effective_at
     figures = {
         "trained_seconds": int(trained.total_seconds()),
@@ -131,6 +140,7 @@ def _training_dose_outcome(
             event,
             about=event,
             figures=figures,
+            rules_version=thresholds.rules_version,
         )
     return _explain(
         Verdict.CONGRATULATED,
@@ -142,6 +152,7 @@ def _training_dose_outcome(
             congratulate_training_dose.__name__, started.event_id, event.event_id
         ),
         figures={**figures, "minutes": trained // MINUTE},
+        rules_version=thresholds.rules_version,
     )
 
 
@@ -155,34 +166,48 @@ def arm_start_reminder(
     if waited is not None and waited > thresholds.reminder_delay:
         figures = {"waited_seconds": int(waited.total_seconds())}
         explanation = _explain(
-            Verdict.SKIPPED_STALE, arm_start_reminder, event, about=event, figures=figures
+            Verdict.SKIPPED_STALE,
+            arm_start_reminder,
+            event,
+            about=event,
+            figures=figures,
+            rules_version=thresholds.rules_version,
         )
         return [explanation]
     pending = state.pending_reminder
     if pending is not None:
-        return _merged(event, pending, state)
+        return _merged(event, pending, state, thresholds.rules_version)
     sent = state.last_sent_reminder
     if sent is not None and event.effective_at <= sent.deadline:  # one reminder per window
-        return [_merged_record(event, sent)]
+        return [_merged_record(event, sent, thresholds.rules_version)]
     reminder = _reminder_of(event, thresholds)
     if state.window.sent_with(event.event_id):  # re-decided: its reminder was sent already
         return [SendReminder(reminder)]
     return [ArmReminder(reminder)]
 
 
-def _merged(event: AppLaunched, pending: Reminder, state: UserState) -> list[Decision]:
+def _merged(
+    event: AppLaunched, pending: Reminder, state: UserState, rules_version: str
+) -> list[Decision]:
     """The launch joins the pending reminder; which, if the launch's own reminder was sent
     already (re-decided in a late event's window), is that reminder: sent."""
     merged = replace(pending, merged=(*pending.merged, event.event_id))
-    decisions: list[Decision] = [ArmReminder(merged), _merged_record(event, merged)]
+    record = _merged_record(event, merged, rules_version)
+    decisions: list[Decision] = [ArmReminder(merged), record]
     if state.window.sent_with(event.event_id):
         decisions.append(SendReminder(merged))
     return decisions
 
 
-def _merged_record(event: AppLaunched, reminder: Reminder) -> DecisionRecord:
+def _merged_record(event: AppLaunched, reminder: Reminder, rules_version: str) -> DecisionRecord:
     return _explain(
-        Verdict.MERGED, arm_start_reminder, reminder.launch, event, about=event, reminder=reminder
+        Verdict.MERGED,
+        arm_start_reminder,
+        reminder.launch,
+        event,
+        about=event,
+        reminder=reminder,
+        rules_version=rules_version,
     )
 
 
@@ -202,6 +227,7 @@ def cancel_start_reminder(
             event,
             about=reminder.launch,
             reminder=reminder,
+            rules_version=thresholds.rules_version,
         ),
     ]
 
@@ -224,6 +250,7 @@ def flag_late_start(
             event,
             about=event,
             reminder=sent,
+            rules_version=thresholds.rules_version,
         ),
     ]
 
@@ -239,7 +266,13 @@ def send_overdue_reminder(event: Event, state: UserState, thresholds: Thresholds
     reminder = state.pending_reminder
     if reminder is None or event.effective_at <= reminder.deadline:
         return []
-    return remind_to_start(reminder, Trigger.OWN_EVENT, by=event, decided_at=event.received_at)
+    return remind_to_start(
+        reminder,
+        Trigger.OWN_EVENT,
+        by=event,
+        decided_at=event.received_at,
+        rules_version=thresholds.rules_version,
+    )
 
 
 def remind_to_start(
@@ -248,6 +281,7 @@ def remind_to_start(
     *,
     by: Event | None = None,
     decided_at: datetime | None = None,
+    rules_version: str = BUILT_IN,
 ) -> list[Decision]:
     """Send a pending reminder, by `trigger` (and the event `by`): the record says why."""
     launch = reminder.launch
@@ -261,6 +295,7 @@ def remind_to_start(
         reminder=reminder,
         decided_at=decided_at,
         notification_id=decision_id(remind_to_start.__name__, launch.event_id),
+        rules_version=rules_version,
     )
     return [SendReminder(reminder), explanation]
 

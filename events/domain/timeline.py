@@ -86,6 +86,7 @@ def _applied_too_late(
             "window_seconds": int(thresholds.reorder_window.total_seconds()),
             "window_events": len(state.window.events),
         },
+        rules_version=thresholds.rules_version,
     )
     after, records = settle(state, list(rules(event, state)))
     return after, [record, *records]

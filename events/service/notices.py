@@ -43,6 +43,7 @@ def start_reminder(record: DecisionRecord, thresholds: Thresholds) -> Notificati
             },
         ),
         decision=_cause(record),
+        rules_version=record.rules_version or None,
     )
 
 
@@ -64,6 +65,7 @@ def training_dose_congratulation(record: DecisionRecord, thresholds: Thresholds)
             figures={name: value for name, value in record.figures.items() if name != "minutes"},
         ),
         decision=_cause(record),
+        rules_version=record.rules_version or None,
     )
 
 

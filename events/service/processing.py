@@ -115,7 +115,8 @@ class EventProcessor:
         sent = 0
         for user_id in self.repository.claim_due_reminders(now):
             try:
-                sent += len(self._settle(user_id, partial(_remind_if_due, now)))
+                due = partial(_remind_if_due, now, self.thresholds.rules_version)
+                sent += len(self._settle(user_id, due))
             except Exception:  # claimed again once its lease ends; the others go on
                 logger.exception("could not send the reminder of user %s", user_id)
         return sent
@@ -126,7 +127,8 @@ class EventProcessor:
         sent: list[Notification] = []
         for reminder in self.repository.pending_reminders():
             if users is None or reminder.user_id in users:
-                sent += self._settle(reminder.user_id, _remind_at_end_of_replay)
+                at_end = partial(_remind_at_end_of_replay, self.thresholds.rules_version)
+                sent += self._settle(reminder.user_id, at_end)
         return sent
 
     def _decide(self, event: Event, new_user: NewUserAdmission | None, state: UserState) -> Change:
@@ -169,16 +171,20 @@ def _admitted(new_user: NewUserAdmission, change: Change) -> Change:
     return change
 
 
-def _remind_if_due(now: datetime, state: UserState) -> list[Decision]:
+def _remind_if_due(now: datetime, rules_version: str, state: UserState) -> list[Decision]:
     reminder = state.pending_reminder
     if reminder is None or reminder.due_at is None or reminder.due_at > now:
         return []
-    return remind_to_start(reminder, Trigger.WALL_CLOCK, decided_at=now)
+    return remind_to_start(
+        reminder, Trigger.WALL_CLOCK, decided_at=now, rules_version=rules_version
+    )
 
 
-def _remind_at_end_of_replay(state: UserState) -> list[Decision]:
+def _remind_at_end_of_replay(rules_version: str, state: UserState) -> list[Decision]:
     reminder = state.pending_reminder
-    return [] if reminder is None else remind_to_start(reminder, Trigger.END_OF_REPLAY)
+    if reminder is None:
+        return []
+    return remind_to_start(reminder, Trigger.END_OF_REPLAY, rules_version=rules_version)
 
 
 def _log(change: Change) -> None:

@@ -118,3 +118,7 @@ class DecisionRecordSerializer(serializers.Serializer[Any]):
     notification_id = serializers.CharField(allow_null=True)
     figures = serializers.DictField()
     events = DecisionEventSerializer(many=True, help_text="The events that led to it, in order.")
+    rules_version = serializers.CharField(
+        help_text="The version of the rules that decided it (README, 'The rules file'); "
+        "empty for a decision recorded before rules had versions."
+    )

@@ -50,6 +50,8 @@ class Notification:
     reason: Reason
     minutes: int | None = None
     decision: Cause | None = None
+    #: The version of the rules that decided it (README, "The rules file").
+    rules_version: str | None = None
 
     @property
     def log_fields(self) -> dict[str, Any]:
@@ -79,6 +81,8 @@ class Notification:
             payload["minutes"] = self.minutes
         if self.decision is not None:
             payload["decision"] = _cause_payload(self.decision)
+        if self.rules_version is not None:
+            payload["rules_version"] = self.rules_version
         return payload
 
 
@@ -106,6 +110,7 @@ def notification_from_payload(payload: dict[str, Any]) -> Notification:
         decision=None
         if cause is None
         else Cause(cause["outcome"], tuple(cause["event_ids"]), cause.get("trigger")),
+        rules_version=payload.get("rules_version"),
     )
 
 

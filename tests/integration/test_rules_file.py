@@ -6,7 +6,7 @@ import subprocess
 import sys
 from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import NamedTuple
+from typing import Any, NamedTuple
 
 import pytest
 from rest_framework.test import APIClient
@@ -24,7 +24,11 @@ ROOT = Path(__file__).resolve().parents[2]
 
 class Replayed(NamedTuple):
     sent: list[Notification]
-    foo1_decisions: list[str]
+    foo1_decisions: list[dict[str, Any]]
+
+    @property
+    def foo1_outcomes(self) -> list[str]:
+        return [decision["outcome"] for decision in self.foo1_decisions]
 
 
 @pytest.fixture
@@ -48,7 +52,7 @@ def under_rules(settings, store_settings, tmp_path) -> Iterator[Callable[[str], 
             drain_reminders()
             assert parts.dispatcher.flush(timeout=5)
             decisions = client.get("/v1/users/foo1/decisions").json()["results"]
-        return Replayed(list(transport.sent), [each["outcome"] for each in decisions])
+        return Replayed(list(transport.sent), decisions)
 
     yield replay_sample
     for parts in built:
@@ -69,7 +73,7 @@ def test_a_rule_switched_off_decides_nothing(under_rules):
     replayed = under_rules("[rules.training_dose_congratulation]\nenabled = false\n")
 
     assert kinds(replayed.sent) == [NotificationKind.START_TRAINING_REMINDER]
-    assert replayed.foo1_decisions == []
+    assert replayed.foo1_outcomes == []
 
 
 def test_a_rule_s_figures_and_message_come_from_the_file(under_rules):
@@ -82,7 +86,7 @@ def test_a_rule_s_figures_and_message_come_from_the_file(under_rules):
 
     (reminder,) = replayed.sent  # foo1's 36 minutes are under 40 now
     assert reminder.message == "Time to move!"
-    assert replayed.foo1_decisions == ["too_short"]
+    assert replayed.foo1_outcomes == ["too_short"]
 
 
 def test_the_messages_of_the_file_name_the_minutes_trained(under_rules):
@@ -92,6 +96,13 @@ def test_the_messages_of_the_file_name_the_minutes_trained(under_rules):
         n for n in replayed.sent if n.kind == NotificationKind.TRAINING_DOSE_CONGRATULATION
     ]
     assert congratulation.message == "36 minutes!"
+
+
+def test_each_decision_and_notification_names_the_version_of_the_rules(under_rules):
+    replayed = under_rules('version = "2026-12-07.1"\n')
+
+    assert [each["rules_version"] for each in replayed.foo1_decisions] == ["2026-12-07.1"]
+    assert [n.as_payload()["rules_version"] for n in replayed.sent] == ["2026-12-07.1"] * 2
 
 
 def test_the_rules_in_force_are_shown_with_their_version(under_rules):

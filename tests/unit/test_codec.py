@@ -3,8 +3,18 @@
 from dataclasses import replace
 from types import MappingProxyType
 
-from events.adapters.codec import decode_state, encode_state
-from events.domain.decisions import NO_STATE, Reminder, UserState, Window
+import orjson
+
+from events.adapters.codec import decode_record, decode_state, encode_record, encode_state
+from events.domain.decisions import (
+    NO_STATE,
+    DecisionRecord,
+    Reminder,
+    Trigger,
+    UserState,
+    Verdict,
+    Window,
+)
 from tests.factories import at, cancelled, finished, launched, received, started, unknown
 
 
@@ -41,3 +51,29 @@ def test_a_state_without_a_window_encodes_none():
     assert b'"w"' not in encode_state(state)
     assert decode_state(encode_state(state)) == state
     assert decode_state(encode_state(NO_STATE)) == NO_STATE
+
+
+def test_a_decision_record_keeps_its_rules_version():
+    launch = launched("a", at(0))
+    record = DecisionRecord(
+        Verdict.SENT,
+        "remind_to_start",
+        (launch,),
+        about=launch,
+        trigger=Trigger.WALL_CLOCK,
+        reminder=Reminder(launch, at(10)),
+        notification_id="n1",
+        figures={"delay_minutes": 10},
+        rules_version="2026-12-07.1",
+    )
+
+    assert decode_record(encode_record(record)) == record
+
+
+def test_a_record_written_before_rules_had_versions_reads_with_none():
+    launch = launched("a", at(0))
+    record = DecisionRecord(Verdict.MERGED, "arm_start_reminder", (launch,), about=launch)
+    old = orjson.loads(encode_record(record))
+    del old["rv"]
+
+    assert decode_record(orjson.dumps(old)).rules_version == ""

@@ -367,3 +367,20 @@ def test_finishing_both_closes_the_session_and_congratulates():
     decisions = decide(finished("u1", at(31)), with_session(start), T)
 
     assert [type(d) for d in decisions] == [DecisionRecord, CloseSession]
+
+
+def test_every_decision_records_the_version_of_the_rules_that_took_it():
+    rules = replace(T, rules_version="2026-12-07.1")
+    launch = launched("u1", at(0))
+    decided = [
+        *arm_start_reminder(launched("u1", at(2)), with_reminder(launch), rules),
+        *cancel_start_reminder(started("u1", at(5)), with_reminder(launch), rules),
+        *congratulate_training_dose(
+            finished("u1", at(45)), with_session(started("u1", at(0))), rules
+        ),
+        *send_overdue_reminder(unknown("u1", at(20)), with_reminder(launch), rules),
+    ]
+
+    records = [decision for decision in decided if isinstance(decision, DecisionRecord)]
+    assert [record.rules_version for record in records] == ["2026-12-07.1"] * 4
+    assert {notification.rules_version for notification in notified(records)} == {"2026-12-07.1"}
