@@ -97,10 +97,11 @@ def build(
     clock: Callable[[], datetime] = utc_now,
     store: str | None = None,
     redis_client: Client | None = None,
+    rules: RuleSet | None = None,
 ) -> Components:
     """Every part, from settings; `thresholds`, `transport`, the wall `clock`, the `store`
-    (EVENTS_STORE) and the Redis client may be given instead."""
-    rules = rules_from_settings()
+    (EVENTS_STORE), the Redis client and the `rules` may be given instead."""
+    rules = rules or rules_from_settings()
     thresholds = thresholds or thresholds_from_settings(rules)
     stores = STORES[store or settings.EVENTS_STORE].build(clock, redis_client)
     processor = EventProcessor(stores.events, thresholds)
@@ -126,6 +127,18 @@ def build(
 def dry_run(output: Writable) -> Components:
     """Parts for a dry run: a throwaway memory store, notifications printed to `output`."""
     return build(transport=ConsoleTransport(output), store="memory")
+
+
+def what_if(rules: RuleSet, transport: Transport) -> Components:
+    """Parts for one run of a what-if: a throwaway memory store under `rules`, the
+    notifications handed to `transport` (which tallies them: nothing is delivered)."""
+    return build(transport=transport, store="memory", rules=rules)
+
+
+def proposed_rules(path: Path) -> RuleSet:
+    """The rules of the file at `path`, read as EVENTS_RULES_FILE would be (over the built-in
+    rules); `RulesFileError` with a line per problem if it is not right."""
+    return _within_window(rules_file.read(path, built_in_rules()))
 
 
 def memory_stores(clock: Callable[[], datetime], redis_client: Client | None = None) -> Stores:
@@ -189,7 +202,18 @@ def store_kind(name: str | None = None) -> StoreKind:
 def rules_from_settings() -> RuleSet:
     """The built-in rules with the EVENTS_*_SECONDS figures, under the rules file if one is
     set (EVENTS_RULES_FILE); `BadSettings` with a line per problem if it is not right."""
-    built_in = RuleSet(
+    built_in = built_in_rules()
+    if not settings.EVENTS_RULES_FILE:
+        return built_in
+    try:
+        return _within_window(rules_file.read(Path(settings.EVENTS_RULES_FILE), built_in))
+    except rules_file.RulesFileError as bad:
+        raise BadSettings(bad.as_setting()) from None
+
+
+def built_in_rules() -> RuleSet:
+    """The brief's rules, with the EVENTS_*_SECONDS figures."""
+    return RuleSet(
         start_training_reminder=ReminderRule(
             delay=timedelta(seconds=settings.EVENTS_REMINDER_DELAY_SECONDS),
             allowed_lateness=timedelta(seconds=settings.EVENTS_ALLOWED_LATENESS_SECONDS),
@@ -198,19 +222,17 @@ def rules_from_settings() -> RuleSet:
             threshold=timedelta(seconds=settings.EVENTS_TRAINING_DOSE_SECONDS)
         ),
     )
-    if not settings.EVENTS_RULES_FILE:
-        return built_in
-    try:
-        rules = rules_file.read(Path(settings.EVENTS_RULES_FILE), built_in)
-    except rules_file.RulesFileError as bad:
-        raise BadSettings(bad.as_setting()) from None
+
+
+def _within_window(rules: RuleSet) -> RuleSet:
+    """`rules`, if their reminder's delay fits in the reorder window, as the setting they
+    override must (eventsproject/config.py); else `RulesFileError`."""
     window = timedelta(seconds=settings.EVENTS_REORDER_WINDOW_SECONDS)
     if settings.EVENTS_REORDER_WINDOW_EVENTS and window < rules.start_training_reminder.delay:
-        too_long = rules_file.RulesFileError(
+        raise rules_file.RulesFileError(
             f"{rules.source}: rules.start_training_reminder.delay_seconds: must be at most "
             "EVENTS_REORDER_WINDOW_SECONDS, as the setting it overrides is"
         )
-        raise BadSettings(too_long.as_setting())
     return rules
 
 

@@ -7,15 +7,19 @@ import time
 from collections import Counter
 from collections.abc import Iterator
 from contextlib import AbstractContextManager, nullcontext
+from pathlib import Path
 from typing import Any, TextIO
 
 import orjson
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError, CommandParser, OutputWrapper
 
+from events.domain.ruleset import RuleSet
 from events.ports import StoreUnavailable
+from events.service import what_if
 from events.service.ingestion import REJECTED, Ingested, ingest_many
 from events.service.processing import Outcome
+from events.wire.rules_file import RulesFileError
 from eventsproject import bootstrap
 from notifications.ports import DeliveryStatus, OutboxStore
 
@@ -46,8 +50,28 @@ class Command(BaseCommand):
             help="process into a throwaway in-memory store and print the notifications "
             "instead of sending them",
         )
+        parser.add_argument(
+            "--what-if",
+            metavar="RULES.toml",
+            help="replay twice, into throwaway in-memory stores and delivering nothing: under "
+            "the rules in force and under this rules file; print what would change",
+        )
+        parser.add_argument(
+            "--json",
+            action="store_true",
+            help="with --what-if: print the comparison as one JSON object, and nothing else",
+        )
+        parser.add_argument(
+            "--diff-out",
+            metavar="FILE",
+            help="with --what-if: write one JSON line per user whose notifications change",
+        )
 
     def handle(self, *args: Any, **options: Any) -> None:
+        self._progress_to = self.stderr if options["json"] else self.stdout
+        if options["what_if"]:
+            self._what_if(options)
+            return
         parts = bootstrap.components()
         if options["dry_run"]:  # a throwaway store: the configured one is left untouched
             parts = bootstrap.dry_run(self.stdout)
@@ -66,6 +90,46 @@ class Command(BaseCommand):
                 parts.dispatcher.close(timeout=0)
         self._summarise(tally, deliveries, dry_run=options["dry_run"])
 
+    def _what_if(self, options: dict[str, Any]) -> None:
+        if options["path"] == "-":
+            raise CommandError("--what-if reads the input twice: give a file, not -.")
+        try:
+            proposed = bootstrap.proposed_rules(Path(options["what_if"]))
+        except RulesFileError as bad:
+            raise CommandError(f"The rules to try are not right:\n{bad}") from None
+        in_force = bootstrap.components().rules
+        tallies = [self._tally_under(rules, options) for rules in (in_force, proposed)]
+        comparison = what_if.Comparison(*tallies)
+        if options["diff_out"]:
+            _write_changes(Path(options["diff_out"]), comparison)
+        if options["json"]:
+            self.stdout.write(json.dumps(comparison.as_data()))
+            return
+        self._show(comparison, in_force, proposed)
+
+    def _tally_under(self, rules: RuleSet, options: dict[str, Any]) -> what_if.TallyTransport:
+        """The notifications a replay of the input under `rules` would send."""
+        tally = what_if.TallyTransport()
+        parts = bootstrap.what_if(rules, tally)
+        self._caused, self._users = [], set()
+        with bootstrap.installed(parts), _open(options["path"], None) as source:
+            try:
+                replayed, _ = self._replay_and_deliver(parts, source, options["no_drain"])
+            finally:
+                parts.dispatcher.close(timeout=0)
+        self.stderr.write(f"Replayed {replayed['read']} events under the rules {rules.version}.")
+        return tally
+
+    def _show(self, comparison: what_if.Comparison, in_force: RuleSet, tried: RuleSet) -> None:
+        self.stdout.write(f"Rules in force: {in_force.version} ({in_force.source}).")
+        self.stdout.write(f"Rules tried: {tried.version} ({tried.source}).")
+        self.stdout.write(f"{'notifications':<30}{'before':>8}{'after':>8}")
+        data = comparison.as_data()
+        for kind, before in data["before"].items():
+            after = data["after"][kind]
+            self.stdout.write(f"{kind:<30}{before['notifications']:>8}{after['notifications']:>8}")
+        self.stdout.write(f"Users whose notifications change: {data['users_changed']}.")
+
     def _replay_and_deliver(
         self, parts: bootstrap.Components, source: TextIO, no_drain: bool
     ) -> tuple[Counter[str], Counter[str]]:
@@ -79,7 +143,7 @@ class Command(BaseCommand):
 
     def _replay(self, source: TextIO) -> Counter[str]:
         tally: Counter[str] = Counter()
-        progress = Progress(self.stdout)
+        progress = Progress(self._progress_to)
         items = _read_items(source)
         while chunk := list(itertools.islice(items, CHUNK)):
             tally["read"] += len(chunk)
@@ -135,6 +199,15 @@ class Command(BaseCommand):
                 f"All {tally[REJECTED]} events were rejected: is this an event file? "
                 "(Each one's reason is above.)"
             )
+
+
+def _write_changes(path: Path, comparison: what_if.Comparison) -> None:
+    try:
+        with path.open("w", encoding="utf-8") as out:
+            for changed in comparison.changed():
+                out.write(json.dumps(changed.as_data()) + "\n")
+    except OSError as exc:
+        raise CommandError(f"Cannot write {path}: {exc.strerror}") from exc
 
 
 def _delivered(outbox: OutboxStore, caused: list[tuple[str, str]]) -> Counter[str]:

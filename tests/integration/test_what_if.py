@@ -1,0 +1,114 @@
+"""`replay_events FILE --what-if OTHER.toml`: a rules change tried on history before it ships."""
+
+import io
+import json
+
+import pytest
+from django.core.management import CommandError, call_command
+
+from eventsproject import bootstrap
+from tests.sample import BRIEF_SAMPLE, SAMPLE_PATH
+
+LONGER_DOSE = (
+    'version = "longer-dose"\n[rules.training_dose_congratulation]\nthreshold_seconds = 2400\n'
+)
+
+
+@pytest.fixture
+def rules_to_try(tmp_path):
+    path = tmp_path / "proposed.toml"
+    path.write_text(LONGER_DOSE)
+    return path
+
+
+def what_if(*args: str) -> tuple[str, str]:
+    out, err = io.StringIO(), io.StringIO()
+    call_command("replay_events", *args, stdout=out, stderr=err)
+    return out.getvalue(), err.getvalue()
+
+
+def test_a_longer_dose_would_not_have_congratulated_foo1(rules_to_try, tmp_path):
+    diff = tmp_path / "changes.jsonl"
+
+    out, _ = what_if(
+        str(SAMPLE_PATH), "--what-if", str(rules_to_try), "--json", "--diff-out", str(diff)
+    )
+
+    assert json.loads(out) == {
+        "before": {
+            "start_training_reminder": {"notifications": 1},
+            "training_dose_congratulation": {"notifications": 1},
+        },
+        "after": {
+            "start_training_reminder": {"notifications": 1},
+            "training_dose_congratulation": {"notifications": 0},
+        },
+        "users_changed": 1,
+    }
+    assert [json.loads(line) for line in diff.read_text().splitlines()] == [
+        {
+            "user_id": "foo1",
+            "before": [{"kind": "training_dose_congratulation", "minutes": 36}],
+            "after": [],
+        }
+    ]
+
+
+def test_the_comparison_is_a_table_for_people(rules_to_try):
+    out, err = what_if(str(SAMPLE_PATH), "--what-if", str(rules_to_try))
+
+    assert "Rules tried: longer-dose" in out
+    assert [line.split() for line in out.splitlines() if line.startswith("training_dose")] == [
+        ["training_dose_congratulation", "1", "0"]
+    ]
+    assert "Users whose notifications change: 1." in out
+    assert "Replayed 5 events under the rules longer-dose." in err
+
+
+def test_the_same_rules_change_nothing_and_touch_neither_store_nor_notify(
+    tmp_path, parts, transport
+):
+    same = tmp_path / "same.toml"
+    same.write_text("")
+
+    out, _ = what_if(str(SAMPLE_PATH), "--what-if", str(same), "--json")
+
+    assert json.loads(out)["users_changed"] == 0
+    assert bootstrap.components() is parts
+    assert parts.queries.recent_events() == []
+    assert transport.sent == []
+
+
+@pytest.mark.parametrize(("no_drain", "reminders"), [((), 1), (("--no-drain",), 0)])
+def test_reminders_pending_at_the_end_fire_in_both_runs_unless_told_not_to(
+    tmp_path, rules_to_try, no_drain, reminders
+):
+    launch_only = tmp_path / "launch.jsonl"
+    launch_only.write_text(json.dumps(BRIEF_SAMPLE[0]) + "\n")
+    assert BRIEF_SAMPLE[0]["type"] == "app_launch"
+
+    out, _ = what_if(str(launch_only), "--what-if", str(rules_to_try), "--json", *no_drain)
+
+    compared = json.loads(out)
+    assert compared["before"]["start_training_reminder"]["notifications"] == reminders
+    assert compared["after"]["start_training_reminder"]["notifications"] == reminders
+
+
+def test_standard_input_cannot_be_read_twice(rules_to_try):
+    with pytest.raises(CommandError, match="reads the input twice"):
+        what_if("-", "--what-if", str(rules_to_try))
+
+
+def test_rules_that_are_not_right_are_refused_line_by_line(tmp_path):
+    bad = tmp_path / "bad.toml"
+    bad.write_text("[rules.training_dose_congratulation]\nthreshold_seconds = -5\nmood = 1\n")
+
+    with pytest.raises(CommandError) as refused:
+        what_if(str(SAMPLE_PATH), "--what-if", str(bad))
+
+    lines = str(refused.value).splitlines()
+    assert lines[0] == "The rules to try are not right:"
+    assert [line.split(": ")[1] for line in lines[1:]] == [
+        "rules.training_dose_congratulation.threshold_seconds",
+        "rules.training_dose_congratulation.mood",
+    ]
