@@ -19,6 +19,7 @@ import statistics
 import time
 from collections.abc import Callable, Coroutine, Sequence
 from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 TRICKLE_INTERVAL_SECONDS = 1.0
@@ -162,15 +163,25 @@ def _report(latencies: list[float], unanswered: int, closed: list[float]) -> dic
     }
 
 
+#: The normal client's users: an app's returning users, fewer than the new users one client
+#: may make at once (EVENTS_NEW_USERS_RATE, 120): a client of brand-new users only would
+#: measure that throttle's 429s, not the slow clients.
+NORMAL_USERS = 100
+
+
 def app_launches(count: int) -> list[bytes]:
-    """Normal events: app launches of `count` users, each a new event."""
+    """Normal events: `count` app launches of `NORMAL_USERS` returning users, a minute apart
+    for each user, each a new event."""
+    first = datetime(2021, 2, 28, 16, 0, tzinfo=UTC)
     return [
         json.dumps(
             {
-                "user_id": f"slow-clients-{index}",
+                "user_id": f"slow-clients-{index % NORMAL_USERS}",
                 "device_id": "d1",
                 "type": "app_launch",
-                "time_stamp": "2021-02-28 16:59:43",
+                "time_stamp": (first + timedelta(minutes=index // NORMAL_USERS)).strftime(
+                    "%Y-%m-%d %H:%M:%S"
+                ),
             }
         ).encode()
         for index in range(count)
