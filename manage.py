@@ -9,13 +9,13 @@ def main() -> None:
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "eventsproject.settings")
     from django.core.management import execute_from_command_line
 
-    from eventsproject import config
+    from eventsproject import config, startup
 
     try:
-        config.current()  # a bad setting: one line per variable, no traceback
-        execute_from_command_line(sys.argv)  # the apps load the rules file (EVENTS_RULES_FILE)
+        startup.checked()  # a bad setting or rules file: one line per problem, no traceback
     except config.BadSettings as bad:
         sys.exit(str(bad))
+    execute_from_command_line(sys.argv)
 
 
 if __name__ == "__main__":

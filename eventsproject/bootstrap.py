@@ -22,7 +22,7 @@ from django.db import close_old_connections, reset_queries
 from events.adapters.memory import InMemoryEventRepository, MemoryLimits
 from events.adapters.redis import RedisEventRepository, Retention
 from events.domain.rules import Thresholds
-from events.domain.ruleset import CongratulationRule, ReminderRule, RuleSet
+from events.domain.ruleset import RuleSet
 from events.ports import EventQueries, EventRepository, EventStore
 from events.service import receivers
 from events.service.processing import EventProcessor
@@ -138,7 +138,7 @@ def what_if(rules: RuleSet, transport: Transport) -> Components:
 def proposed_rules(path: Path) -> RuleSet:
     """The rules of the file at `path`, read as EVENTS_RULES_FILE would be (over the built-in
     rules); `RulesFileError` with a line per problem if it is not right."""
-    return _within_window(rules_file.read(path, built_in_rules()))
+    return _read_rules(path)
 
 
 def memory_stores(clock: Callable[[], datetime], redis_client: Client | None = None) -> Stores:
@@ -202,38 +202,29 @@ def store_kind(name: str | None = None) -> StoreKind:
 def rules_from_settings() -> RuleSet:
     """The built-in rules with the EVENTS_*_SECONDS figures, under the rules file if one is
     set (EVENTS_RULES_FILE); `BadSettings` with a line per problem if it is not right."""
-    built_in = built_in_rules()
     if not settings.EVENTS_RULES_FILE:
-        return built_in
+        return built_in_rules()
     try:
-        return _within_window(rules_file.read(Path(settings.EVENTS_RULES_FILE), built_in))
+        return _read_rules(Path(settings.EVENTS_RULES_FILE))
     except rules_file.RulesFileError as bad:
         raise BadSettings(bad.as_setting()) from None
 
 
 def built_in_rules() -> RuleSet:
     """The brief's rules, with the EVENTS_*_SECONDS figures."""
-    return RuleSet(
-        start_training_reminder=ReminderRule(
-            delay=timedelta(seconds=settings.EVENTS_REMINDER_DELAY_SECONDS),
-            allowed_lateness=timedelta(seconds=settings.EVENTS_ALLOWED_LATENESS_SECONDS),
-        ),
-        training_dose_congratulation=CongratulationRule(
-            threshold=timedelta(seconds=settings.EVENTS_TRAINING_DOSE_SECONDS)
-        ),
+    return RuleSet.built_in(
+        delay_seconds=settings.EVENTS_REMINDER_DELAY_SECONDS,
+        allowed_lateness_seconds=settings.EVENTS_ALLOWED_LATENESS_SECONDS,
+        training_dose_seconds=settings.EVENTS_TRAINING_DOSE_SECONDS,
     )
 
 
-def _within_window(rules: RuleSet) -> RuleSet:
-    """`rules`, if their reminder's delay fits in the reorder window, as the setting they
-    override must (eventsproject/config.py); else `RulesFileError`."""
+def _read_rules(path: Path) -> RuleSet:
+    """The rules file at `path` over the built-in rules, its reminder's delay within the
+    reorder window as the setting it overrides must be; else `RulesFileError`."""
     window = timedelta(seconds=settings.EVENTS_REORDER_WINDOW_SECONDS)
-    if settings.EVENTS_REORDER_WINDOW_EVENTS and window < rules.start_training_reminder.delay:
-        raise rules_file.RulesFileError(
-            f"{rules.source}: rules.start_training_reminder.delay_seconds: must be at most "
-            "EVENTS_REORDER_WINDOW_SECONDS, as the setting it overrides is"
-        )
-    return rules
+    in_force = window if settings.EVENTS_REORDER_WINDOW_EVENTS else None
+    return rules_file.read(path, built_in_rules(), in_force)
 
 
 def thresholds_from_settings(rules: RuleSet | None = None) -> Thresholds:

@@ -9,35 +9,22 @@ variable instead, before gunicorn is imported.
 """
 
 import sys
-from pathlib import Path
 
-from eventsproject.config import BadSettings, current
+from eventsproject.config import BadSettings
+from eventsproject.startup import checked
 
 APP = "eventsproject.wsgi"
 
 
 def main(options: list[str]) -> None:
     try:
-        _check_rules_file(current().EVENTS_RULES_FILE)
+        checked()
     except BadSettings as bad:
         sys.exit(str(bad))
     from gunicorn.app.wsgiapp import run  # type: ignore[import-untyped]
 
     sys.argv = ["gunicorn", "-c", "python:eventsproject.gunicorn", *options, APP]
     run()
-
-
-def _check_rules_file(path: str) -> None:
-    """The rules file, read as the workers will read it: their errors, here, as lines."""
-    if not path:
-        return
-    from events.domain.ruleset import RuleSet  # no Django: gunicorn's master stays bare
-    from events.wire.rules_file import RulesFileError, read
-
-    try:
-        read(Path(path), RuleSet())
-    except RulesFileError as bad:
-        raise BadSettings(bad.as_setting()) from None
 
 
 if __name__ == "__main__":

@@ -1,24 +1,23 @@
 """WSGI entry point of the events processor, for runserver and gunicorn."""
 
 import os
+import sys
 
-from eventsproject import config
+from eventsproject import config, startup
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "eventsproject.settings")
 try:
-    config.current()  # a bad setting: one line per variable, no traceback
+    startup.checked()  # a bad setting or rules file: one line per problem, no traceback
 except config.BadSettings as bad:
-    raise SystemExit(str(bad)) from None
+    print(bad, file=sys.stderr, flush=True)
+    raise SystemExit(startup.CANNOT_BOOT) from None
 
 from django.core.wsgi import get_wsgi_application
 
 from eventsproject.web.chunked import with_whole_bodies
 
-try:
-    application = with_whole_bodies(get_wsgi_application())  # the apps read the rules file
-except config.BadSettings as bad:
-    raise SystemExit(str(bad)) from None
+application = with_whole_bodies(get_wsgi_application())
 
-from eventsproject import serving
+from eventsproject import serving  # noqa: E402  (needs the apps loaded above)
 
 serving.start()

@@ -136,6 +136,11 @@ class EventTypes:
     def _add(self, declaration: Declaration) -> None:
         if declaration.name in self._declared or declaration.name == UnknownEvent.event_type:
             raise ValueError(f"Event type {declaration.name!r} is declared twice.")
+        for taken in self._declared.values():
+            if taken.legacy_name == declaration.legacy_name:
+                raise ValueError(f"{taken.name!r} is {declaration.legacy_name!r} already.")
+            if taken.segment_name == declaration.segment_name:
+                raise ValueError(f"{taken.name!r} is {declaration.segment_name!r} already.")
         self._declared[declaration.name] = declaration
         self.generation += 1
 

@@ -46,6 +46,21 @@ class RuleSet:
     start_training_reminder: ReminderRule = field(default_factory=ReminderRule)
     training_dose_congratulation: CongratulationRule = field(default_factory=CongratulationRule)
 
+    @classmethod
+    def built_in(
+        cls, *, delay_seconds: int, allowed_lateness_seconds: int, training_dose_seconds: int
+    ) -> "RuleSet":
+        """The brief's rules, with these figures (the EVENTS_*_SECONDS settings)."""
+        return cls(
+            start_training_reminder=ReminderRule(
+                delay=timedelta(seconds=delay_seconds),
+                allowed_lateness=timedelta(seconds=allowed_lateness_seconds),
+            ),
+            training_dose_congratulation=CongratulationRule(
+                threshold=timedelta(seconds=training_dose_seconds)
+            ),
+        )
+
     def as_data(self) -> dict[str, Any]:
         """What `GET /v1/rules` shows: the rules in force, in the file's own terms."""
         reminder, congratulation = self.start_training_reminder, self.training_dose_congratulation

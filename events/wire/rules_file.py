@@ -26,6 +26,7 @@ import tomllib
 from dataclasses import replace
 from datetime import timedelta
 from pathlib import Path
+from string import Formatter
 from typing import Annotated, Any
 
 from pydantic import BaseModel, ConfigDict, Field, StrictBool, ValidationError, field_validator
@@ -64,14 +65,20 @@ class _Congratulation(_Section):
     @field_validator("message")
     @classmethod
     def _only_minutes(cls, message: str | None) -> str | None:
-        if message is not None:
-            try:
-                message.format(minutes=0)
-            except (KeyError, IndexError, ValueError):
-                raise ValueError(
-                    "may hold {minutes} and no other {…} (write {{ and }} for braces)"
-                ) from None
+        if message is not None and not _names_only_minutes(message):
+            raise ValueError("may hold {minutes} and no other {…} (write {{ and }} for braces)")
         return message
+
+
+def _names_only_minutes(message: str) -> bool:
+    """Whether every replacement field is `{minutes}` itself (no attribute, no index, no
+    other name), and the message formats."""
+    try:
+        fields = [name for _, name, _, _ in Formatter().parse(message) if name is not None]
+        message.format(minutes=0)
+    except (ValueError, KeyError, IndexError, AttributeError, TypeError):
+        return False
+    return all(name == "minutes" for name in fields)
 
 
 class _Rules(_Section):
@@ -84,9 +91,21 @@ class _File(_Section):
     rules: _Rules = _Rules()
 
 
-def read(path: Path, over: RuleSet) -> RuleSet:
-    """The rule set of the file at `path`, over `over`; `RulesFileError` if it is not right.
-    Without a `version`, the file's is the start of its content's SHA-256."""
+def read(path: Path, over: RuleSet, reorder_window: timedelta | None = None) -> RuleSet:
+    """The rule set of the file at `path`, over `over`; `RulesFileError` if it is not right,
+    or if its reminder's delay is longer than the `reorder_window` (when there is one), as
+    the setting it overrides may not be. Without a `version`, the file's is the start of its
+    content's SHA-256."""
+    rules = _read(path, over)
+    if reorder_window is not None and reorder_window < rules.start_training_reminder.delay:
+        raise RulesFileError(
+            f"{path}: rules.start_training_reminder.delay_seconds: must be at most "
+            "EVENTS_REORDER_WINDOW_SECONDS, as the setting it overrides is"
+        )
+    return rules
+
+
+def _read(path: Path, over: RuleSet) -> RuleSet:
     try:
         content = path.read_bytes()
     except OSError as error:

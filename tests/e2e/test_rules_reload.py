@@ -39,3 +39,22 @@ def test_a_reload_puts_the_new_rules_file_in_force(server_env, tmp_path):
     finally:
         server.stop()
         server.log.close()
+
+
+def test_a_reload_onto_a_broken_rules_file_stops_the_server_saying_why(server_env, tmp_path):
+    rules = tmp_path / "rules.toml"
+    rules.write_text('version = "v1"\n')
+    server = Server(GUNICORN, {**server_env, "EVENTS_RULES_FILE": str(rules)})
+    try:
+        rules.write_text("[rules.start_training_reminder]\ndelay_secnds = 60\n")
+
+        server.process.send_signal(signal.SIGHUP)
+
+        server.process.wait(timeout=30)  # not a worker booting and failing for ever
+        output = server.output()
+        assert f"EVENTS_RULES_FILE: {rules}: rules.start_training_reminder.delay_secnds" in output
+        assert "Worker failed to boot" in output
+    finally:
+        if server.process.poll() is None:
+            server.stop()
+        server.log.close()

@@ -112,3 +112,27 @@ def test_rules_that_are_not_right_are_refused_line_by_line(tmp_path):
         "rules.training_dose_congratulation.threshold_seconds",
         "rules.training_dose_congratulation.mood",
     ]
+
+
+@pytest.mark.parametrize(
+    ("options", "said"),
+    [
+        (("--json",), "go with --what-if"),
+        (("--diff-out", "x.jsonl"), "go with --what-if"),
+        (("--what-if", "{rules}", "--dry-run"), "leave out --dry-run"),
+    ],
+)
+def test_options_that_mean_nothing_together_are_refused(rules_to_try, options, said):
+    arguments = [option.format(rules=rules_to_try) for option in options]
+
+    with pytest.raises(CommandError, match=said):
+        what_if(str(SAMPLE_PATH), *arguments)
+
+
+def test_a_history_of_more_users_than_the_memory_store_holds_is_a_clear_error(
+    settings, rules_to_try
+):
+    settings.EVENTS_MEMORY_MAX_USERS = 1
+
+    with pytest.raises(CommandError, match="EVENTS_MEMORY_MAX_USERS"):
+        what_if(str(SAMPLE_PATH), "--what-if", str(rules_to_try))

@@ -43,3 +43,17 @@ def test_a_name_taken_cannot_be_declared_again(name):
 
 def test_the_stores_read_unknown_events_under_their_own_name():
     assert EVENT_TYPES.class_named("unknown") is UnknownEvent
+
+
+@pytest.mark.parametrize(
+    ("name", "names"),
+    [("application_opened", {}), ("app_launch_v3", {"legacy": "app_launch"})],
+    ids=["Segment's name", "the legacy name"],
+)
+def test_a_name_another_type_has_in_any_format_cannot_be_taken(name, names):
+    with pytest.raises(ValueError, match="'app_launched' is"):
+
+        @EVENT_TYPES.declare(name, **names)
+        @dataclass(frozen=True, slots=True)
+        class Clash(Event):
+            pass

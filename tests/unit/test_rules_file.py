@@ -107,3 +107,19 @@ def test_a_reminder_delay_past_the_reorder_window_is_refused(settings, rules_at)
 
     with pytest.raises(BadSettings, match="at most EVENTS_REORDER_WINDOW_SECONDS"):
         bootstrap.rules_from_settings()
+
+
+@pytest.mark.parametrize(
+    "message", ["{minutes.days}", "{minutes[0]}", "{hours}", "{0}", "left {", "{minutes:q}"]
+)
+def test_a_message_may_name_the_minutes_only(rules_at, message):
+    path = rules_at(f"[rules.training_dose_congratulation]\nmessage = {message!r}\n")
+
+    with pytest.raises(RulesFileError, match=r"may hold \{minutes\} and no other"):
+        read(path, RuleSet())
+
+
+def test_the_minutes_may_be_formatted(rules_at):
+    path = rules_at("[rules.training_dose_congratulation]\nmessage = '{minutes:>3} min, {{ok}}'\n")
+
+    assert read(path, RuleSet()).training_dose_congratulation.message == "{minutes:>3} min, {{ok}}"

@@ -15,7 +15,7 @@ from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError, CommandParser, OutputWrapper
 
 from events.domain.ruleset import RuleSet
-from events.ports import StoreUnavailable
+from events.ports import StoreFull, StoreUnavailable
 from events.service import what_if
 from events.service.ingestion import REJECTED, Ingested, ingest_many
 from events.service.processing import Outcome
@@ -69,6 +69,7 @@ class Command(BaseCommand):
 
     def handle(self, *args: Any, **options: Any) -> None:
         self._progress_to = self.stderr if options["json"] else self.stdout
+        _refuse_combinations(options)
         if options["what_if"]:
             self._what_if(options)
             return
@@ -80,6 +81,8 @@ class Command(BaseCommand):
         with bootstrap.installed(parts), _open(options["path"], options.get("stdin")) as source:
             try:
                 tally, deliveries = self._replay_and_deliver(parts, source, options["no_drain"])
+            except StoreFull:
+                raise CommandError(_FULL) from None
             except StoreUnavailable as error:
                 raise CommandError(
                     f"The state store ({settings.EVENTS_STORE}) does not answer: {error} "
@@ -115,6 +118,8 @@ class Command(BaseCommand):
         with bootstrap.installed(parts), _open(options["path"], None) as source:
             try:
                 replayed, _ = self._replay_and_deliver(parts, source, options["no_drain"])
+            except StoreFull:
+                raise CommandError(_FULL) from None
             finally:
                 parts.dispatcher.close(timeout=0)
         self.stderr.write(f"Replayed {replayed['read']} events under the rules {rules.version}.")
@@ -199,6 +204,20 @@ class Command(BaseCommand):
                 f"All {tally[REJECTED]} events were rejected: is this an event file? "
                 "(Each one's reason is above.)"
             )
+
+
+_FULL = (
+    "The memory store holds as many users as it may (EVENTS_MEMORY_MAX_USERS): raise it for "
+    "this replay; events before the one refused were recorded."
+)
+
+
+def _refuse_combinations(options: dict[str, Any]) -> None:
+    """Options that mean nothing together are refused rather than ignored."""
+    if not options["what_if"] and (options["json"] or options["diff_out"]):
+        raise CommandError("--json and --diff-out go with --what-if.")
+    if options["what_if"] and options["dry_run"]:
+        raise CommandError("--what-if delivers nothing already: leave out --dry-run.")
 
 
 def _write_changes(path: Path, comparison: what_if.Comparison) -> None:
