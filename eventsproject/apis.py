@@ -10,6 +10,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from eventsproject.bootstrap import components
+from eventsproject.platform.stores import StoreUnavailable
 from eventsproject.serving import health_report
 from notifications.service import metrics
 
@@ -32,7 +33,11 @@ class HealthApi(APIView):
 def metrics_view(request: HttpRequest) -> HttpResponse:
     """Prometheus exposition; gauges of the outbox are read at scrape time."""
     parts = components()
-    for status, count in parts.outbox.counts().items():
+    try:
+        counts = parts.outbox.counts()
+    except StoreUnavailable:  # health says so; the other metrics still tell what they know
+        counts = {}
+    for status, count in counts.items():
         metrics.OUTBOX_DEPTH.labels(status).set(count)
     metrics.BREAKER_STATE.state(parts.dispatcher.breaker_state)
     return HttpResponse(generate_latest(), content_type=CONTENT_TYPE_LATEST)

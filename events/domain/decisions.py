@@ -112,6 +112,10 @@ class UserState:
         """The state once the pending reminder was sent."""
         return UserState(self.open_sessions, None, self.pending_reminder, self.window)
 
+    def without_pending(self) -> "UserState":
+        """The state once the pending reminder was dropped unsent."""
+        return UserState(self.open_sessions, None, self.last_sent_reminder, self.window)
+
     @property
     def only_window(self) -> bool:
         """All there is to keep is the reorder window: a store keeps it a shorter while."""

@@ -266,6 +266,8 @@ def send_overdue_reminder(event: Event, state: UserState, thresholds: Thresholds
     reminder = state.pending_reminder
     if reminder is None or event.effective_at <= reminder.deadline:
         return []
+    if not thresholds.reminders:
+        return [CancelReminder(event.user_id)]  # armed before the rule was off: dropped
     return remind_to_start(
         reminder,
         Trigger.OWN_EVENT,
@@ -333,7 +335,7 @@ def decide(event: Event, state: UserState, thresholds: Thresholds) -> list[Decis
     the rules of this event's type take, in map order, over the state after that."""
     decisions = send_overdue_reminder(event, state, thresholds)
     if decisions:
-        state = state.after_sending()
+        state = state.after_sending() if thresholds.reminders else state.without_pending()
     for rule in EVENT_RULES[type(event)]:
         decisions += rule(event, state, thresholds)
     return decisions

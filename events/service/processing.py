@@ -19,7 +19,15 @@ from functools import partial
 from typing import cast
 
 from events.domain import timeline
-from events.domain.decisions import Decision, DecisionRecord, Trigger, UserState, settle
+from events.domain.decisions import (
+    CancelReminder,
+    Decision,
+    DecisionRecord,
+    Reminder,
+    Trigger,
+    UserState,
+    settle,
+)
 from events.domain.events import Event, UnknownEvent
 from events.domain.rules import Thresholds, remind_to_start
 from events.ports import Arrival, Change, Committed, EventRepository, NeedsStoredState, UnitOfWork
@@ -115,7 +123,7 @@ class EventProcessor:
         sent = 0
         for user_id in self.repository.claim_due_reminders(now):
             try:
-                due = partial(_remind_if_due, now, self.thresholds.rules_version)
+                due = partial(_remind_if_due, now, self.thresholds)
                 sent += len(self._settle(user_id, due))
             except Exception:  # claimed again once its lease ends; the others go on
                 logger.exception("could not send the reminder of user %s", user_id)
@@ -127,7 +135,7 @@ class EventProcessor:
         sent: list[Notification] = []
         for reminder in self.repository.pending_reminders():
             if users is None or reminder.user_id in users:
-                at_end = partial(_remind_at_end_of_replay, self.thresholds.rules_version)
+                at_end = partial(_remind_at_end_of_replay, self.thresholds)
                 sent += self._settle(reminder.user_id, at_end)
         return sent
 
@@ -171,20 +179,29 @@ def _admitted(new_user: NewUserAdmission, change: Change) -> Change:
     return change
 
 
-def _remind_if_due(now: datetime, rules_version: str, state: UserState) -> list[Decision]:
+def _remind_if_due(now: datetime, thresholds: Thresholds, state: UserState) -> list[Decision]:
     reminder = state.pending_reminder
     if reminder is None or reminder.due_at is None or reminder.due_at > now:
         return []
-    return remind_to_start(
-        reminder, Trigger.WALL_CLOCK, decided_at=now, rules_version=rules_version
-    )
+    return _remind(reminder, thresholds, Trigger.WALL_CLOCK, decided_at=now)
 
 
-def _remind_at_end_of_replay(rules_version: str, state: UserState) -> list[Decision]:
+def _remind_at_end_of_replay(thresholds: Thresholds, state: UserState) -> list[Decision]:
     reminder = state.pending_reminder
     if reminder is None:
         return []
-    return remind_to_start(reminder, Trigger.END_OF_REPLAY, rules_version=rules_version)
+    return _remind(reminder, thresholds, Trigger.END_OF_REPLAY)
+
+
+def _remind(
+    reminder: Reminder, thresholds: Thresholds, trigger: Trigger, decided_at: datetime | None = None
+) -> list[Decision]:
+    """Send the pending reminder; or, armed before its rule was switched off, drop it."""
+    if not thresholds.reminders:
+        return [CancelReminder(reminder.user_id)]
+    return remind_to_start(
+        reminder, trigger, decided_at=decided_at, rules_version=thresholds.rules_version
+    )
 
 
 def _log(change: Change) -> None:

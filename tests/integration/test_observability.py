@@ -162,3 +162,15 @@ def test_notification_lines_carry_the_notification_and_its_events(client, delive
     queued, sent = lines_saying("queued"), lines_saying("sent")
     expected_events = [event.event_id for event in congratulation.reason.events]
     assert [line.event_ids for line in queued + sent] == [expected_events, expected_events]
+
+
+def test_metrics_are_served_while_the_store_cannot_be_reached(client, parts, monkeypatch):
+    def unreachable():
+        raise StoreUnavailable("store down")
+
+    monkeypatch.setattr(parts.outbox, "counts", unreachable)
+
+    answer = client.get("/metrics")
+
+    assert answer.status_code == 200
+    assert b"notify_circuit_breaker_state" in answer.content

@@ -92,10 +92,10 @@ def test_a_reminder_that_fails_to_send_holds_up_no_other_and_is_sent_once_its_le
     real = processing._remind_if_due
     failing = iter([RuntimeError("a broken store")])
 
-    def failing_once(now, rules_version, state):
+    def failing_once(now, thresholds, state):
         if state.pending_reminder.user_id == "a" and (error := next(failing, None)):
             raise error
-        return real(now, rules_version, state)
+        return real(now, thresholds, state)
 
     monkeypatch.setattr(processing, "_remind_if_due", failing_once)
     ticker.tick()

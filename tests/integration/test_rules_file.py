@@ -145,3 +145,21 @@ def test_a_bad_rules_file_stops_the_commands_with_one_line_per_problem(tmp_path,
         f"EVENTS_RULES_FILE: {path}: rules.start_training_reminder.bogus: "
         "not a key of the rules file",
     ]
+
+
+def test_reminders_pending_when_their_rule_is_switched_off_are_never_sent(
+    settings, parts, delivered, tmp_path
+):
+    """A reload that switches reminders off finds some pending (on Redis they outlive the
+    process): the rule decides nothing more, so they go unsent and unlogged."""
+    assert APIClient().post("/v1/event", BRIEF_SAMPLE[0], format="json").status_code == 202
+    path = tmp_path / "rules.toml"
+    path.write_text("[rules.start_training_reminder]\nenabled = false\n")
+    settings.EVENTS_RULES_FILE = str(path)
+    parts.processor.thresholds = bootstrap.thresholds_from_settings()  # as a new worker's
+
+    drain_reminders()
+
+    assert delivered() == []
+    assert APIClient().get("/v1/users/foo2/decisions").json()["results"] == []
+    assert APIClient().get("/v1/users/foo2").json()["pending_reminder"] is None

@@ -384,3 +384,12 @@ def test_every_decision_records_the_version_of_the_rules_that_took_it():
     records = [decision for decision in decided if isinstance(decision, DecisionRecord)]
     assert [record.rules_version for record in records] == ["2026-12-07.1"] * 4
     assert {notification.rules_version for notification in notified(records)} == {"2026-12-07.1"}
+
+
+def test_a_reminder_armed_before_its_rule_was_switched_off_is_dropped_unsent():
+    off = replace(T, reminders=False)
+    launch = launched("u1", at(0))
+
+    decided = decide(unknown("u1", at(20)), with_reminder(launch), off)
+
+    assert decided == [CancelReminder("u1")]
