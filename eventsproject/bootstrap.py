@@ -29,6 +29,7 @@ from events.service.processing import EventProcessor
 from events.service.signals import event_recorded
 from events.service.ticker import ReminderTicker
 from events.wire import rules_file
+from eventsproject import startup
 from eventsproject.config import BadSettings
 from eventsproject.platform import logs
 from eventsproject.platform.rate_limits import CacheRateLimiter, RateLimiter
@@ -138,7 +139,7 @@ def what_if(rules: RuleSet, transport: Transport) -> Components:
 def proposed_rules(path: Path) -> RuleSet:
     """The rules of the file at `path`, read as EVENTS_RULES_FILE would be (over the built-in
     rules); `RulesFileError` with a line per problem if it is not right."""
-    return _read_rules(path)
+    return startup.rules_in_force(settings, path)
 
 
 def memory_stores(clock: Callable[[], datetime], redis_client: Client | None = None) -> Stores:
@@ -202,29 +203,10 @@ def store_kind(name: str | None = None) -> StoreKind:
 def rules_from_settings() -> RuleSet:
     """The built-in rules with the EVENTS_*_SECONDS figures, under the rules file if one is
     set (EVENTS_RULES_FILE); `BadSettings` with a line per problem if it is not right."""
-    if not settings.EVENTS_RULES_FILE:
-        return built_in_rules()
     try:
-        return _read_rules(Path(settings.EVENTS_RULES_FILE))
+        return startup.rules_in_force(settings)
     except rules_file.RulesFileError as bad:
         raise BadSettings(bad.as_setting()) from None
-
-
-def built_in_rules() -> RuleSet:
-    """The brief's rules, with the EVENTS_*_SECONDS figures."""
-    return RuleSet.built_in(
-        delay_seconds=settings.EVENTS_REMINDER_DELAY_SECONDS,
-        allowed_lateness_seconds=settings.EVENTS_ALLOWED_LATENESS_SECONDS,
-        training_dose_seconds=settings.EVENTS_TRAINING_DOSE_SECONDS,
-    )
-
-
-def _read_rules(path: Path) -> RuleSet:
-    """The rules file at `path` over the built-in rules, its reminder's delay within the
-    reorder window as the setting it overrides must be; else `RulesFileError`."""
-    window = timedelta(seconds=settings.EVENTS_REORDER_WINDOW_SECONDS)
-    in_force = window if settings.EVENTS_REORDER_WINDOW_EVENTS else None
-    return rules_file.read(path, built_in_rules(), in_force)
 
 
 def thresholds_from_settings(rules: RuleSet | None = None) -> Thresholds:

@@ -7,6 +7,7 @@ master forks) call it as their first step.
 
 from datetime import timedelta
 from pathlib import Path
+from typing import Any
 
 from events.domain.ruleset import RuleSet
 from events.wire.rules_file import RulesFileError, read
@@ -21,24 +22,30 @@ CANNOT_BOOT = 3
 def checked() -> Config:
     """This process's configuration, once its rules file reads."""
     config = current()
-    if config.EVENTS_RULES_FILE:
-        try:
-            read(Path(config.EVENTS_RULES_FILE), built_in(config), reorder_window(config))
-        except RulesFileError as bad:
-            raise BadSettings(bad.as_setting()) from None
+    try:
+        rules_in_force(config)
+    except RulesFileError as bad:
+        raise BadSettings(bad.as_setting()) from None
     return config
 
 
-def built_in(config: Config) -> RuleSet:
-    return RuleSet.built_in(
-        delay_seconds=config.EVENTS_REMINDER_DELAY_SECONDS,
-        allowed_lateness_seconds=config.EVENTS_ALLOWED_LATENESS_SECONDS,
-        training_dose_seconds=config.EVENTS_TRAINING_DOSE_SECONDS,
+def rules_in_force(source: Any, path: Path | None = None) -> RuleSet:
+    """The built-in rules with `source`'s EVENTS_*_SECONDS figures, under the rules file at
+    `path` (by default its EVENTS_RULES_FILE, if any); `RulesFileError` if it is not right.
+    `source` is the configuration, or Django's settings, which hold the same names."""
+    built_in = RuleSet.built_in(
+        delay_seconds=source.EVENTS_REMINDER_DELAY_SECONDS,
+        allowed_lateness_seconds=source.EVENTS_ALLOWED_LATENESS_SECONDS,
+        training_dose_seconds=source.EVENTS_TRAINING_DOSE_SECONDS,
     )
+    path = path or (Path(source.EVENTS_RULES_FILE) if source.EVENTS_RULES_FILE else None)
+    if path is None:
+        return built_in
+    return read(path, built_in, _reorder_window(source))
 
 
-def reorder_window(config: Config) -> timedelta | None:
+def _reorder_window(source: Any) -> timedelta | None:
     """The window a rules file's reminder delay must fit in; None when it is off."""
-    if not config.EVENTS_REORDER_WINDOW_EVENTS:
+    if not source.EVENTS_REORDER_WINDOW_EVENTS:
         return None
-    return timedelta(seconds=config.EVENTS_REORDER_WINDOW_SECONDS)
+    return timedelta(seconds=source.EVENTS_REORDER_WINDOW_SECONDS)

@@ -19,6 +19,7 @@ envelope serializer still checks the common fields and yields an `UnknownEvent`.
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from functools import cache
+from operator import attrgetter
 from typing import Any
 
 from rest_framework import serializers
@@ -61,28 +62,16 @@ def _type_field(data: Mapping[str, Any]) -> object:
     return data.get("type")
 
 
-def _legacy_name(declaration: Declaration) -> str:
-    return declaration.legacy_name
-
-
-def _name(declaration: Declaration) -> str:
-    return declaration.name
-
-
-def _segment_name(declaration: Declaration) -> str:
-    return declaration.segment_name
-
-
 WIRE_FORMATS: dict[EventFormat, WireFormat] = {
     EventFormat.LEGACY: WireFormat(
         {TrainingProgramEvent: LegacyTrainingProgramSerializer, Event: LegacyEventSerializer},
-        _legacy_name,
+        attrgetter("legacy_name"),
         "Legacy",
         _type_field,
     ),
     EventFormat.V2: WireFormat(
         {TrainingProgramEvent: V2TrainingProgramEventSerializer, Event: V2EventSerializer},
-        _name,
+        attrgetter("name"),
         "V2",
         _type_field,
     ),
@@ -91,7 +80,7 @@ WIRE_FORMATS: dict[EventFormat, WireFormat] = {
             TrainingProgramEvent: cloudevents.CloudEventTrainingProgramSerializer,
             Event: cloudevents.CloudEventSerializer,
         },
-        _name,
+        attrgetter("name"),
         "CloudEvent",
         cloudevents.type_name,
         checks_type=False,  # any reverse-DNS prefix: events/api/schema_rules.py documents it
@@ -101,7 +90,7 @@ WIRE_FORMATS: dict[EventFormat, WireFormat] = {
             TrainingProgramEvent: segment.TrainingProgramMessageSerializer,
             Event: segment.MessageSerializer,
         },
-        _segment_name,
+        attrgetter("segment_name"),
         "",
         segment.type_name,
         checks_type=False,  # the name is in `event`, and only for a track message
