@@ -34,6 +34,10 @@ class Event:
     occurred_at: datetime
     sent_at: datetime | None = field(default=None, compare=False, kw_only=True)
     received_at: datetime | None = field(default=None, compare=False, kw_only=True)
+    #: The user's zone as the event states it (docs/time.md, "The user's zone"): an IANA
+    #: name, and the UTC offset its timestamp was written with; neither is part of its identity.
+    timezone: str | None = field(default=None, compare=False, kw_only=True)
+    utc_offset: timedelta | None = field(default=None, compare=False, kw_only=True)
 
     @property
     def waited(self) -> timedelta | None:
