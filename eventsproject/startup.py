@@ -41,7 +41,8 @@ def rules_in_force(source: Any, path: Path | None = None) -> RuleSet:
     path = path or (Path(source.EVENTS_RULES_FILE) if source.EVENTS_RULES_FILE else None)
     if path is None:
         return built_in
-    return read(path, built_in, _reorder_window(source))
+    state_ttl = timedelta(hours=source.EVENTS_USER_STATE_TTL_HOURS)
+    return read(path, built_in, _reorder_window(source), state_ttl)
 
 
 def _reorder_window(source: Any) -> timedelta | None:

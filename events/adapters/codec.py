@@ -5,20 +5,24 @@ decoder takes what the encoder writes, and nothing else.
 """
 
 from collections.abc import Callable, Mapping
-from datetime import datetime
+from datetime import datetime, timedelta
 from types import MappingProxyType
 from typing import Any, TypeVar, cast
 
 import orjson
 
 from events.domain.decisions import (
+    NO_CONTACT,
     NO_WINDOW,
+    NO_ZONE,
+    Contact,
     DecisionRecord,
     Reminder,
     Trigger,
     UserState,
     Verdict,
     Window,
+    Zone,
 )
 from events.domain.events import (
     EVENT_TYPES,
@@ -95,6 +99,13 @@ def encode_state(state: UserState) -> bytes:
         encoded["w"] = [event_to_dict(event) for event in window.events]
         encoded["ws"] = window.sent
         encoded["wo"] = _sessions_to_list(window.sessions_before)
+        if window.zone_before is not NO_ZONE:
+            encoded["wz"] = _zone_to_list(window.zone_before)
+    contact = state.contact
+    if contact.zone is not NO_ZONE:
+        encoded["z"] = _zone_to_list(contact.zone)
+    if contact.recent:
+        encoded["rc"] = contact.recent
     return orjson.dumps(encoded)
 
 
@@ -106,13 +117,33 @@ def decode_state(raw: bytes) -> UserState:
             tuple(event_from_dict(event) for event in encoded["w"]),
             tuple((sent_for, first) for sent_for, first in encoded["ws"]),
             _sessions_from_list(encoded["wo"]),
+            _zone_from_list(encoded.get("wz")),
         )
     return UserState(
         open_sessions=_sessions_from_list(encoded["o"]),
         pending_reminder=_optional(reminder_from_dict, encoded["p"]),
         last_sent_reminder=_optional(reminder_from_dict, encoded["ls"]),
         window=window,
+        contact=_contact_of(encoded),
     )
+
+
+def _contact_of(encoded: dict[str, Any]) -> Contact:
+    if "z" not in encoded and "rc" not in encoded:
+        return NO_CONTACT
+    recent = tuple((rule, datetime.fromisoformat(at)) for rule, at in encoded.get("rc", ()))
+    return Contact(_zone_from_list(encoded.get("z")), recent)
+
+
+def _zone_to_list(zone: Zone) -> list[Any]:
+    return [zone.name, None if zone.offset is None else zone.offset.total_seconds()]
+
+
+def _zone_from_list(encoded: list[Any] | None) -> Zone:
+    if encoded is None:
+        return NO_ZONE
+    name, offset = encoded
+    return Zone(name, None if offset is None else timedelta(seconds=offset))
 
 
 def _sessions_to_list(sessions: Mapping[str, TrainingProgramStarted]) -> list[dict[str, Any]]:
@@ -139,6 +170,7 @@ def encode_record(record: DecisionRecord) -> bytes:
             "n": record.notification_id,
             "f": dict(record.figures),
             "rv": record.rules_version,
+            "da": record.deliver_after,
         }
     )
 
@@ -156,6 +188,7 @@ def decode_record(raw: bytes) -> DecisionRecord:
         notification_id=encoded["n"],
         figures=encoded["f"],
         rules_version=encoded.get("rv", ""),  # none in a record written before versions
+        deliver_after=_time(encoded.get("da")),
     )
 
 

@@ -5,10 +5,11 @@ the result in one write, whatever the store.
 
 Every launch ends in one outcome — `sent`, `cancelled`, `merged` or
 `skipped_stale` — and every finish in one of `congratulated`, `too_short` or
-`no_open_session`; a start that comes after its reminder was sent but falls
-inside its window adds `late_start_after_sent`, and a cancel or start that
-comes after a congratulation it would have prevented adds
-`late_event_after_sent`. A late event re-decides its user's window
+`no_open_session`; a notification earned but held back by the rules' controls
+(events.domain.controls) is `quiet_hours` or `capped` instead. A start that comes
+after its reminder was sent but falls inside its window adds
+`late_start_after_sent`, and a cancel or start that comes after a congratulation
+it would have prevented adds `late_event_after_sent`. A late event re-decides its user's window
 (events.domain.timeline), which may give an event a newer outcome; an event older than
 the window is `too_late`. Each outcome is a `DecisionRecord` in the user's
 decision log (`GET /v1/users/<id>/decisions`).
@@ -17,7 +18,7 @@ decision log (`GET /v1/users/<id>/decisions`).
 import uuid
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from enum import StrEnum
 from types import MappingProxyType
 from typing import Any
@@ -38,6 +39,8 @@ class Verdict(StrEnum):
     CONGRATULATED = "congratulated"
     TOO_SHORT = "too_short"
     NO_OPEN_SESSION = "no_open_session"
+    QUIET_HOURS = "quiet_hours"  # earned in the user's quiet hours, which skip it
+    CAPPED = "capped"  # earned past the rule's cap
 
 
 class Trigger(StrEnum):
@@ -74,6 +77,37 @@ NOTHING: Mapping[str, Any] = MappingProxyType({})
 
 
 @dataclass(frozen=True, slots=True)
+class Zone:
+    """A user's zone as their events stated it (docs/time.md): the latest IANA name, and
+    the latest UTC offset of a timestamp. Neither: the rules file's default."""
+
+    name: str | None = None
+    offset: timedelta | None = None
+
+    def after(self, event: Event) -> "Zone":
+        """The zone once `event` is applied: itself, unless the event states another."""
+        name, offset = event.timezone, event.utc_offset
+        if (name is None or name == self.name) and (offset is None or offset == self.offset):
+            return self
+        return Zone(name or self.name, self.offset if offset is None else offset)
+
+
+NO_ZONE = Zone()
+
+
+@dataclass(frozen=True, slots=True)
+class Contact:
+    """When a user may be told: their zone, and the trigger times of their recent
+    notifications, by rule, as far back as the rules' caps look."""
+
+    zone: Zone = NO_ZONE
+    recent: tuple[tuple[str, datetime], ...] = ()
+
+
+NO_CONTACT = Contact()
+
+
+@dataclass(frozen=True, slots=True)
 class Window:
     """A user's reorder window (events.domain.timeline): what a late event is re-decided over."""
 
@@ -84,6 +118,8 @@ class Window:
     sent: tuple[tuple[str, str], ...] = ()
     #: The sessions open before the window's first event, by program.
     sessions_before: Mapping[str, TrainingProgramStarted] = field(default_factory=lambda: NOTHING)
+    #: The user's zone before the window's first event.
+    zone_before: Zone = NO_ZONE
 
     def __bool__(self) -> bool:
         return bool(self.events) or bool(self.sent) or bool(self.sessions_before)
@@ -107,14 +143,17 @@ class UserState:
     pending_reminder: Reminder | None = None
     last_sent_reminder: Reminder | None = None  # to recognise a late start or launch
     window: Window = NO_WINDOW
+    contact: Contact = NO_CONTACT
 
     def after_sending(self) -> "UserState":
         """The state once the pending reminder was sent."""
-        return UserState(self.open_sessions, None, self.pending_reminder, self.window)
+        return UserState(self.open_sessions, None, self.pending_reminder, self.window, self.contact)
 
     def without_pending(self) -> "UserState":
         """The state once the pending reminder was dropped unsent."""
-        return UserState(self.open_sessions, None, self.last_sent_reminder, self.window)
+        return UserState(
+            self.open_sessions, None, self.last_sent_reminder, self.window, self.contact
+        )
 
     @property
     def only_window(self) -> bool:
@@ -123,6 +162,7 @@ class UserState:
             not self.open_sessions
             and self.pending_reminder is None
             and self.last_sent_reminder is None
+            and not self.contact.recent
         )
 
     def __bool__(self) -> bool:
@@ -132,6 +172,7 @@ class UserState:
             or self.pending_reminder is not None
             or (self.last_sent_reminder is not None)
             or bool(self.window)
+            or bool(self.contact.recent)
         )
 
 
@@ -154,6 +195,8 @@ class DecisionRecord:
     figures: Mapping[str, Any] = field(default_factory=dict)
     #: The version of the rules that decided it (the rules file's, or "built-in").
     rules_version: str = ""
+    #: A notification deferred by quiet hours goes no sooner than this.
+    deliver_after: datetime | None = None
 
     @property
     def user_id(self) -> str:
@@ -194,6 +237,23 @@ class ForgetSentReminder:
     user_id: str
 
 
+@dataclass(frozen=True, slots=True)
+class NoteZone:
+    """The user's events state a zone other than the one known."""
+
+    zone: Zone
+
+
+@dataclass(frozen=True, slots=True)
+class NoteNotified:
+    """A notification of `rule` triggered `at` counts for the rule's cap; the rule's older
+    than `keep_after` no longer can."""
+
+    rule: str
+    at: datetime
+    keep_after: datetime
+
+
 Decision = (
     OpenSession
     | CloseSession
@@ -201,6 +261,8 @@ Decision = (
     | CancelReminder
     | SendReminder
     | ForgetSentReminder
+    | NoteZone
+    | NoteNotified
     | DecisionRecord
 )
 
@@ -232,7 +294,8 @@ def _with_sent(state: UserState, record: DecisionRecord) -> UserState:
         state.open_sessions,
         state.pending_reminder,
         state.last_sent_reminder,
-        Window(window.events, sent, window.sessions_before),
+        Window(window.events, sent, window.sessions_before, window.zone_before),
+        state.contact,
     )
 
 
@@ -244,7 +307,11 @@ def _with_session(state: UserState, decision: OpenSession) -> UserState:
     started = decision.started
     sessions = {**state.open_sessions, started.training_program_id: started}
     return UserState(
-        MappingProxyType(sessions), state.pending_reminder, state.last_sent_reminder, state.window
+        MappingProxyType(sessions),
+        state.pending_reminder,
+        state.last_sent_reminder,
+        state.window,
+        state.contact,
     )
 
 
@@ -254,25 +321,53 @@ def _without_session(state: UserState, decision: CloseSession) -> UserState:
         key: started for key, started in state.open_sessions.items() if key != training_program_id
     }
     return UserState(
-        MappingProxyType(sessions), state.pending_reminder, state.last_sent_reminder, state.window
+        MappingProxyType(sessions),
+        state.pending_reminder,
+        state.last_sent_reminder,
+        state.window,
+        state.contact,
     )
 
 
 def _with_reminder(state: UserState, decision: ArmReminder) -> UserState:
-    return UserState(state.open_sessions, decision.reminder, state.last_sent_reminder, state.window)
+    return UserState(
+        state.open_sessions,
+        decision.reminder,
+        state.last_sent_reminder,
+        state.window,
+        state.contact,
+    )
 
 
 def _without_reminder(state: UserState, decision: CancelReminder) -> UserState:
-    return UserState(state.open_sessions, None, state.last_sent_reminder, state.window)
+    return state.without_pending()
 
 
 def _reminder_sent(state: UserState, decision: SendReminder) -> UserState:
     pending = None if state.pending_reminder == decision.reminder else state.pending_reminder
-    return UserState(state.open_sessions, pending, decision.reminder, state.window)
+    return UserState(state.open_sessions, pending, decision.reminder, state.window, state.contact)
 
 
 def _without_sent_reminder(state: UserState, decision: ForgetSentReminder) -> UserState:
-    return UserState(state.open_sessions, state.pending_reminder, None, state.window)
+    return UserState(state.open_sessions, state.pending_reminder, None, state.window, state.contact)
+
+
+def _with_zone(state: UserState, decision: NoteZone) -> UserState:
+    return _with_contact(state, Contact(decision.zone, state.contact.recent))
+
+
+def _with_notified(state: UserState, decision: NoteNotified) -> UserState:
+    rule, keep_after = decision.rule, decision.keep_after
+    kept = tuple(
+        (other, at) for other, at in state.contact.recent if other != rule or at > keep_after
+    )
+    return _with_contact(state, Contact(state.contact.zone, (*kept, (rule, decision.at))))
+
+
+def _with_contact(state: UserState, contact: Contact) -> UserState:
+    return UserState(
+        state.open_sessions, state.pending_reminder, state.last_sent_reminder, state.window, contact
+    )
 
 
 _EVOLVE: dict[type[Decision], Callable[[UserState, Any], UserState]] = {
@@ -282,6 +377,8 @@ _EVOLVE: dict[type[Decision], Callable[[UserState, Any], UserState]] = {
     CancelReminder: _without_reminder,
     SendReminder: _reminder_sent,
     ForgetSentReminder: _without_sent_reminder,
+    NoteZone: _with_zone,
+    NoteNotified: _with_notified,
 }
 
 

@@ -16,8 +16,9 @@ before any of them (after the overdue reminder, if one was sent).
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, cast
 
+from events.domain.controls import gated
 from events.domain.decisions import (
     ArmReminder,
     CancelReminder,
@@ -25,6 +26,7 @@ from events.domain.decisions import (
     Decision,
     DecisionRecord,
     ForgetSentReminder,
+    NoteZone,
     OpenSession,
     Reminder,
     SendReminder,
@@ -32,6 +34,7 @@ from events.domain.decisions import (
     UserState,
     Verdict,
     decision_id,
+    settle,
 )
 from events.domain.events import (
     AppLaunched,
@@ -42,7 +45,14 @@ from events.domain.events import (
     TrainingProgramStarted,
     UnknownEvent,
 )
-from events.domain.ruleset import BUILT_IN, CONGRATULATION_MESSAGE, REMINDER_MESSAGE
+from events.domain.ruleset import (
+    BUILT_IN,
+    CONGRATULATION_MESSAGE,
+    DEFAULT_ZONE,
+    NO_CONTROLS,
+    REMINDER_MESSAGE,
+    Controls,
+)
 
 MINUTE = timedelta(minutes=1)
 
@@ -62,6 +72,11 @@ class Thresholds:
     rules_version: str = BUILT_IN
     reminder_message: str = REMINDER_MESSAGE
     congratulation_message: str = CONGRATULATION_MESSAGE
+    #: When each rule's notifications may go (events/domain/controls.py).
+    reminder_controls: Controls = NO_CONTROLS
+    congratulation_controls: Controls = NO_CONTROLS
+    #: The zone of a user whose events state none.
+    default_zone: str = DEFAULT_ZONE
     #: How long after a sent reminder's due time a start received may still be a late start
     #: rather than a retry nobody can tell apart any more (EVENTS_SEEN_IDS_MAX_AGE_HOURS).
     retry_window: timedelta = timedelta(hours=24)
@@ -99,7 +114,8 @@ def congratulate_training_dose(
     outcome = _training_dose_outcome(event, state, thresholds)
     started = state.window.sent_with(event.event_id)
     if started is None:
-        return [outcome]
+        at = event.effective_at
+        return _controlled(outcome, thresholds.congratulation_controls, at, state, thresholds)
     if outcome.outcome is Verdict.CONGRATULATED and outcome.events[0].event_id == started:
         return []  # re-decided as it was: sent already
     figures = {"sent_for_start": started, "now": outcome.outcome.value}
@@ -266,15 +282,47 @@ def send_overdue_reminder(event: Event, state: UserState, thresholds: Thresholds
     reminder = state.pending_reminder
     if reminder is None or event.effective_at <= reminder.deadline:
         return []
-    if not thresholds.reminders:
-        return [CancelReminder(event.user_id)]  # armed before the rule was off: dropped
-    return remind_to_start(
-        reminder,
-        Trigger.OWN_EVENT,
-        by=event,
-        decided_at=event.received_at,
-        rules_version=thresholds.rules_version,
+    return release_reminder(
+        reminder, Trigger.OWN_EVENT, state, thresholds, by=event, decided_at=event.received_at
     )
+
+
+def release_reminder(
+    reminder: Reminder,
+    trigger: Trigger,
+    state: UserState,
+    thresholds: Thresholds,
+    *,
+    by: Event | None = None,
+    decided_at: datetime | None = None,
+) -> list[Decision]:
+    """Send the pending reminder, as far as the rule's controls let it go; dropped unsent
+    when they hold it back, or when it was armed before its rule was switched off."""
+    if not thresholds.reminders:
+        return [CancelReminder(reminder.user_id)]
+    send, record = remind_to_start(
+        reminder, trigger, by=by, decided_at=decided_at, rules_version=thresholds.rules_version
+    )
+    controls = thresholds.reminder_controls
+    explained = cast(DecisionRecord, record)
+    decisions = _controlled(explained, controls, reminder.deadline, state, thresholds)
+    if cast(DecisionRecord, decisions[0]).notification_id is None:
+        return [CancelReminder(reminder.user_id), *decisions]
+    return [send, *decisions]
+
+
+def _controlled(
+    record: DecisionRecord,
+    controls: Controls,
+    at: datetime,
+    state: UserState,
+    thresholds: Thresholds,
+) -> list[Decision]:
+    """`record`, a notification triggered `at`, held back or deferred as `controls` say."""
+    if not controls or record.notification_id is None:
+        return [record]
+    keep_for = thresholds.reorder_window
+    return gated(record, controls, at, state, thresholds.default_zone, keep_for)
 
 
 def remind_to_start(
@@ -331,11 +379,17 @@ EVENT_RULES: dict[type[Event], tuple[Rule, ...]] = {
 
 
 def decide(event: Event, state: UserState, thresholds: Thresholds) -> list[Decision]:
-    """The user's overdue reminder, if the event is past its deadline; then every decision
-    the rules of this event's type take, in map order, over the state after that."""
+    """The user's overdue reminder, if the event is past its deadline (in the zone known
+    before the event); then the zone the event states, if another; then every decision the
+    rules of this event's type take, in map order, over the state after that."""
     decisions = send_overdue_reminder(event, state, thresholds)
     if decisions:
-        state = state.after_sending() if thresholds.reminders else state.without_pending()
+        state, _ = settle(state, decisions)
+    zone = state.contact.zone.after(event)  # the event's zone counts for its own rules
+    if zone is not state.contact.zone:
+        note = NoteZone(zone)
+        decisions.append(note)
+        state, _ = settle(state, [note])
     for rule in EVENT_RULES[type(event)]:
         decisions += rule(event, state, thresholds)
     return decisions

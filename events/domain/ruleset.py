@@ -8,7 +8,8 @@ states, shown by `GET /v1/rules` and `/v1/health`.
 """
 
 from dataclasses import dataclass, field
-from datetime import timedelta
+from datetime import time, timedelta
+from enum import StrEnum
 from typing import Any
 
 BUILT_IN = "built-in"
@@ -19,6 +20,64 @@ CONGRATULATION_MESSAGE = (
 )
 
 
+#: The rules' names: the rules file's sections, the notifications' kinds.
+REMINDER = "start_training_reminder"
+CONGRATULATION = "training_dose_congratulation"
+DEFAULT_ZONE = "UTC"
+
+
+@dataclass(frozen=True, slots=True)
+class Cap:
+    """At most `max` notifications of a rule to a user whose trigger times lie within `per`."""
+
+    max: int
+    per: timedelta
+
+
+class QuietAction(StrEnum):
+    SKIP = "skip"  # not sent: outcome `quiet_hours`
+    DEFER = "defer"  # sent when the user's local clock next reaches the end
+
+
+@dataclass(frozen=True, slots=True)
+class QuietHours:
+    """[start, end) of the user's local time, wrapping midnight when start > end."""
+
+    start: time
+    end: time
+    action: QuietAction = QuietAction.SKIP
+
+    def covers(self, local: time) -> bool:
+        if self.start < self.end:
+            return self.start <= local < self.end
+        return local >= self.start or local < self.end
+
+    def as_data(self) -> dict[str, str]:
+        return {"from": _clock(self.start), "to": _clock(self.end), "action": self.action.value}
+
+
+@dataclass(frozen=True, slots=True)
+class Controls:
+    """When a rule's notifications may go: its cap and its quiet hours, if any."""
+
+    cap: Cap | None = None
+    quiet_hours: QuietHours | None = None
+
+    def __bool__(self) -> bool:
+        return self.cap is not None or self.quiet_hours is not None
+
+    def as_data(self) -> dict[str, Any]:
+        data: dict[str, Any] = {}
+        if self.cap is not None:
+            data["cap"] = {"max": self.cap.max, "per_hours": self.cap.per // timedelta(hours=1)}
+        if self.quiet_hours is not None:
+            data["quiet_hours"] = self.quiet_hours.as_data()
+        return data
+
+
+NO_CONTROLS = Controls()
+
+
 @dataclass(frozen=True, slots=True)
 class ReminderRule:
     """`start_training_reminder`: nudge a user who launched the app and started nothing."""
@@ -27,6 +86,7 @@ class ReminderRule:
     delay: timedelta = timedelta(minutes=10)
     allowed_lateness: timedelta = timedelta(seconds=30)
     message: str = REMINDER_MESSAGE
+    controls: Controls = NO_CONTROLS
 
 
 @dataclass(frozen=True, slots=True)
@@ -36,6 +96,7 @@ class CongratulationRule:
     enabled: bool = True
     threshold: timedelta = timedelta(minutes=30)
     message: str = CONGRATULATION_MESSAGE
+    controls: Controls = NO_CONTROLS
 
 
 @dataclass(frozen=True, slots=True)
@@ -45,6 +106,8 @@ class RuleSet:
     source: str = BUILT_IN
     start_training_reminder: ReminderRule = field(default_factory=ReminderRule)
     training_dose_congratulation: CongratulationRule = field(default_factory=CongratulationRule)
+    #: The zone of a user whose events state none (IANA name).
+    default_zone: str = DEFAULT_ZONE
 
     @classmethod
     def built_in(
@@ -67,17 +130,20 @@ class RuleSet:
         return {
             "version": self.version,
             "source": self.source,
+            "timezone": {"default": self.default_zone},
             "rules": {
                 "start_training_reminder": {
                     "enabled": reminder.enabled,
                     "delay_seconds": _seconds(reminder.delay),
                     "allowed_lateness_seconds": _seconds(reminder.allowed_lateness),
                     "message": reminder.message,
+                    **reminder.controls.as_data(),
                 },
                 "training_dose_congratulation": {
                     "enabled": congratulation.enabled,
                     "threshold_seconds": _seconds(congratulation.threshold),
                     "message": congratulation.message,
+                    **congratulation.controls.as_data(),
                 },
             },
         }
@@ -85,3 +151,7 @@ class RuleSet:
 
 def _seconds(span: timedelta) -> int:
     return int(span.total_seconds())
+
+
+def _clock(moment: time) -> str:
+    return moment.strftime("%H:%M")

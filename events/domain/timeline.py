@@ -26,11 +26,13 @@ from typing import cast
 
 from events.domain.decisions import (
     NO_WINDOW,
+    Contact,
     Decision,
     DecisionRecord,
     UserState,
     Verdict,
     Window,
+    Zone,
     settle,
 )
 from events.domain.events import Event, TrainingProgramEvent, TrainingProgramStarted
@@ -106,15 +108,19 @@ def _redecided(
 
 
 def _before_window(state: UserState) -> UserState:
-    """The state before the window's first event: its sessions, what was sent, and the
-    reminders of launches no longer in the window (the window is full)."""
+    """The state before the window's first event: its sessions and zone, what was sent, and
+    the reminders of launches no longer in the window (the window is full)."""
     ids = {event.event_id for event in state.window.events}
     pending, sent = state.pending_reminder, state.last_sent_reminder
+    window = state.window
     return UserState(
-        state.window.sessions_before,
+        window.sessions_before,
         pending if pending is not None and pending.launch.event_id not in ids else None,
         sent if sent is not None and sent.launch.event_id not in ids else None,
-        Window(sent=state.window.sent, sessions_before=state.window.sessions_before),
+        Window(
+            sent=window.sent, sessions_before=window.sessions_before, zone_before=window.zone_before
+        ),
+        Contact(window.zone_before, state.contact.recent),  # what was sent stays counted
     )
 
 
@@ -170,7 +176,8 @@ def _appended(state: UserState, event: Event, thresholds: Thresholds) -> UserSta
         state.open_sessions,
         state.pending_reminder,
         state.last_sent_reminder,
-        Window(events, window.sent, window.sessions_before),
+        Window(events, window.sent, window.sessions_before, window.zone_before),
+        state.contact,
     )
 
 
@@ -181,21 +188,27 @@ def _windowed(state: UserState, events: tuple[Event, ...], thresholds: Threshold
     drop = max(0, len(events) - thresholds.reorder_window_events)
     while drop < len(events) and events[drop].effective_at < horizon:
         drop += 1
+    window = state.window
     if not drop:
-        return _with_window(state, Window(events, state.window.sent, state.window.sessions_before))
+        return _with_window(
+            state, Window(events, window.sent, window.sessions_before, window.zone_before)
+        )
     gone = events[:drop]
     return _with_window(
         state,
         Window(
             events[drop:],
-            _without(state.window.sent, (event.event_id for event in gone)),
-            _sessions_after(state.window.sessions_before, gone),
+            _without(window.sent, (event.event_id for event in gone)),
+            _sessions_after(window.sessions_before, gone),
+            _zone_after(window.zone_before, gone),
         ),
     )
 
 
 def _with_window(state: UserState, window: Window) -> UserState:
-    return UserState(state.open_sessions, state.pending_reminder, state.last_sent_reminder, window)
+    return UserState(
+        state.open_sessions, state.pending_reminder, state.last_sent_reminder, window, state.contact
+    )
 
 
 def _without(sent: tuple[tuple[str, str], ...], ids: Iterable[str]) -> tuple[tuple[str, str], ...]:
@@ -221,6 +234,12 @@ def _sessions_after(
         elif close_training_session in rules:
             after.pop(event.training_program_id, None)
     return MappingProxyType(after)
+
+
+def _zone_after(zone: Zone, events: Iterable[Event]) -> Zone:
+    for event in events:
+        zone = zone.after(event)
+    return zone
 
 
 def _effective_at(event: Event) -> datetime:

@@ -44,6 +44,7 @@ def start_reminder(record: DecisionRecord, thresholds: Thresholds) -> Notificati
         ),
         decision=_cause(record),
         rules_version=record.rules_version or None,
+        deliver_after=record.deliver_after,
     )
 
 
@@ -66,6 +67,7 @@ def training_dose_congratulation(record: DecisionRecord, thresholds: Thresholds)
         ),
         decision=_cause(record),
         rules_version=record.rules_version or None,
+        deliver_after=record.deliver_after,
     )
 
 

@@ -20,16 +20,14 @@ from typing import cast
 
 from events.domain import timeline
 from events.domain.decisions import (
-    CancelReminder,
     Decision,
     DecisionRecord,
-    Reminder,
     Trigger,
     UserState,
     settle,
 )
 from events.domain.events import Event, UnknownEvent
-from events.domain.rules import Thresholds, remind_to_start
+from events.domain.rules import Thresholds, release_reminder
 from events.ports import Arrival, Change, Committed, EventRepository, NeedsStoredState, UnitOfWork
 from events.service import metrics
 from events.service.notices import notifications_of
@@ -183,25 +181,14 @@ def _remind_if_due(now: datetime, thresholds: Thresholds, state: UserState) -> l
     reminder = state.pending_reminder
     if reminder is None or reminder.due_at is None or reminder.due_at > now:
         return []
-    return _remind(reminder, thresholds, Trigger.WALL_CLOCK, decided_at=now)
+    return release_reminder(reminder, Trigger.WALL_CLOCK, state, thresholds, decided_at=now)
 
 
 def _remind_at_end_of_replay(thresholds: Thresholds, state: UserState) -> list[Decision]:
     reminder = state.pending_reminder
     if reminder is None:
         return []
-    return _remind(reminder, thresholds, Trigger.END_OF_REPLAY)
-
-
-def _remind(
-    reminder: Reminder, thresholds: Thresholds, trigger: Trigger, decided_at: datetime | None = None
-) -> list[Decision]:
-    """Send the pending reminder; or, armed before its rule was switched off, drop it."""
-    if not thresholds.reminders:
-        return [CancelReminder(reminder.user_id)]
-    return remind_to_start(
-        reminder, trigger, decided_at=decided_at, rules_version=thresholds.rules_version
-    )
+    return release_reminder(reminder, Trigger.END_OF_REPLAY, state, thresholds)
 
 
 def _log(change: Change) -> None:

@@ -122,3 +122,7 @@ class DecisionRecordSerializer(serializers.Serializer[Any]):
         help_text="The version of the rules that decided it (README, 'The rules file'); "
         "empty for a decision recorded before rules had versions."
     )
+    deliver_after = serializers.DateTimeField(
+        allow_null=True,
+        help_text="Deferred by the user's quiet hours: the notification goes no sooner.",
+    )

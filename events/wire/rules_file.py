@@ -9,33 +9,61 @@ problem, each naming the key (`RulesFileError`), as the settings' are.
 ```toml
 version = "2026-12-07.1"
 
+[timezone]
+default = "Europe/Paris"   # the zone of users whose events state none
+
 [rules.start_training_reminder]
 enabled = true
 delay_seconds = 600
 allowed_lateness_seconds = 30
 message = "Your training is waiting!"
+cap = { max = 1, per_hours = 24 }
+quiet_hours = { from = "22:00", to = "08:00", action = "skip" }
 
 [rules.training_dose_congratulation]
 threshold_seconds = 1800
 message = "Great job! You trained for {minutes} minutes."
+quiet_hours = { from = "23:00", to = "07:00", action = "defer" }
 ```
 """
 
 import hashlib
 import tomllib
 from dataclasses import replace
-from datetime import timedelta
+from datetime import time, timedelta
 from pathlib import Path
 from string import Formatter
 from typing import Annotated, Any
 
-from pydantic import BaseModel, ConfigDict, Field, StrictBool, ValidationError, field_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    StrictBool,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 
-from events.domain.ruleset import CongratulationRule, ReminderRule, RuleSet
+from events.domain.ruleset import (
+    CONGRATULATION,
+    REMINDER,
+    Cap,
+    CongratulationRule,
+    Controls,
+    QuietAction,
+    QuietHours,
+    ReminderRule,
+    RuleSet,
+)
+from events.wire.zones import known_zone
 
 YEAR = 366 * 24 * 3600
+HOUR = timedelta(hours=1)
 Seconds = Annotated[int, Field(strict=True, ge=0, le=YEAR)]
 Message = Annotated[str, Field(strict=True, min_length=1, max_length=1000)]
+#: A time of day, "HH:MM" on a 24-hour clock.
+Clock = Annotated[str, Field(strict=True, pattern=r"^([01][0-9]|2[0-3]):[0-5][0-9]$")]
 
 
 class RulesFileError(ValueError):
@@ -50,17 +78,49 @@ class _Section(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
 
-class _Reminder(_Section):
+class _Cap(_Section):
+    max: Annotated[int, Field(strict=True, ge=1, le=1000)]
+    per_hours: Annotated[int, Field(strict=True, ge=1, le=YEAR // 3600)]
+
+    def cap(self) -> Cap:
+        return Cap(self.max, timedelta(hours=self.per_hours))
+
+
+class _QuietHours(_Section):
+    start: Clock = Field(alias="from")
+    end: Clock = Field(alias="to")
+    action: QuietAction = QuietAction.SKIP
+
+    @model_validator(mode="after")
+    def _not_empty(self) -> "_QuietHours":
+        if self.start == self.end:
+            raise ValueError("from and to are the same time: say when quiet hours end")
+        return self
+
+    def quiet_hours(self) -> QuietHours:
+        return QuietHours(_clock(self.start), _clock(self.end), self.action)
+
+
+class _Rule(_Section):
     enabled: StrictBool | None = None
+    message: Message | None = None
+    cap: _Cap | None = None
+    quiet_hours: _QuietHours | None = None
+
+    def controls(self, over: Controls) -> Controls:
+        return Controls(
+            over.cap if self.cap is None else self.cap.cap(),
+            over.quiet_hours if self.quiet_hours is None else self.quiet_hours.quiet_hours(),
+        )
+
+
+class _Reminder(_Rule):
     delay_seconds: Seconds | None = None
     allowed_lateness_seconds: Seconds | None = None
-    message: Message | None = None
 
 
-class _Congratulation(_Section):
-    enabled: StrictBool | None = None
+class _Congratulation(_Rule):
     threshold_seconds: Seconds | None = None
-    message: Message | None = None
 
     @field_validator("message")
     @classmethod
@@ -86,23 +146,59 @@ class _Rules(_Section):
     training_dose_congratulation: _Congratulation = _Congratulation()
 
 
+class _Timezone(_Section):
+    default: Annotated[str, Field(strict=True)] | None = None
+
+    @field_validator("default")
+    @classmethod
+    def _known(cls, name: str | None) -> str | None:
+        if name is not None and not known_zone(name):
+            raise ValueError("not a time zone of the IANA database (e.g. Europe/Paris, UTC)")
+        return name
+
+
 class _File(_Section):
     version: Annotated[str, Field(strict=True, min_length=1, max_length=200)] | None = None
+    timezone: _Timezone = _Timezone()
     rules: _Rules = _Rules()
 
 
-def read(path: Path, over: RuleSet, reorder_window: timedelta | None = None) -> RuleSet:
-    """The rule set of the file at `path`, over `over`; `RulesFileError` if it is not right,
-    or if its reminder's delay is longer than the `reorder_window` (when there is one), as
-    the setting it overrides may not be. Without a `version`, the file's is the start of its
-    content's SHA-256."""
+def read(
+    path: Path,
+    over: RuleSet,
+    reorder_window: timedelta | None = None,
+    state_ttl: timedelta | None = None,
+) -> RuleSet:
+    """The rule set of the file at `path`, over `over`; `RulesFileError` if it is not right:
+    also if its reminder's delay is longer than the `reorder_window` (when there is one), as
+    the setting it overrides may not be, or if a cap looks back further than a user's state
+    is kept (`state_ttl`), as what it counts is kept there. Without a `version`, the file's
+    is the start of its content's SHA-256."""
     rules = _read(path, over)
+    problems = []
     if reorder_window is not None and reorder_window < rules.start_training_reminder.delay:
-        raise RulesFileError(
+        problems.append(
             f"{path}: rules.start_training_reminder.delay_seconds: must be at most "
             "EVENTS_REORDER_WINDOW_SECONDS, as the setting it overrides is"
         )
+    if state_ttl is not None:
+        problems += _caps_beyond(path, rules, state_ttl)
+    if problems:
+        raise RulesFileError("\n".join(problems))
     return rules
+
+
+def _caps_beyond(path: Path, rules: RuleSet, state_ttl: timedelta) -> list[str]:
+    named = {
+        REMINDER: rules.start_training_reminder.controls.cap,
+        CONGRATULATION: rules.training_dose_congratulation.controls.cap,
+    }
+    return [
+        f"{path}: rules.{name}.cap.per_hours: must be at most EVENTS_USER_STATE_TTL_HOURS "
+        f"({state_ttl / HOUR:g}): what a cap counts is kept in the user's state, that long"
+        for name, cap in named.items()
+        if cap is not None and cap.per > state_ttl
+    ]
 
 
 def _read(path: Path, over: RuleSet) -> RuleSet:
@@ -124,6 +220,7 @@ def _read(path: Path, over: RuleSet) -> RuleSet:
         training_dose_congratulation=_congratulation(
             parsed.rules.training_dose_congratulation, over
         ),
+        default_zone=parsed.timezone.default or over.default_zone,
     )
 
 
@@ -135,6 +232,7 @@ def _reminder(section: _Reminder, over: RuleSet) -> ReminderRule:
             delay=_span(section.delay_seconds),
             allowed_lateness=_span(section.allowed_lateness_seconds),
             message=section.message,
+            controls=section.controls(over.start_training_reminder.controls),
         ),
     )
 
@@ -146,6 +244,7 @@ def _congratulation(section: _Congratulation, over: RuleSet) -> CongratulationRu
             enabled=section.enabled,
             threshold=_span(section.threshold_seconds),
             message=section.message,
+            controls=section.controls(over.training_dose_congratulation.controls),
         ),
     )
 
@@ -156,6 +255,10 @@ def _given(**values: Any) -> dict[str, Any]:
 
 def _span(seconds: int | None) -> timedelta | None:
     return None if seconds is None else timedelta(seconds=seconds)
+
+
+def _clock(text: str) -> time:
+    return time.fromisoformat(text)
 
 
 def _lines(path: Path, invalid: ValidationError) -> list[str]:

@@ -52,6 +52,8 @@ class Notification:
     decision: Cause | None = None
     #: The version of the rules that decided it (README, "The rules file").
     rules_version: str | None = None
+    #: Deferred by the user's quiet hours: delivered no sooner than this.
+    deliver_after: datetime | None = None
 
     @property
     def log_fields(self) -> dict[str, Any]:
@@ -83,6 +85,8 @@ class Notification:
             payload["decision"] = _cause_payload(self.decision)
         if self.rules_version is not None:
             payload["rules_version"] = self.rules_version
+        if self.deliver_after is not None:
+            payload["deliver_after"] = self.deliver_after.isoformat()
         return payload
 
 
@@ -111,7 +115,12 @@ def notification_from_payload(payload: dict[str, Any]) -> Notification:
         if cause is None
         else Cause(cause["outcome"], tuple(cause["event_ids"]), cause.get("trigger")),
         rules_version=payload.get("rules_version"),
+        deliver_after=_optional_time(payload.get("deliver_after")),
     )
+
+
+def _optional_time(value: str | None) -> datetime | None:
+    return None if value is None else datetime.fromisoformat(value)
 
 
 def _cause_payload(cause: Cause) -> dict[str, Any]:

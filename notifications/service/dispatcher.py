@@ -260,10 +260,24 @@ class Dispatcher:
         return len(claimed)
 
     def _claim(self, limit: int) -> list[OutboxEntry]:
-        claimed = self._store.claim_due(self._clock(), limit)
+        now = self._clock()
+        claimed = [
+            entry for entry in self._store.claim_due(now, limit) if not self._deferred(entry, now)
+        ]
         for _ in range(self._queues.put(claimed)):
             self._start_sender()
         return claimed
+
+    def _deferred(self, entry: OutboxEntry, now: datetime) -> bool:
+        """Deferred by the user's quiet hours, and not yet due: it waits for its time
+        without spending an attempt."""
+        deliver_after = entry.notification.deliver_after
+        if deliver_after is None or deliver_after <= now:
+            return False
+        self._store.retry_later(
+            entry.notification_id, deliver_after, entry.last_error, attempted=False
+        )
+        return True
 
     def _start_sender(self) -> None:
         try:
@@ -366,7 +380,7 @@ class Dispatcher:
             self._account_sent(entry)
 
     def _account_sent(self, entry: OutboxEntry) -> None:
-        metrics.DELIVERY_LATENCY.observe((entry.updated_at - entry.round[0]).total_seconds())
+        metrics.DELIVERY_LATENCY.observe((entry.updated_at - _round_start(entry)).total_seconds())
         metrics.notifications_counter(entry.notification.kind, "sent").inc()
         metrics.attempts_counter("sent").inc()
         logger.info(
@@ -410,10 +424,18 @@ class Dispatcher:
         return self._policy.next_delay(attempts, self._elapsed(entry), error.retry_after)
 
     def _elapsed(self, entry: OutboxEntry) -> float:
-        return (self._clock() - entry.round[0]).total_seconds()
+        return (self._clock() - _round_start(entry)).total_seconds()
 
     def _in(self, seconds: float) -> datetime:
         return self._clock() + timedelta(seconds=seconds)
+
+
+def _round_start(entry: OutboxEntry) -> datetime:
+    """When its round of attempts began: a deferred notification's begins when it is due,
+    so that its latency and retry budget do not count the quiet hours."""
+    deliver_after = entry.notification.deliver_after
+    started = entry.round[0]
+    return started if deliver_after is None else max(started, deliver_after)
 
 
 #: How often `flush` asks the store: soon at first, then less often, as each ask is a

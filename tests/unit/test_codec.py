@@ -1,6 +1,7 @@
 """The Redis encoding of a user's state gives back the state it was made from."""
 
 from dataclasses import replace
+from datetime import timedelta
 from types import MappingProxyType
 
 import orjson
@@ -8,12 +9,14 @@ import orjson
 from events.adapters.codec import decode_record, decode_state, encode_record, encode_state
 from events.domain.decisions import (
     NO_STATE,
+    Contact,
     DecisionRecord,
     Reminder,
     Trigger,
     UserState,
     Verdict,
     Window,
+    Zone,
 )
 from tests.factories import at, cancelled, finished, launched, received, started, unknown
 
@@ -39,6 +42,11 @@ def test_a_state_with_its_reorder_window_survives_the_round_trip():
             window,
             sent=((window[-1].event_id, window[2].event_id),),
             sessions_before=MappingProxyType({"long": before_window}),
+            zone_before=Zone(offset=timedelta(hours=-5)),
+        ),
+        contact=Contact(
+            Zone("Asia/Tokyo", timedelta(hours=9, minutes=30)),
+            (("remind_to_start", at(10)), ("congratulate_training_dose", at(50))),
         ),
     )
 
@@ -68,6 +76,8 @@ def test_a_decision_record_keeps_its_rules_version():
     )
 
     assert decode_record(encode_record(record)) == record
+    deferred = replace(record, deliver_after=at(14 * 60))
+    assert decode_record(encode_record(deferred)).deliver_after == at(14 * 60)
 
 
 def test_a_record_written_before_rules_had_versions_reads_with_none():

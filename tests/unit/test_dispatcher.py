@@ -4,6 +4,8 @@ import subprocess
 import sys
 import threading
 import time
+from dataclasses import replace
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from notifications.adapters.memory import InMemoryOutboxStore
@@ -517,3 +519,48 @@ def test_a_pass_after_closing_returns_instead_of_waiting_for_senders_that_never_
     passed.join(timeout=3)
 
     assert not passed.is_alive()
+
+
+class Clock:
+    """A clock the test moves."""
+
+    def __init__(self, now: datetime) -> None:
+        self.now = now
+
+    def __call__(self) -> datetime:
+        return self.now
+
+
+def test_a_deferred_notification_waits_for_its_time_without_spending_an_attempt():
+    transport = FlakyTransport()
+    clock = Clock(datetime(2026, 12, 7, 22, tzinfo=UTC))
+    store = InMemoryOutboxStore(clock=clock)
+    dispatcher = Dispatcher(store, transport, clock=clock)
+    morning = clock.now + timedelta(hours=9)
+    notification = replace(reminder_for("u1"), deliver_after=morning)
+    store.append([notification])
+
+    dispatcher.deliver_due()
+
+    entry = store.get(notification.notification_id)
+    assert transport.sent == []
+    assert (entry.status, entry.attempts, entry.next_attempt_at) == (
+        DeliveryStatus.PENDING,
+        0,
+        morning,
+    )
+    clock.now = morning
+    dispatcher.deliver_due()
+    assert transport.sent == [notification]
+    assert store.get(notification.notification_id).status is DeliveryStatus.SENT
+
+
+def test_a_notification_deferred_to_a_moment_passed_is_delivered_at_once():
+    transport = FlakyTransport()
+    outbox = Outbox(transport)
+    notification = replace(reminder_for("u1"), deliver_after=datetime(2021, 3, 1, tzinfo=UTC))
+
+    outbox.publish(notification)
+
+    assert outbox.flush(timeout=5)
+    assert transport.sent == [notification]
