@@ -10,7 +10,7 @@ from datetime import timedelta
 
 from events.domain.decisions import DecisionRecord, Verdict
 from events.domain.events import Event
-from events.domain.rules import Thresholds
+from events.domain.rules import Thresholds, congratulate_training_dose, remind_to_start
 from notifications.domain.notification import (
     Cause,
     Notification,
@@ -75,6 +75,13 @@ def training_dose_congratulation(record: DecisionRecord, thresholds: Thresholds)
 NOTICES: dict[Verdict, Callable[[DecisionRecord, Thresholds], Notification]] = {
     Verdict.SENT: start_reminder,
     Verdict.CONGRATULATED: training_dose_congratulation,
+}
+
+
+#: The kind of notification each notifying rule earns, by the rule's name in the records.
+KIND_OF_RULE: dict[str, NotificationKind] = {
+    remind_to_start.__name__: NotificationKind.START_TRAINING_REMINDER,
+    congratulate_training_dose.__name__: NotificationKind.TRAINING_DOSE_CONGRATULATION,
 }
 
 

@@ -31,7 +31,7 @@ from events.domain.rules import Thresholds, release_reminder
 from events.ports import Arrival, Change, Committed, EventRepository, NeedsStoredState, UnitOfWork
 from events.service import metrics
 from events.service.notices import notifications_of
-from events.service.signals import event_recorded
+from events.service.signals import decisions_saved, event_recorded
 from notifications.domain.notification import Notification
 from notifications.service import metrics as notification_metrics
 
@@ -192,6 +192,7 @@ def _remind_at_end_of_replay(thresholds: Thresholds, state: UserState) -> list[D
 
 
 def _log(change: Change) -> None:
+    decisions_saved.send(sender=DecisionRecord, records=change.records)
     for notification in change.notifications:
         notification_metrics.notifications_counter(notification.kind, "queued").inc()
     if not logger.isEnabledFor(logging.INFO):

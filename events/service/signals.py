@@ -11,3 +11,9 @@ from django.dispatch import Signal
 #: only decides. An exception propagates to the caller (no `send_robust`) and nothing is
 #: saved, so a broken rule is loud, never silent.
 event_recorded = Signal(use_caching=True)  # receivers looked up once per event class
+
+#: Sent once a unit of work that decided something is saved, after the store's commit.
+#: sender: `DecisionRecord`. provides args: records (the `DecisionRecord`s saved). For who
+#: watches what the rules decide (a what-if's tally); a receiver's exception propagates
+#: to the caller, after the save.
+decisions_saved = Signal()

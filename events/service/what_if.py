@@ -3,18 +3,24 @@
 `replay_events FILE --what-if OTHER.toml` replays the file under the rules in
 force and under the other file, each into a throwaway memory store whose
 notifications are counted, never delivered (`TallyTransport`), and compares
-them: per notification kind, how many; and the users whose
-notifications change, a user changing when the multiset of (kind, minutes) they
-are told differs.
+them: per notification kind, how many, and how many the rules' controls held
+back (`capped`, `quiet_hours`: counted from the decisions saved); and the users
+whose notifications change, a user changing when the multiset of (kind, minutes)
+they are told differs.
 """
 
 import threading
 from collections import Counter, defaultdict
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from events.domain.decisions import DecisionRecord, Verdict
+from events.service.notices import KIND_OF_RULE
 from notifications.domain.notification import Notification, NotificationKind
+
+#: The outcomes of notifications held back, as a what-if counts them.
+HELD = (Verdict.CAPPED, Verdict.QUIET_HOURS)
 
 #: What a user is told, as a what-if compares it: a deferral alone is no change.
 Told = tuple[str, int | None]
@@ -27,6 +33,7 @@ class TallyTransport:
     def __init__(self) -> None:
         self._lock = threading.Lock()
         self.by_kind: Counter[str] = Counter({str(kind): 0 for kind in NotificationKind})
+        self.held: Counter[tuple[str, str]] = Counter()  # (kind, outcome)
         self.by_user: defaultdict[str, Counter[Told]] = defaultdict(Counter)
 
     def send(self, notification: Notification) -> None:
@@ -34,6 +41,17 @@ class TallyTransport:
         with self._lock:
             self.by_kind[told[0]] += 1
             self.by_user[notification.user_id][told] += 1
+
+    def decided(self, records: Sequence[DecisionRecord], **signal: Any) -> None:
+        """A receiver of `decisions_saved`: counts the notifications held back."""
+        held = [
+            (str(KIND_OF_RULE[record.rule]), str(record.outcome))
+            for record in records
+            if record.outcome in HELD
+        ]
+        if held:
+            with self._lock:
+                self.held.update(held)
 
 
 @dataclass(frozen=True, slots=True)
@@ -68,7 +86,13 @@ class Comparison:
 
 
 def _by_kind(tally: TallyTransport) -> dict[str, dict[str, int]]:
-    return {kind: {"notifications": count} for kind, count in sorted(tally.by_kind.items())}
+    return {
+        kind: {
+            "notifications": count,
+            **{str(outcome): tally.held[kind, str(outcome)] for outcome in HELD},
+        }
+        for kind, count in sorted(tally.by_kind.items())
+    }
 
 
 def _told(told: Counter[Told]) -> list[dict[str, Any]]:

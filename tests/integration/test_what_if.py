@@ -21,6 +21,10 @@ def rules_to_try(tmp_path):
     return path
 
 
+def told(notifications: int, capped: int = 0, quiet_hours: int = 0) -> dict[str, int]:
+    return {"notifications": notifications, "capped": capped, "quiet_hours": quiet_hours}
+
+
 def what_if(*args: str) -> tuple[str, str]:
     out, err = io.StringIO(), io.StringIO()
     call_command("replay_events", *args, stdout=out, stderr=err)
@@ -36,12 +40,12 @@ def test_a_longer_dose_would_not_have_congratulated_foo1(rules_to_try, tmp_path)
 
     assert json.loads(out) == {
         "before": {
-            "start_training_reminder": {"notifications": 1},
-            "training_dose_congratulation": {"notifications": 1},
+            "start_training_reminder": told(1),
+            "training_dose_congratulation": told(1),
         },
         "after": {
-            "start_training_reminder": {"notifications": 1},
-            "training_dose_congratulation": {"notifications": 0},
+            "start_training_reminder": told(1),
+            "training_dose_congratulation": told(0),
         },
         "users_changed": 1,
     }
@@ -58,8 +62,13 @@ def test_the_comparison_is_a_table_for_people(rules_to_try):
     out, err = what_if(str(SAMPLE_PATH), "--what-if", str(rules_to_try))
 
     assert "Rules tried: longer-dose" in out
-    assert [line.split() for line in out.splitlines() if line.startswith("training_dose")] == [
-        ["training_dose_congratulation", "1", "0"]
+    lines = out.splitlines()
+    table = lines[lines.index(next(line for line in lines if line.startswith("training_dose"))) :]
+    assert [line.split() for line in table[:4]] == [
+        ["training_dose_congratulation", "before", "after"],
+        ["notifications", "1", "0"],
+        ["capped", "0", "0"],
+        ["quiet_hours", "0", "0"],
     ]
     assert "Users whose notifications change: 1." in out
     assert "Replayed 5 events under the rules longer-dose." in err
@@ -136,3 +145,57 @@ def test_a_history_of_more_users_than_the_memory_store_holds_is_a_clear_error(
 
     with pytest.raises(CommandError, match="EVENTS_MEMORY_MAX_USERS"):
         what_if(str(SAMPLE_PATH), "--what-if", str(rules_to_try))
+
+
+def test_quiet_hours_over_the_samples_afternoon_hold_back_both_notifications(tmp_path):
+    quiet = tmp_path / "quiet.toml"
+    quiet.write_text(
+        'version = "quiet-afternoon"\n'
+        "[rules.start_training_reminder]\n"
+        'quiet_hours = { from = "16:00", to = "18:00", action = "skip" }\n'
+        "[rules.training_dose_congratulation]\n"
+        'quiet_hours = { from = "16:00", to = "18:00", action = "defer" }\n'
+    )
+
+    out, _ = what_if(str(SAMPLE_PATH), "--what-if", str(quiet), "--json")
+
+    assert json.loads(out) == {
+        "before": {"start_training_reminder": told(1), "training_dose_congratulation": told(1)},
+        # the reminder is skipped; the congratulation is deferred, which is no change
+        "after": {
+            "start_training_reminder": told(0, quiet_hours=1),
+            "training_dose_congratulation": told(1),
+        },
+        "users_changed": 1,
+    }
+
+
+def test_a_cap_counts_what_it_holds_back(tmp_path):
+    history = tmp_path / "three-sessions.jsonl"
+    history.write_text("".join(json.dumps(event) + "\n" for event in three_sessions("foo3")))
+    capped = tmp_path / "capped.toml"
+    capped.write_text("[rules.training_dose_congratulation]\ncap = { max = 2, per_hours = 24 }\n")
+
+    out, _ = what_if(str(history), "--what-if", str(capped), "--json")
+
+    compared = json.loads(out)
+    assert compared["before"]["training_dose_congratulation"] == told(3)
+    assert compared["after"]["training_dose_congratulation"] == told(2, capped=1)
+    assert compared["users_changed"] == 1
+
+
+def three_sessions(user: str) -> list[dict[str, str]]:
+    """Three 40-minute sessions of `user` in one afternoon, in the brief's format."""
+    events = []
+    for hour in (13, 15, 17):
+        for kind, minute in (("training_program_started", 0), ("training_program_finished", 40)):
+            events.append(
+                {
+                    "type": kind,
+                    "user_id": user,
+                    "device_id": "d1",
+                    "time_stamp": f"2021-02-28 {hour}:{minute:02d}:00",
+                    "training_program_id": f"p{hour}",
+                }
+            )
+    return events

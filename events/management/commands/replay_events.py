@@ -19,6 +19,7 @@ from events.ports import StoreFull, StoreUnavailable
 from events.service import what_if
 from events.service.ingestion import REJECTED, Ingested, ingest_many
 from events.service.processing import Outcome
+from events.service.signals import decisions_saved
 from events.wire.rules_file import RulesFileError
 from eventsproject import bootstrap
 from notifications.ports import DeliveryStatus, OutboxStore
@@ -115,12 +116,14 @@ class Command(BaseCommand):
         tally = what_if.TallyTransport()
         parts = bootstrap.what_if(rules, tally)
         self._caused, self._users = [], set()
+        decisions_saved.connect(tally.decided, weak=False)
         with bootstrap.installed(parts), _open(options["path"], None) as source:
             try:
                 replayed, _ = self._replay_and_deliver(parts, source, options["no_drain"])
             except StoreFull:
                 raise CommandError(_FULL) from None
             finally:
+                decisions_saved.disconnect(tally.decided)
                 parts.dispatcher.close(timeout=0)
         self.stderr.write(f"Replayed {replayed['read']} events under the rules {rules.version}.")
         return tally
@@ -128,11 +131,12 @@ class Command(BaseCommand):
     def _show(self, comparison: what_if.Comparison, in_force: RuleSet, tried: RuleSet) -> None:
         self.stdout.write(f"Rules in force: {in_force.version} ({in_force.source}).")
         self.stdout.write(f"Rules tried: {tried.version} ({tried.source}).")
-        self.stdout.write(f"{'notifications':<30}{'before':>8}{'after':>8}")
         data = comparison.as_data()
         for kind, before in data["before"].items():
             after = data["after"][kind]
-            self.stdout.write(f"{kind:<30}{before['notifications']:>8}{after['notifications']:>8}")
+            self.stdout.write(f"{kind:<30}{'before':>8}{'after':>8}")
+            for column, count in before.items():
+                self.stdout.write(f"  {column:<28}{count:>8}{after[column]:>8}")
         self.stdout.write(f"Users whose notifications change: {data['users_changed']}.")
 
     def _replay_and_deliver(
