@@ -4,7 +4,8 @@ other messages; `GET /v1/rules` and the health report say which rules are in for
 import os
 import subprocess
 import sys
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, NamedTuple
 
@@ -25,6 +26,7 @@ ROOT = Path(__file__).resolve().parents[2]
 class Replayed(NamedTuple):
     sent: list[Notification]
     foo1_decisions: list[dict[str, Any]]
+    foo2_decisions: list[dict[str, Any]]
 
     @property
     def foo1_outcomes(self) -> list[str]:
@@ -33,11 +35,12 @@ class Replayed(NamedTuple):
 
 @pytest.fixture
 def under_rules(settings, store_settings, tmp_path) -> Iterator[Callable[[str], Replayed]]:
-    """Call with a rules file's text: the brief's sample goes through the API of a service
-    built with it; the notifications it sends and foo1's decisions come back."""
+    """Call with a rules file's text: the brief's sample (and `more` events after it) goes
+    through the API of a service built with it; the notifications it sends and foo1's
+    and foo2's decisions come back."""
     built: list[bootstrap.Components] = []
 
-    def replay_sample(text: str) -> Replayed:
+    def replay_sample(text: str, more: Sequence[dict[str, Any]] = ()) -> Replayed:
         path = tmp_path / "rules.toml"
         path.write_text(text)
         settings.EVENTS_RULES_FILE = str(path)
@@ -47,12 +50,15 @@ def under_rules(settings, store_settings, tmp_path) -> Iterator[Callable[[str], 
         with bootstrap.installed(parts):
             parts.dispatcher.start()
             client = APIClient()
-            for event in BRIEF_SAMPLE:
+            for event in (*BRIEF_SAMPLE, *more):
                 assert client.post("/v1/event", event, format="json").status_code == 202
             drain_reminders()
             assert parts.dispatcher.flush(timeout=5)
-            decisions = client.get("/v1/users/foo1/decisions").json()["results"]
-        return Replayed(list(transport.sent), decisions)
+            decisions = [
+                client.get(f"/v1/users/{user}/decisions").json()["results"]
+                for user in ("foo1", "foo2")
+            ]
+        return Replayed(list(transport.sent), *decisions)
 
     yield replay_sample
     for parts in built:
@@ -163,3 +169,53 @@ def test_reminders_pending_when_their_rule_is_switched_off_are_never_sent(
     assert delivered() == []
     assert APIClient().get("/v1/users/foo2/decisions").json()["results"] == []
     assert APIClient().get("/v1/users/foo2").json()["pending_reminder"] is None
+
+
+def test_quiet_hours_in_the_default_zone_skip_the_reminder_and_defer_the_congratulation(
+    under_rules,
+):
+    replayed = under_rules(
+        'version = "tokyo-nights"\n[timezone]\ndefault = "Asia/Tokyo"\n'
+        "[rules.start_training_reminder]\n"
+        'quiet_hours = { from = "22:00", to = "08:00", action = "skip" }\n'
+        "[rules.training_dose_congratulation]\n"
+        'quiet_hours = { from = "23:00", to = "07:00", action = "defer" }\n'
+    )
+
+    [congratulation] = replayed.sent  # foo2's reminder was due at 01:32 in Tokyo: skipped
+    assert congratulation.deliver_after == datetime(2021, 2, 28, 22, tzinfo=UTC)  # 07:00 there
+    assert congratulation.as_payload()["deliver_after"] == "2021-02-28T22:00:00+00:00"
+    [decision] = [d for d in replayed.foo1_decisions if d["outcome"] == "congratulated"]
+    assert decision["deliver_after"] == "2021-02-28T22:00:00Z"
+    assert decision["figures"]["quiet_hours"]["local_time"] == "2021-03-01T01:59:43+09:00"
+    [skipped] = [d for d in replayed.foo2_decisions if d["outcome"] == "quiet_hours"]
+    assert skipped["figures"]["quiet_hours"] == {
+        "zone": "Asia/Tokyo",
+        "local_time": "2021-03-01T01:32:52+09:00",
+        "from": "22:00",
+        "to": "08:00",
+        "action": "skip",
+    }
+    assert skipped["notification_id"] is None
+    assert skipped["rules_version"] == "tokyo-nights"
+
+
+def test_a_cap_holds_back_a_third_congratulation_in_a_day(under_rules):
+    replayed = under_rules(
+        "[rules.training_dose_congratulation]\ncap = { max = 2, per_hours = 24 }\n",
+        more=[*legacy_session("foo1", "p2", 18), *legacy_session("foo1", "p3", 20)],
+    )
+
+    assert kinds(replayed.sent).count(NotificationKind.TRAINING_DOSE_CONGRATULATION) == 2
+    [capped] = [d for d in replayed.foo1_decisions if d["outcome"] == "capped"]
+    assert capped["figures"]["cap"] == {"count": 2, "max": 2, "per_hours": 24}
+    assert capped["events"][-1]["occurred_at"] == "2021-02-28T20:40:00Z"
+
+
+def legacy_session(user: str, program: str, hour: int) -> list[dict[str, str]]:
+    """A 40-minute session of `user` at `hour`, in the brief's format."""
+    common = {"user_id": user, "device_id": "bar1", "training_program_id": program}
+    return [
+        {**common, "type": "training_program_started", "time_stamp": f"2021-02-28 {hour}:00:00"},
+        {**common, "type": "training_program_finished", "time_stamp": f"2021-02-28 {hour}:40:00"},
+    ]
