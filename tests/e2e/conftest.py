@@ -12,6 +12,7 @@ import pytest
 import requests
 
 from notifications.management.standin import NotifyStandIn
+from tests.redis_server import REDIS_URL, delete_prefix, require_redis, unique_prefix
 from tests.wire import free_port
 
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
@@ -115,3 +116,22 @@ def wait_until_up(base_url: str, process: subprocess.Popen, log, timeout: float 
         except (requests.ConnectionError, requests.Timeout):  # not listening, or still booting
             time.sleep(0.1)
     raise RuntimeError(f"server did not answer on {base_url} within {timeout}s")
+
+
+@pytest.fixture
+def redis_env(server_env):
+    client = require_redis()
+    prefix = unique_prefix()
+    server_env.update(
+        EVENTS_STORE="redis",
+        REDIS_URL=REDIS_URL,
+        EVENTS_REDIS_PREFIX=prefix,
+        EVENTS_TIMER_SHARDS="4",
+        EVENTS_CLAIM_LEASE_SECONDS="2",
+        NOTIFY_CONNECT_TIMEOUT="0.2",  # three attempts fit in the lease, as the settings ask
+        NOTIFY_READ_TIMEOUT="0.4",
+        EVENTS_TICK_SECONDS="0.2",
+        EVENTS_BATCH_THROTTLE_RATE="",
+    )
+    yield server_env
+    delete_prefix(client, prefix)

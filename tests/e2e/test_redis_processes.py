@@ -18,30 +18,10 @@ from eventsproject import bootstrap
 from notifications.management.standin import Answer
 from tests.conftest import RecordingTransport
 from tests.e2e.conftest import GUNICORN, PROJECT_ROOT, Server
-from tests.redis_server import REDIS_URL, delete_prefix, require_redis, unique_prefix
 
 pytestmark = pytest.mark.e2e
 
 START = datetime(2026, 12, 2, 9, 0, tzinfo=UTC)
-
-
-@pytest.fixture
-def redis_env(server_env):
-    client = require_redis()
-    prefix = unique_prefix()
-    server_env.update(
-        EVENTS_STORE="redis",
-        REDIS_URL=REDIS_URL,
-        EVENTS_REDIS_PREFIX=prefix,
-        EVENTS_TIMER_SHARDS="4",
-        EVENTS_CLAIM_LEASE_SECONDS="2",
-        NOTIFY_CONNECT_TIMEOUT="0.2",  # three attempts fit in the lease, as the settings ask
-        NOTIFY_READ_TIMEOUT="0.4",
-        EVENTS_TICK_SECONDS="0.2",
-        EVENTS_BATCH_THROTTLE_RATE="",
-    )
-    yield server_env
-    delete_prefix(client, prefix)
 
 
 def event(kind, user, minute, **extra):
