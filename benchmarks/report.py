@@ -71,6 +71,12 @@ TARGETS: list[tuple[str, Callable[[Figures], str], Callable[[Figures], bool]]] =
         lambda r: _window_share(r) >= 0.90,
     ),
     (
+        "Replay with caps and quiet hours on both rules ≥ 90% of without (medians of "
+        "interleaved turns; benchmarks/controls.toml; issue 26)",
+        lambda r: _measured(_controls_share(r), "{:.1%}") + _window_turns(r),
+        lambda r: _controls_share(r) >= 0.90,
+    ),
+    (
         "1M events take about 10 x the time of 100k (≤ 12)",
         lambda r: f"{r['replay']['scaling']:.1f}",
         lambda r: r["replay"]["scaling"] <= 12,
@@ -142,6 +148,10 @@ def _window(results: Figures) -> Figures:
 
 def _window_share(results: Figures) -> float:
     return float(_window(results).get("window_share_of_no_window", 0.0))
+
+
+def _controls_share(results: Figures) -> float:
+    return float(_window(results).get("controls_share_of_window", 0.0))
 
 
 def _window_turns(results: Figures) -> str:

@@ -147,19 +147,21 @@ def _replay_turns(*inputs: list[bytes]) -> list[list[Replayed]]:
 
 #: Turns of each replay of the window's cost; its rows are their medians.
 WINDOW_TURNS = 5
-#: The replays of the window's cost, by name: whether a third of the events arrive late,
-#: and the settings.
+#: The replays of the window's cost and of the rules file's controls, by name: whether a
+#: third of the events arrive late, and the settings.
 WINDOW_REPLAYS: dict[str, tuple[bool, dict[str, Any]]] = {
     "window": (False, {}),
     "no_window": (False, {"EVENTS_REORDER_WINDOW_EVENTS": 0}),
     "late_window": (True, {}),
+    "controls": (False, {"EVENTS_RULES_FILE": str(HERE / "controls.toml")}),
 }
 
 
 def _window_section(count: int) -> dict[str, Any]:
     """What the reorder window costs a replay: the same input with the window and without
-    (EVENTS_REORDER_WINDOW_EVENTS=0), and with a third of its events up to 20 minutes late,
-    taking turns; then the late input once without the window, for its notifications."""
+    (EVENTS_REORDER_WINDOW_EVENTS=0), with a third of its events up to 20 minutes late, and
+    under benchmarks/controls.toml (caps and quiet hours on both rules), taking turns; then
+    the late input once without the window, for its notifications."""
     _progress(f"replay: {count:,} events with the window, without, and a third late, in turns")
     stream = list(workload.events(count, int(count * USERS_PER_EVENT)))
     inputs = {
@@ -178,6 +180,7 @@ def _window_section(count: int) -> dict[str, Any]:
         "events": count,
         **rows,
         "window_share_of_no_window": rows["window"]["per_second"] / rows["no_window"]["per_second"],
+        "controls_share_of_window": rows["controls"]["per_second"] / rows["window"]["per_second"],
         "late_no_window_notifications": late_without_window,
     }
 
