@@ -15,6 +15,7 @@ from drf_spectacular.utils import (
 from rest_framework import serializers
 
 from events.api import schema_rules  # noqa: F401  (its extensions)
+from events.domain.ruleset import CONGRATULATION, REMINDER, QuietAction
 from events.service.ingestion import REJECTED, STATUS_CODES
 from events.wire import cloudevents, segment
 from events.wire.formats import serializers_of
@@ -171,13 +172,34 @@ describe_user_decisions = extend_schema(
     responses={200: DecisionRecordSerializer(many=True), **ERRORS},
 )
 
+
+#: A rule's frequency cap and quiet hours, when it has them (one component each).
+_CONTROLS: dict[str, serializers.Field[Any, Any, Any, Any]] = {
+    "cap": inline_serializer(
+        "Cap",
+        {"max": serializers.IntegerField(), "per_hours": serializers.IntegerField()},
+        required=False,
+        help_text="At most `max` notifications of the rule to a user triggered within `per_hours`.",
+    ),
+    "quiet_hours": inline_serializer(
+        "QuietHours",
+        {
+            "from": serializers.CharField(help_text="HH:MM, the user's local time."),
+            "to": serializers.CharField(help_text="HH:MM; wraps midnight when earlier."),
+            "action": serializers.ChoiceField([str(action) for action in QuietAction]),
+        },
+        required=False,
+    ),
+}
+
+
 describe_rules = extend_schema(
     summary="The rules in force",
     description=(
         "The rules file this process read (EVENTS_RULES_FILE; README, 'Rules'), over the "
-        "built-in rules: its `version`, its `source` (the file's path, or `built-in`) and each "
-        "rule's settings. A change takes effect when the server reloads (`kill -HUP` the "
-        "gunicorn master)."
+        "built-in rules: its `version`, its `source` (the file's path, or `built-in`), the "
+        "default time zone and each rule's settings, with its cap and quiet hours when it has "
+        "them. A change takes effect when the server reloads (`kill -HUP` the gunicorn master)."
     ),
     responses={
         200: inline_serializer(
@@ -185,7 +207,34 @@ describe_rules = extend_schema(
             {
                 "version": serializers.CharField(),
                 "source": serializers.CharField(),
-                "rules": serializers.DictField(),
+                "timezone": inline_serializer(
+                    "RulesTimezone",
+                    {"default": serializers.CharField(help_text="IANA name.")},
+                ),
+                "rules": inline_serializer(
+                    "RulesByName",
+                    {
+                        REMINDER: inline_serializer(
+                            "ReminderRule",
+                            {
+                                "enabled": serializers.BooleanField(),
+                                "delay_seconds": serializers.IntegerField(),
+                                "allowed_lateness_seconds": serializers.IntegerField(),
+                                "message": serializers.CharField(),
+                                **_CONTROLS,
+                            },
+                        ),
+                        CONGRATULATION: inline_serializer(
+                            "CongratulationRule",
+                            {
+                                "enabled": serializers.BooleanField(),
+                                "threshold_seconds": serializers.IntegerField(),
+                                "message": serializers.CharField(),
+                                **_CONTROLS,
+                            },
+                        ),
+                    },
+                ),
             },
         ),
         **ERRORS,
