@@ -3,13 +3,15 @@
 import io
 import json
 import threading
-from datetime import UTC, datetime
+import uuid
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from django.core.management import CommandError, call_command
 
 from events.management.commands.replay_events import Progress
 from events.service.ingestion import ingest
+from eventsproject import bootstrap
 from eventsproject.bootstrap import components
 from notifications.domain.notification import NotificationKind
 from notifications.ports import NotificationError
@@ -257,3 +259,36 @@ def test_the_end_of_the_input_fires_only_the_replayed_users_reminders(tmp_path, 
     assert [n.user_id for n in transport.sent] == [BRIEF_SAMPLE[0]["user_id"]]
     assert components().repository.user_state("live-user").pending_reminder is not None
     assert "reminders fired at the end of the input: 1." in out
+
+
+def test_a_notification_deferred_past_now_is_counted_not_waited_for(tmp_path, transport):
+    now = datetime.now(UTC)
+    quiet = {"from": now - timedelta(hours=1), "to": now + timedelta(hours=2)}
+    rules = tmp_path / "rules.toml"
+    rules.write_text(
+        "[rules.start_training_reminder]\nquiet_hours = { "
+        + ", ".join(f'{end} = "{moment:%H}:00"' for end, moment in quiet.items())
+        + ', action = "defer" }\n'
+    )
+    launch = {
+        "schema_version": 2,
+        "event_id": str(uuid.uuid4()),
+        "type": "app_launched",
+        "occurred_at": (now - timedelta(minutes=15)).isoformat(),
+        "user_id": "night-owl",
+        "device_id": "phone",
+    }
+    path = tmp_path / "tonight.jsonl"
+    path.write_text(json.dumps(launch) + "\n")
+    deferring = bootstrap.build(transport=transport, rules=bootstrap.proposed_rules(rules))
+
+    with bootstrap.installed(deferring):
+        deferring.dispatcher.start()
+        try:
+            out, _ = replay(str(path))
+        finally:
+            deferring.dispatcher.close(timeout=0)
+
+    assert transport.sent == []
+    assert "Notifications: 0 sent, 0 failed; reminders fired at the end of the input: 1." in out
+    assert "1 notifications are deferred past now by the users' quiet hours" in out

@@ -22,7 +22,8 @@ from events.service.processing import Outcome
 from events.service.signals import decisions_saved
 from events.wire.rules_file import RulesFileError
 from eventsproject import bootstrap
-from notifications.ports import DeliveryStatus, OutboxStore
+from notifications.domain.notification import utc_now
+from notifications.ports import DeliveryStatus, OutboxEntry, OutboxStore
 
 #: Outcomes reported on standard error, with the event's position.
 _REPORTED = {REJECTED, Outcome.CONFLICT}
@@ -198,6 +199,8 @@ class Command(BaseCommand):
             f"{deliveries['failed']} failed; reminders fired at the end of the input: "
             f"{tally['drained']}."
         )
+        if deliveries[DEFERRED]:
+            self.stdout.write(self.style.WARNING(_deferred_line(deliveries[DEFERRED])))
         self.stdout.write(
             self.style.SUCCESS(f"Processed {processed} out of {tally['read']} events.")
         )
@@ -208,6 +211,23 @@ class Command(BaseCommand):
                 f"All {tally[REJECTED]} events were rejected: is this an event file? "
                 "(Each one's reason is above.)"
             )
+
+
+#: Seconds after which the notifications still pending are looked at for deferrals.
+DEFERRED_LOOK_AFTER = 1.0
+DEFERRED = "deferred"
+
+
+def _deferred_line(count: int) -> str:
+    where = (
+        "the service delivers them from this store then"
+        if bootstrap.components().outbox.durable
+        else "this memory store loses them when the command exits"
+    )
+    return (
+        f"{count} notifications are deferred past now by the users' quiet hours, until they "
+        f"end: {where}."
+    )
 
 
 _FULL = (
@@ -234,12 +254,14 @@ def _write_changes(path: Path, comparison: what_if.Comparison) -> None:
 
 
 def _delivered(outbox: OutboxStore, caused: list[tuple[str, str]]) -> Counter[str]:
-    """Wait until each notification the replay caused is sent or failed, then count them.
+    """Wait until each notification the replay caused is sent or failed, then count them;
+    one deferred past now by the user's quiet hours is counted as deferred, not waited for
+    (those still pending after a while are looked at once).
 
     Only this replay's notifications: a shared store also holds other processes'.
     """
     final: Counter[str] = Counter()
-    waiting = caused
+    waiting, looked_at = caused, time.monotonic() + DEFERRED_LOOK_AFTER
     while waiting:
         statuses = outbox.statuses(waiting)
         pending = [status is DeliveryStatus.PENDING for status in statuses]
@@ -250,9 +272,19 @@ def _delivered(outbox: OutboxStore, caused: list[tuple[str, str]]) -> Counter[st
             if status is not DeliveryStatus.PENDING
         )
         waiting = list(itertools.compress(waiting, pending))
+        if waiting and time.monotonic() >= looked_at:
+            looked_at = float("inf")
+            deferred = {nid for _, nid in waiting if _deferred_past_now(outbox.get(nid))}
+            final[DEFERRED] += len(deferred)
+            waiting = [pair for pair in waiting if pair[1] not in deferred]
         if waiting:
             time.sleep(0.05)
     return final
+
+
+def _deferred_past_now(entry: OutboxEntry | None) -> bool:
+    deliver_after = None if entry is None else entry.notification.deliver_after
+    return deliver_after is not None and deliver_after > utc_now()
 
 
 class Progress:
