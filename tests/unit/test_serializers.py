@@ -15,7 +15,11 @@ from events.domain.events import (
     UnknownEvent,
 )
 from events.wire.formats import WIRE_FORMATS, IncomingEventSerializer, type_names
-from events.wire.representations import EventRepresentationSerializer, event_representation
+from events.wire.representations import (
+    DecisionEventSerializer,
+    EventRepresentationSerializer,
+    event_representation,
+)
 from events.wire.serializers import EventFormat
 from tests.factories import at, cancelled, finished, launched, received, started, unknown
 from tests.wire import v2_event
@@ -258,10 +262,51 @@ _BERLIN = timezone(timedelta(hours=1))
         received(started("u1", at(1)), at(2), sent_at=at(1, seconds=30)),
         received(finished("u1", at(40)), at(41)),
         replace(launched("u1", at(0)), occurred_at=datetime(2021, 2, 28, 17, 0, tzinfo=_BERLIN)),
+        replace(started("u1", at(1)), timezone="Europe/Berlin", utc_offset=timedelta(hours=1)),
+        replace(launched("u1", at(0)), utc_offset=timedelta(hours=-3, minutes=-30)),
+        replace(unknown("u1", at(3)), timezone="UTC"),
     ],
 )
 def test_an_event_is_shown_as_its_representation_serializer_shows_it(event):
     assert event_representation(event) == EventRepresentationSerializer(event).data
+
+
+@pytest.mark.parametrize(
+    ("utc_offset", "shown"),
+    [
+        (timedelta(hours=2), "+02:00"),
+        (timedelta(0), "+00:00"),
+        (timedelta(hours=-3, minutes=-30), "-03:30"),
+        (timedelta(hours=13, minutes=45), "+13:45"),
+    ],
+)
+def test_the_user_s_zone_is_shown_with_its_offset_written_as_in_a_timestamp(utc_offset, shown):
+    event = replace(launched("u1", at(0)), timezone="Europe/Berlin", utc_offset=utc_offset)
+
+    assert event_representation(event)["timezone"] == "Europe/Berlin"
+    assert event_representation(event)["utc_offset"] == shown
+
+
+def test_the_decision_log_shows_the_user_s_zone_of_each_event():
+    zoned = replace(
+        launched("u1", at(0)), timezone="Asia/Kolkata", utc_offset=timedelta(hours=5, minutes=30)
+    )
+
+    shown = DecisionEventSerializer(zoned).data
+
+    assert (shown["timezone"], shown["utc_offset"]) == ("Asia/Kolkata", "+05:30")
+    assert {"timezone", "utc_offset"}.isdisjoint(
+        DecisionEventSerializer(launched("u1", at(0))).data
+    )
+
+
+def test_a_zone_the_event_does_not_state_is_not_shown():
+    shown = event_representation(launched("u1", at(0)))
+
+    assert {"timezone", "utc_offset"}.isdisjoint(shown)
+    assert {"timezone", "utc_offset"}.isdisjoint(
+        EventRepresentationSerializer(launched("u1", at(0))).data
+    )
 
 
 def test_events_of_one_user_hold_one_copy_of_what_they_share():
