@@ -174,6 +174,9 @@ MESSAGES = [
     ("another event name", {"event": "Profile Viewed"}, True),
     ("no event name", {"event": None}, True),
     ("another message without a time", {"type": "identify", "timestamp": OUT}, False),
+    ("the user's zone", {"context": {"device": {"id": "p"}, "timezone": "Europe/Berlin"}}, True),
+    ("a null zone", {"context": {"device": {"id": "p"}, "timezone": None}}, True),
+    ("an unknown zone", {"context": {"device": {"id": "p"}, "timezone": "Mars/Olympus"}}, False),
 ]
 
 
