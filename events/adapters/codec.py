@@ -55,7 +55,16 @@ def event_to_dict(event: Event) -> dict[str, Any]:
             encoded["pt"] = event.training_program_title
     if isinstance(event, UnknownEvent):
         encoded["x"] = event.raw_type
+    _zone_to_dict(event, encoded)
     return encoded
+
+
+def _zone_to_dict(event: Event, encoded: dict[str, Any]) -> None:
+    """The user's zone as the event states it, when it does: the name, the offset in seconds."""
+    if event.timezone is not None:
+        encoded["tz"] = event.timezone
+    if event.utc_offset is not None:
+        encoded["uo"] = event.utc_offset // _SECOND
 
 
 def event_from_dict(encoded: dict[str, Any]) -> Event:
@@ -66,6 +75,8 @@ def event_from_dict(encoded: dict[str, Any]) -> Event:
         "occurred_at": _time(encoded["o"]),
         "sent_at": _time(encoded.get("s")),
         "received_at": _time(encoded.get("r")),
+        "timezone": encoded.get("tz"),
+        "utc_offset": _optional(_seconds, encoded.get("uo")),
     }
     if "p" in encoded:
         fields["training_program_id"] = encoded["p"]
@@ -206,3 +217,10 @@ def _optional(convert: Callable[[_T], _R], value: _T | None) -> _R | None:
 
 def _time(value: str | None) -> datetime | None:
     return None if value is None else datetime.fromisoformat(value)
+
+
+_SECOND = timedelta(seconds=1)
+
+
+def _seconds(value: int) -> timedelta:
+    return value * _SECOND

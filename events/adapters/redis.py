@@ -355,8 +355,8 @@ class RedisEventRepository:
         # The seen key is a stable digest of the user and the id; the content's digest
         # tells a retry from another event reusing the id.
         content = event_to_dict(event)
-        content.pop("s", None)
-        content.pop("r", None)
+        for key in _NOT_IDENTITY:
+            content.pop(key, None)
         seen_key = self._key(shard, "seen", _digest((event.user_id, event.event_id)))
         return _Unit(shard, user_id, event, seen_key, _digest(content), token)
 
@@ -510,6 +510,11 @@ def _decided(change_of: ChangeOf, before: UserState, *, on_what_is_held: bool) -
         return change_of(before)
     except NeedsStoredState as needs:
         return needs.confirmed() if on_what_is_held else None
+
+
+#: The codec's keys of what is no part of an event's identity (its `compare=False` fields):
+#: the device's and the server's stamps, and the user's zone. A retry may differ in them.
+_NOT_IDENTITY = ("s", "r", "tz", "uo")
 
 
 def _token() -> str:

@@ -9,6 +9,8 @@
   every other type, so that exactly one branch fits any event the server takes.
 - A Segment message names its type in `event`, and only as a `track`; each needs
   a user, a device and a time, each of which one of two fields may give.
+- The user's zone (`TimeZoneField`) is one `TimeZone` component: the names of the
+  server's tz database, exactly those it takes.
 
 Schemathesis fuzzes the ingestion endpoints against it
 (tests/property/test_ingestion_fuzzing.py).
@@ -31,7 +33,9 @@ from events.wire.serializers import (
     EventFormat,
     EventTimeField,
     StrictCharField,
+    TimeZoneField,
     TypeNameField,
+    known_zones,
 )
 
 #: The end of the string. Not `$`: in Python's `re`, which the schema's Python readers use,
@@ -84,12 +88,22 @@ def text_pattern() -> str:
     return f"^{text_class()}*{printable}{text_class()}*{END}"
 
 
-def _text_component() -> ResolvedComponent:
+def _component(name: str, schema: dict[str, Any]) -> ResolvedComponent:
     return ResolvedComponent(  # type: ignore[no-untyped-call]
-        name="Text",
-        type=ResolvedComponent.SCHEMA,
-        object="Text",
-        schema={
+        name=name, type=ResolvedComponent.SCHEMA, object=name, schema=schema
+    )
+
+
+def _referred(auto_schema: Any, component: ResolvedComponent) -> dict[str, Any]:
+    """A reference to `component`, registered in the schema the first time."""
+    auto_schema.registry.register_on_missing(component)
+    return dict(component.ref)
+
+
+def _text_component() -> ResolvedComponent:
+    return _component(
+        "Text",
+        {
             "type": "string",
             "pattern": text_pattern(),
             "description": (
@@ -106,9 +120,30 @@ class TextFieldExtension(OpenApiSerializerFieldExtension):  # type: ignore[no-un
     target_class = StrictCharField
 
     def map_serializer_field(self, auto_schema: Any, direction: str) -> dict[str, Any]:
-        component = _text_component()
-        auto_schema.registry.register_on_missing(component)
-        return {"allOf": [component.ref], "maxLength": self.target.max_length}
+        text = _referred(auto_schema, _text_component())
+        return {"allOf": [text], "maxLength": self.target.max_length}
+
+
+def _time_zone_component() -> ResolvedComponent:
+    return _component(
+        "TimeZone",
+        {
+            "type": "string",
+            "enum": sorted(known_zones()),
+            "description": (
+                "The user's IANA time zone, a name of the server's tz database (`Europe/Berlin`, "
+                "`UTC`), kept as sent; any other name is refused (docs/events.md, \"The user's "
+                'zone").'
+            ),
+        },
+    )
+
+
+class TimeZoneFieldExtension(OpenApiSerializerFieldExtension):  # type: ignore[no-untyped-call]
+    target_class = TimeZoneField
+
+    def map_serializer_field(self, auto_schema: Any, direction: str) -> dict[str, Any]:
+        return _referred(auto_schema, _time_zone_component())
 
 
 #: From the year 2000 on, the earliest the server takes (`EARLIEST_EVENT_TIME`), as far as a

@@ -3,8 +3,9 @@
 The mapping (docs/events.md, "CloudEvents"): `type` is a v2 type name, optionally
 behind a reverse-DNS prefix (`com.example.fitness.training_program_started`);
 `source` and `id` together identify the event, so duplicates are told per source;
-`time` is when it occurred; `subject`, or else `data.user_id`, is the user; `data`
-carries `device_id` and, for a training program, `training_program` as in v2.
+`time` is when it occurred, its offset the user's; `subject`, or else `data.user_id`, is
+the user; a `timezone` extension attribute, the user's IANA zone; `data` carries
+`device_id` and, for a training program, `training_program` as in v2.
 """
 
 import re
@@ -23,6 +24,7 @@ from events.wire.serializers import (
     EventTimeField,
     FixedFieldsSerializer,
     StrictCharField,
+    TimeZoneField,
     TrainingProgramSerializer,
     identifier_field,
 )
@@ -113,6 +115,7 @@ class CloudEventSerializer(EventSerializer):
     """The attributes every CloudEvent needs here; an unknown `type` stops at this."""
 
     default_error_messages = {"no_user": "Required: the user, as `subject` or `data.user_id`."}
+    offset_fields = ("time",)
 
     specversion = serializers.ChoiceField(choices=[SPECVERSION])
     id = identifier_field()
@@ -122,6 +125,7 @@ class CloudEventSerializer(EventSerializer):
     type: serializers.Field[Any, Any, Any, Any] = StrictCharField(max_length=256, source="raw_type")
     time = EventTimeField(require_offset=True, source="occurred_at")
     subject = identifier_field(required=False)
+    timezone = TimeZoneField()  # an extension attribute: `ce-timezone` in binary mode
     data = CloudEventDataSerializer()  # type: ignore[assignment]
 
     def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:

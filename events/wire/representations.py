@@ -1,9 +1,10 @@
 """How the API shows what it holds: events (as every ingestion answer shows each one), a
 user's state, and the decision log. Serializers of the domain's objects, read-only."""
 
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 from rest_framework.fields import SkipField
 
@@ -20,6 +21,41 @@ class PresentOnlyCharField(serializers.CharField):
         return super().get_attribute(instance)
 
 
+class KnownOnlyCharField(serializers.CharField):
+    """Left out for events where the attribute is None: the user's zone, when not stated."""
+
+    def get_attribute(self, instance: Any) -> Any:
+        value = super().get_attribute(instance)
+        if value is None:
+            raise SkipField
+        return value
+
+
+@extend_schema_field({"type": "string", "pattern": "^[+-][0-9]{2}:[0-9]{2}$", "example": "+02:00"})
+class UtcOffsetField(KnownOnlyCharField):
+    """A UTC offset as a timestamp writes it (`+02:00`), left out when unknown."""
+
+    def to_representation(self, value: Any) -> str:  # a timedelta
+        return _offset_text(value)
+
+
+def _offset_text(offset: timedelta) -> str:
+    """`+02:00`, `-03:30`; `+00:00` for UTC, whose offset is known."""
+    sign = "-" if offset < timedelta(0) else "+"
+    hours, minutes = divmod(abs(offset) // timedelta(minutes=1), 60)
+    return f"{sign}{hours:02d}:{minutes:02d}"
+
+
+_ZONE_HELP = (
+    "The user's IANA time zone as the event states it (docs/events.md, \"The user's zone\"); "
+    "left out when it states none."
+)
+_OFFSET_HELP = (
+    "The UTC offset the event's time was written with; left out when it had none "
+    "(the legacy format's never gives one)."
+)
+
+
 class EventRepresentationSerializer(serializers.Serializer[Any]):
     """A domain event as the API shows it back, with its three times and the one it is judged by."""
 
@@ -34,6 +70,8 @@ class EventRepresentationSerializer(serializers.Serializer[Any]):
     training_program_id = PresentOnlyCharField(required=False)
     training_program_title = PresentOnlyCharField(required=False, allow_null=True)
     raw_type = PresentOnlyCharField(required=False)
+    timezone = KnownOnlyCharField(required=False, help_text=_ZONE_HELP)
+    utc_offset = UtcOffsetField(required=False, help_text=_OFFSET_HELP)
 
 
 def event_representation(event: Event) -> dict[str, Any]:
@@ -53,6 +91,10 @@ def event_representation(event: Event) -> dict[str, Any]:
     for name in _PRESENT_ONLY:
         if hasattr(event, name):
             shown[name] = getattr(event, name)
+    if event.timezone is not None:
+        shown["timezone"] = event.timezone
+    if event.utc_offset is not None:
+        shown["utc_offset"] = _offset_text(event.utc_offset)
     return shown
 
 
@@ -99,6 +141,8 @@ class DecisionEventSerializer(serializers.Serializer[Any]):
     sent_at = serializers.DateTimeField(allow_null=True, help_text="By the device's clock.")
     received_at = serializers.DateTimeField(allow_null=True, help_text="By the server's clock.")
     effective_at = serializers.DateTimeField(help_text="The time the rules judged it by.")
+    timezone = KnownOnlyCharField(required=False, help_text=_ZONE_HELP)
+    utc_offset = UtcOffsetField(required=False, help_text=_OFFSET_HELP)
 
 
 class DecisionRecordSerializer(serializers.Serializer[Any]):

@@ -8,6 +8,8 @@ The mapping (docs/events.md, "Segment"): a `track` message's `event` names the t
 Times follow Segment's semantics (`TIMES`): a `timestamp` the caller set is the
 time, as is (a historical import, years before `sentAt`, is one); without it,
 `originalTimestamp` is the device's clock, which `sentAt` corrects as v2's does.
+`context.timezone` is the user's IANA zone (Segment's mobile SDKs send it), and the offset
+of the time the event takes the user's offset.
 Other message types (`identify`, `screen`, …) and event names are unknown events.
 """
 
@@ -25,6 +27,7 @@ from events.wire.serializers import (
     EventTimeField,
     FixedFieldsSerializer,
     StrictCharField,
+    TimeZoneField,
     identifier_field,
     require_object,
     title_field,
@@ -52,12 +55,14 @@ class DeviceSerializer(FixedFieldsSerializer):
 
 class ContextSerializer(FixedFieldsSerializer):
     device = DeviceSerializer(required=False)
+    timezone = TimeZoneField(allow_null=True)
 
 
 class MessageSerializer(DeviceTimesSerializer):
     """The fields of every message; an unknown event name or message type stops here."""
 
     sent_field = "sentAt"
+    offset_fields = tuple(field_name for field_name, _ in TIMES)
     default_error_messages = {
         "no_user": "Required: userId, or anonymousId.",
         "no_device": "Required: context.device.id, or anonymousId to stand for the device.",
@@ -112,6 +117,7 @@ class MessageSerializer(DeviceTimesSerializer):
             "user_id": user_id,
             "device_id": _device_of(attrs),
             "raw_type": raw_type,
+            "timezone": attrs.get("context", {}).get("timezone"),
         }
 
 

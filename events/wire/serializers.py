@@ -12,12 +12,13 @@ and yields an `UnknownEvent`.
 import re
 import sys
 import unicodedata
+import zoneinfo
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import fields
 from datetime import UTC, datetime, timedelta
 from enum import StrEnum
-from functools import cached_property
+from functools import cache, cached_property, lru_cache
 from typing import Any, ClassVar, NoReturn, cast
 
 from django.utils import timezone
@@ -215,6 +216,51 @@ class EventTimeField(serializers.DateTimeField):
             )
 
 
+def stated_offset(written: str) -> timedelta | None:
+    """The UTC offset of an RFC 3339 time already checked: zero for `Z` and `+00:00`, none for
+    `-00:00`, which RFC 3339 keeps for a time whose local offset is unknown."""
+    return _NO_OFFSET if written[-1] in "Zz" else _offset(written[-6:])
+
+
+_NO_OFFSET = timedelta(0)
+
+
+@lru_cache(maxsize=256)  # the few offsets users live in: one look-up, one object each
+def _offset(written: str) -> timedelta | None:
+    if written == "-00:00":
+        return None
+    offset = timedelta(hours=int(written[1:3]), minutes=int(written[4:]))
+    return -offset if written[0] == "-" else offset
+
+
+@cache
+def known_zones() -> frozenset[str]:
+    """The tz database's zone names, read once: a name a client sends is looked up in a set,
+    never opened as a file. `localtime` is the server's own zone, no user's."""
+    return frozenset(zoneinfo.available_timezones() - {"localtime"})
+
+
+class TimeZoneField(StrictCharField):
+    """The user's IANA time zone name (`Europe/Berlin`, `UTC`), kept as sent; always optional."""
+
+    default_error_messages = {"unknown_zone": "unknown time zone '{name}'"}
+
+    def __init__(self, **kwargs: Any) -> None:
+        # IANA's longest name has 32 characters; no space is trimmed from a name.
+        super().__init__(max_length=64, trim_whitespace=False, required=False, **kwargs)
+
+    def run_validation(self, data: Any = empty) -> Any:
+        # The two common cases first, past DRF's machinery: this is the hot path of parsing.
+        if data is empty:
+            return None
+        if isinstance(data, str) and data in known_zones():
+            return data
+        return super().run_validation(data)  # refused: DRF's checks say why
+
+    def to_internal_value(self, data: Any) -> str:
+        self.fail("unknown_zone", name=super().to_internal_value(data))
+
+
 def identifier_field(**kwargs: Any) -> StrictCharField:
     return StrictCharField(max_length=128, **kwargs)
 
@@ -247,7 +293,14 @@ class FixedFieldsSerializer(serializers.Serializer[Any]):
 #: Fields whose values many events hold: one copy of each in memory however many events
 #: hold it, as a user's reorder window holds several of the user's events.
 SHARED_FIELDS = frozenset(
-    ("user_id", "device_id", "raw_type", "training_program_id", "training_program_title")
+    (
+        "user_id",
+        "device_id",
+        "raw_type",
+        "training_program_id",
+        "training_program_title",
+        "timezone",
+    )
 )
 
 
@@ -259,10 +312,21 @@ class EventSerializer(FixedFieldsSerializer):
     """Base of the per-type serializers: validated attributes become a domain event."""
 
     event_class: ClassVar[type[Event]] = UnknownEvent
+    #: The fields whose time becomes `occurred_at`, the first sent first: its UTC offset is the
+    #: event's `utc_offset` (none in the brief's format, whose time never states a zone).
+    offset_fields: ClassVar[tuple[str, ...]] = ()
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self._event_fields = frozenset(field.name for field in fields(self.event_class))
+
+    def to_internal_value(self, data: Any) -> Any:
+        attrs = super().to_internal_value(data)
+        for name in self.offset_fields:
+            if name in data:  # a time, checked: its offset is read from the text as sent
+                attrs["utc_offset"] = stated_offset(data[name])
+                break
+        return attrs
 
     def run_validators(self, value: Any) -> None:
         # An event serializer has no object-level validators; skipping the call also
@@ -364,6 +428,8 @@ class DeviceTimesSerializer(EventSerializer):
 class V2EventSerializer(DeviceTimesSerializer):
     """The envelope of every v2 event."""
 
+    offset_fields = ("occurred_at",)
+
     schema_version = serializers.ChoiceField(choices=[SCHEMA_VERSION])
     event_id = StrictUUIDField()
     type: serializers.Field[Any, Any, Any, Any] = identifier_field(source="raw_type")
@@ -372,6 +438,7 @@ class V2EventSerializer(DeviceTimesSerializer):
     sent_at = EventTimeField(require_offset=True, max_ahead=None, default=None)
     user_id = identifier_field()
     device_id = identifier_field()
+    timezone = TimeZoneField()
 
     def normalise(self, attrs: dict[str, Any]) -> dict[str, Any]:
         return {**attrs, "event_id": str(attrs["event_id"])}

@@ -1,6 +1,7 @@
 """What real clients send, made by their own SDKs, to the production server on loopback."""
 
 from datetime import UTC, datetime, timedelta
+from zoneinfo import ZoneInfo
 
 import pytest
 import requests
@@ -147,3 +148,19 @@ def test_a_historical_timestamp_set_through_the_sdks_is_recorded_at_that_time(pr
     events = requests.get(f"{production}/v1/events?user_id={user}", headers=headers, timeout=10)
     [event] = events.json()["results"]
     assert event["occurred_at"] == event["effective_at"] == "2021-02-28T16:23:25Z"
+
+
+@pytest.mark.parametrize("sdk", [SegmentClient, RudderStackClient], ids=["segment", "rudderstack"])
+def test_the_user_s_zone_set_through_the_sdks_context_is_recorded(production, sdk):
+    client = sdk(write_key=WRITE_KEY, host=production, sync_mode=True, max_retries=0)
+    user = f"{sdk.__module__.split('.')[0]}-in-berlin"
+    opened_at = STARTED.astimezone(ZoneInfo("Europe/Berlin"))  # sent with Berlin's offset
+    context = {"device": {"id": "p"}, "timezone": "Europe/Berlin"}
+
+    client.track(user, "Application Opened", {}, context, opened_at)
+
+    headers = {"Authorization": f"Bearer {ADMIN_TOKEN}"}
+    events = requests.get(f"{production}/v1/events?user_id={user}", headers=headers, timeout=10)
+    [event] = events.json()["results"]
+    assert event["timezone"] == "Europe/Berlin"
+    assert event["utc_offset"] == opened_at.isoformat()[-6:]  # +01:00 in winter, +02:00 in summer

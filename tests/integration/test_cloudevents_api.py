@@ -1,6 +1,6 @@
 """CloudEvents 1.0 over HTTP, with messages made by the CloudEvents SDK itself."""
 
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime, timedelta, timezone
 
 import orjson
 import pytest
@@ -193,3 +193,88 @@ def test_percent_encoded_utf_8_in_a_header_is_decoded(client):
     answer = send(client, message)
 
     assert (answer.status_code, answer.json()["event"]["user_id"]) == (202, "jos\u00e9 50%")
+
+
+# --- The user's zone: a `timezone` extension attribute, and the offset of `time` ------------
+
+IN_BERLIN = timezone(timedelta(hours=1))
+
+
+@pytest.mark.parametrize("mode", [to_structured, to_binary], ids=["structured", "binary"])
+def test_a_timezone_extension_states_the_user_s_zone(client, mode):
+    event = cloud_event(
+        "app_launched",
+        STARTED.astimezone(IN_BERLIN),
+        {"device_id": "phone-1"},
+        subject="zoned",
+        timezone="Europe/Berlin",
+    )
+
+    answer = send(client, mode(event, JSONFormat()))
+
+    assert answer.status_code == 202
+    shown = answer.json()["event"]
+    assert (shown["timezone"], shown["utc_offset"]) == ("Europe/Berlin", "+01:00")
+    assert shown["occurred_at"] == STARTED.isoformat().replace("+00:00", "Z")
+
+
+@pytest.mark.parametrize("mode", [to_structured, to_binary], ids=["structured", "binary"])
+def test_without_the_extension_only_the_time_s_offset_is_stated(client, mode):
+    answer = send(client, mode(started(subject="unzoned"), JSONFormat()))
+
+    assert "timezone" not in answer.json()["event"]
+    assert answer.json()["event"]["utc_offset"] == "+00:00"
+
+
+def test_each_cloud_event_of_a_batch_states_its_own_zone(client):
+    events = (started(subject="u8", timezone="Asia/Tokyo"), finished(subject="u8"))
+    body = b"[%s]" % b",".join(JSONFormat().write(event) for event in events)
+    message = HTTPMessage({"content-type": "application/cloudevents-batch+json"}, body)
+
+    answer = send(client, message, "/v1/events")
+
+    assert [result["event"].get("timezone") for result in answer.json()["results"]] == [
+        "Asia/Tokyo",
+        None,
+    ]
+
+
+@pytest.mark.parametrize("mode", [to_structured, to_binary], ids=["structured", "binary"])
+def test_an_unknown_zone_is_a_400_naming_the_timezone_attribute(client, mode):
+    event = started(subject="u9", timezone="Mars/Olympus")
+
+    answer = send(client, mode(event, JSONFormat()))
+
+    assert answer.status_code == 400
+    assert answer.json() == {"timezone": ["unknown time zone 'Mars/Olympus'"]}
+
+
+@pytest.mark.parametrize(
+    ("header", "code"),
+    [
+        ("..%2F..%2F..%2Fetc%2Fpasswd", "unknown time zone '../../../etc/passwd'"),
+        ("%2Fetc%2Fpasswd", "unknown time zone '/etc/passwd'"),
+        ("Europe%2FBerlin%00", "not allowed"),
+        ("UTC%0A", "not allowed"),
+        ("", "may not be blank"),
+        ("x" * 1000, "no more than 64 characters"),
+    ],
+)
+def test_a_hostile_ce_timezone_header_is_a_clean_400(client, header, code):
+    message = to_binary(started(subject="u10"), JSONFormat())
+    headers = {**message.headers, "ce-timezone": header}
+
+    answer = send(client, HTTPMessage(headers, message.body))
+
+    assert answer.status_code == 400
+    [error] = answer.json()["timezone"]
+    assert code in error
+
+
+def test_a_percent_encoded_zone_header_is_decoded(client):
+    message = to_binary(started(subject="u11", timezone="America/Port-au-Prince"), JSONFormat())
+    headers = {**message.headers, "ce-timezone": "America%2FPort-au-Prince"}
+
+    answer = send(client, HTTPMessage(headers, message.body))
+
+    assert answer.json()["event"]["timezone"] == "America/Port-au-Prince"

@@ -21,7 +21,7 @@ from schemathesis.specs.openapi.checks import (
 
 from events.api.schema_rules import text_class, text_pattern
 from events.domain.events import EVENT_TYPES
-from events.wire.serializers import clean_identifier
+from events.wire.serializers import clean_identifier, known_zones
 
 # Not eventsproject.wsgi: importing it would start a serving process's threads.
 schema = schemathesis.openapi.from_wsgi("/v1/schema", get_wsgi_application())
@@ -174,6 +174,9 @@ MESSAGES = [
     ("another event name", {"event": "Profile Viewed"}, True),
     ("no event name", {"event": None}, True),
     ("another message without a time", {"type": "identify", "timestamp": OUT}, False),
+    ("the user's zone", {"context": {"device": {"id": "p"}, "timezone": "Europe/Berlin"}}, True),
+    ("a null zone", {"context": {"device": {"id": "p"}, "timezone": None}}, True),
+    ("an unknown zone", {"context": {"device": {"id": "p"}, "timezone": "Mars/Olympus"}}, False),
 ]
 
 
@@ -194,6 +197,20 @@ def test_the_track_schema_and_the_server_agree_on_each_message(client, change, a
         accepted,
         200 if accepted else 400,
     ), answer.content
+
+
+def test_v2_s_optional_timezone_is_documented_as_the_names_the_server_takes(client):
+    schemas = client.get("/v1/schema", HTTP_ACCEPT="application/json").json()["components"][
+        "schemas"
+    ]
+
+    v2 = schemas["V2TrainingProgramStartedRequest"]
+    [zone] = v2["properties"]["timezone"]["allOf"]  # with DRF's own minLength beside it
+    assert zone == {"$ref": "#/components/schemas/TimeZone"}
+    assert "timezone" not in v2["required"]
+    assert set(schemas["TimeZone"]["enum"]) == known_zones()
+    assert {"Europe/Berlin", "UTC", "Etc/UTC"} <= known_zones()
+    assert "IANA" in schemas["TimeZone"]["description"]
 
 
 def test_the_schema_generates_and_validates_without_a_warning():

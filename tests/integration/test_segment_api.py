@@ -5,7 +5,7 @@ import base64
 import gzip
 import json
 import uuid
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime, timedelta, timezone
 
 import pytest
 from rest_framework.test import APIClient
@@ -276,3 +276,80 @@ def _v2_launch() -> dict:
         "user_id": "gz-v2",
         "device_id": "gz-phone",
     }
+
+
+# --- The user's zone: `context.timezone`, and the offset of the time that is the event's ------
+
+
+def zoned(message: dict, zone: object) -> dict:
+    return {**message, "context": {**message["context"], "timezone": zone}}
+
+
+def test_context_timezone_states_the_user_s_zone_and_the_timestamp_its_offset(client):
+    message = track("Application Opened", NOW, user="new-yorker")
+    message = zoned({**message, "timestamp": "2021-02-28T11:23:25.000-05:00"}, "America/New_York")
+
+    answer = post(client, "/v1/track", message)
+
+    assert answer.status_code == 200
+    shown = answer.json()["event"]
+    assert (shown["timezone"], shown["utc_offset"]) == ("America/New_York", "-05:00")
+    assert shown["occurred_at"] == "2021-02-28T16:23:25Z"
+
+
+def test_the_offset_is_that_of_the_time_the_event_takes(client, server_time):
+    in_kolkata = (server_time - timedelta(seconds=30)).astimezone(
+        timezone(timedelta(hours=5, minutes=30))
+    )
+    device_clock = on_the_device_clock(track("Application Opened", in_kolkata, user="u20"))
+    both = track("Application Opened", server_time, user="u21")  # `timestamp` wins: its offset too
+    both["originalTimestamp"] = stamp(in_kolkata)
+    body = {"batch": [device_clock, both], "sentAt": stamp(server_time)}
+
+    answer = post(client, "/v1/batch", body)
+
+    offsets = [result["event"]["utc_offset"] for result in answer.json()["results"]]
+    assert offsets == ["+05:30", "+00:00"]
+
+
+def test_a_null_or_absent_context_timezone_states_no_zone(client):
+    null = zoned(track("Application Opened", NOW, user="u22"), None)
+    absent = track("Application Opened", NOW, user="u23")
+
+    answer = post(client, "/v1/batch", {"batch": [null, absent]})
+
+    assert [result["status"] for result in answer.json()["results"]] == ["accepted"] * 2
+    assert all("timezone" not in result["event"] for result in answer.json()["results"])
+
+
+@pytest.mark.parametrize(
+    ("zone", "reason"),
+    [
+        ("Mars/Olympus", "unknown time zone 'Mars/Olympus'"),
+        ("../../../../etc/passwd", "unknown time zone '../../../../etc/passwd'"),
+        ("/usr/share/zoneinfo/UTC", "unknown time zone '/usr/share/zoneinfo/UTC'"),
+        ("Europe/Berlin\u0000", "not allowed"),
+        ("", "may not be blank"),
+        ("Etc/" * 100, "no more than 64 characters"),
+        (-300, "Expected a string but got number."),
+    ],
+)
+def test_a_context_timezone_that_is_no_iana_zone_is_a_400_naming_it(client, zone, reason):
+    answer = post(client, "/v1/track", zoned(track("Application Opened", NOW), zone))
+
+    assert answer.status_code == 400
+    [error] = answer.json()["context"]["timezone"]
+    assert reason in error
+
+
+def test_in_a_batch_an_unknown_zone_rejects_only_its_message(client):
+    messages = [
+        zoned(track("Application Opened", NOW), "Mars/Olympus"),
+        track("Profile Viewed", NOW),
+    ]
+
+    answer = post(client, "/v1/batch", {"batch": messages})
+
+    rejected, ignored = answer.json()["results"]
+    assert rejected["errors"] == {"context": {"timezone": ["unknown time zone 'Mars/Olympus'"]}}
+    assert ignored["status"] == "ignored"

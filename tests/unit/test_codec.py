@@ -5,8 +5,16 @@ from datetime import timedelta
 from types import MappingProxyType
 
 import orjson
+import pytest
 
-from events.adapters.codec import decode_record, decode_state, encode_record, encode_state
+from events.adapters.codec import (
+    decode_event,
+    decode_record,
+    decode_state,
+    encode_event,
+    encode_record,
+    encode_state,
+)
 from events.domain.decisions import (
     NO_STATE,
     Contact,
@@ -87,3 +95,44 @@ def test_a_record_written_before_rules_had_versions_reads_with_none():
     del old["rv"]
 
     assert decode_record(orjson.dumps(old)).rules_version == ""
+
+
+@pytest.mark.parametrize(
+    ("timezone", "utc_offset"),
+    [
+        ("Europe/Berlin", timedelta(hours=1)),
+        ("America/St_Johns", timedelta(hours=-3, minutes=-30)),
+        ("UTC", timedelta(0)),
+        (None, timedelta(hours=5, minutes=45)),
+        ("Asia/Kolkata", None),
+    ],
+)
+def test_an_event_keeps_the_user_s_zone_through_the_store(timezone, utc_offset):
+    event = replace(started("a", at(0)), timezone=timezone, utc_offset=utc_offset)
+
+    decoded = decode_event(encode_event(event))
+
+    # Neither is part of the event's identity, so equality alone would not see them.
+    assert (decoded.timezone, decoded.utc_offset) == (timezone, utc_offset)
+    assert decoded == event
+
+
+def test_the_zone_is_stored_compactly_and_only_when_known():
+    berlin = replace(launched("a", at(0)), timezone="Europe/Berlin", utc_offset=timedelta(hours=2))
+
+    assert orjson.loads(encode_event(berlin))["tz"] == "Europe/Berlin"
+    assert orjson.loads(encode_event(berlin))["uo"] == 7200
+    assert {"tz", "uo"}.isdisjoint(orjson.loads(encode_event(launched("a", at(0)))))
+
+
+def test_the_zone_survives_in_a_state_s_reorder_window():
+    zoned = replace(
+        unknown("a", at(7)), timezone="Pacific/Chatham", utc_offset=timedelta(hours=13, minutes=45)
+    )
+    state = UserState(
+        MappingProxyType({}), window=Window((zoned,), sent=(), sessions_before=MappingProxyType({}))
+    )
+
+    [decoded] = decode_state(encode_state(state)).window.events
+
+    assert (decoded.timezone, decoded.utc_offset) == (zoned.timezone, zoned.utc_offset)

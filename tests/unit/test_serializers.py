@@ -15,7 +15,11 @@ from events.domain.events import (
     UnknownEvent,
 )
 from events.wire.formats import WIRE_FORMATS, IncomingEventSerializer, type_names
-from events.wire.representations import EventRepresentationSerializer, event_representation
+from events.wire.representations import (
+    DecisionEventSerializer,
+    EventRepresentationSerializer,
+    event_representation,
+)
 from events.wire.serializers import EventFormat
 from tests.factories import at, cancelled, finished, launched, received, started, unknown
 from tests.wire import v2_event
@@ -258,10 +262,51 @@ _BERLIN = timezone(timedelta(hours=1))
         received(started("u1", at(1)), at(2), sent_at=at(1, seconds=30)),
         received(finished("u1", at(40)), at(41)),
         replace(launched("u1", at(0)), occurred_at=datetime(2021, 2, 28, 17, 0, tzinfo=_BERLIN)),
+        replace(started("u1", at(1)), timezone="Europe/Berlin", utc_offset=timedelta(hours=1)),
+        replace(launched("u1", at(0)), utc_offset=timedelta(hours=-3, minutes=-30)),
+        replace(unknown("u1", at(3)), timezone="UTC"),
     ],
 )
 def test_an_event_is_shown_as_its_representation_serializer_shows_it(event):
     assert event_representation(event) == EventRepresentationSerializer(event).data
+
+
+@pytest.mark.parametrize(
+    ("utc_offset", "shown"),
+    [
+        (timedelta(hours=2), "+02:00"),
+        (timedelta(0), "+00:00"),
+        (timedelta(hours=-3, minutes=-30), "-03:30"),
+        (timedelta(hours=13, minutes=45), "+13:45"),
+    ],
+)
+def test_the_user_s_zone_is_shown_with_its_offset_written_as_in_a_timestamp(utc_offset, shown):
+    event = replace(launched("u1", at(0)), timezone="Europe/Berlin", utc_offset=utc_offset)
+
+    assert event_representation(event)["timezone"] == "Europe/Berlin"
+    assert event_representation(event)["utc_offset"] == shown
+
+
+def test_the_decision_log_shows_the_user_s_zone_of_each_event():
+    zoned = replace(
+        launched("u1", at(0)), timezone="Asia/Kolkata", utc_offset=timedelta(hours=5, minutes=30)
+    )
+
+    shown = DecisionEventSerializer(zoned).data
+
+    assert (shown["timezone"], shown["utc_offset"]) == ("Asia/Kolkata", "+05:30")
+    assert {"timezone", "utc_offset"}.isdisjoint(
+        DecisionEventSerializer(launched("u1", at(0))).data
+    )
+
+
+def test_a_zone_the_event_does_not_state_is_not_shown():
+    shown = event_representation(launched("u1", at(0)))
+
+    assert {"timezone", "utc_offset"}.isdisjoint(shown)
+    assert {"timezone", "utc_offset"}.isdisjoint(
+        EventRepresentationSerializer(launched("u1", at(0))).data
+    )
 
 
 def test_events_of_one_user_hold_one_copy_of_what_they_share():
@@ -276,3 +321,107 @@ def test_events_of_one_user_hold_one_copy_of_what_they_share():
     assert one.device_id is other.device_id
     assert one.training_program_id is other.training_program_id
     assert one.training_program_title is other.training_program_title
+
+
+# --- The user's zone (docs/events.md, "The user's zone") ---------------------------------
+
+
+@pytest.mark.parametrize("name", ["Europe/Berlin", "UTC", "Etc/UTC", "America/Argentina/Jujuy"])
+def test_a_v2_event_carries_the_user_s_iana_zone_as_sent(name):
+    assert parse(v2_event(timezone=name)).timezone == name
+
+
+def test_a_v2_event_without_a_zone_states_none():
+    event = parse(v2_event())
+
+    assert event.timezone is None
+
+
+@pytest.mark.parametrize(
+    ("occurred_at", "utc_offset"),
+    [
+        ("2021-02-28T18:23:25+02:00", timedelta(hours=2)),
+        ("2021-02-28T12:53:25.5-03:30", timedelta(hours=-3, minutes=-30)),
+        ("2021-02-28T16:23:25Z", timedelta(0)),
+        ("2021-02-28t16:23:25z", timedelta(0)),
+        ("2021-02-28T16:23:25+00:00", timedelta(0)),
+        # RFC 3339 (4.3): the time in UTC is known, the local offset is not.
+        ("2021-02-28T16:23:25-00:00", None),
+    ],
+)
+def test_a_v2_event_s_time_states_the_offset_it_was_written_with(occurred_at, utc_offset):
+    event = parse(v2_event(occurred_at=occurred_at))
+
+    assert event.utc_offset == utc_offset
+    assert event.occurred_at.tzinfo is UTC  # the time itself is kept in UTC, as always
+
+
+def test_the_offset_is_the_occurred_time_s_not_sent_at_s():
+    event = parse(v2_event(occurred_at="2021-02-28T18:23:25+02:00", sent_at="2021-02-28T16:23:30Z"))
+
+    assert event.utc_offset == timedelta(hours=2)
+
+
+@pytest.mark.parametrize(
+    "time_stamp", ["2021-02-28 16:23:25", "2021-02-28T18:23:25+02:00", "2021-02-28T16:23:25Z"]
+)
+def test_the_brief_s_time_stamp_never_states_a_zone(time_stamp):
+    event = parse(brief(time_stamp=time_stamp, timezone="Europe/Berlin"))
+
+    assert (event.timezone, event.utc_offset) == (None, None)
+
+
+#: Names that are no zone of the tz database, and how each is refused.
+HOSTILE_ZONES = [
+    pytest.param("Mars/Olympus", "unknown_zone", id="unknown"),
+    pytest.param("../../etc/passwd", "unknown_zone", id="relative path"),
+    pytest.param("/etc/passwd", "unknown_zone", id="absolute path"),
+    pytest.param("Europe/../Europe/Berlin", "unknown_zone", id="dot-dot inside"),
+    pytest.param("zone.tab", "unknown_zone", id="a tz database file that is no zone"),
+    pytest.param("tzdata.zi", "unknown_zone", id="the tz database's source"),
+    pytest.param("Europe", "unknown_zone", id="a directory"),
+    pytest.param("posix/Europe/Berlin", "unknown_zone", id="posix tree"),
+    pytest.param("localtime", "unknown_zone", id="the server's own zone"),
+    pytest.param("europe/berlin", "unknown_zone", id="other case"),
+    pytest.param(" UTC", "unknown_zone", id="leading space"),
+    pytest.param("UTC\n", "forbidden_characters", id="trailing newline"),
+    pytest.param("Europe/Berlin\x00", "forbidden_characters", id="nul"),
+    pytest.param("UTC\u202e", "forbidden_characters", id="bidi override"),
+    pytest.param("\uff35\uff34\uff23", "unknown_zone", id="fullwidth UTC"),
+    pytest.param("Europe/Ber\u0301lin", "unknown_zone", id="combining accent"),
+    pytest.param("\ud800", "forbidden_characters", id="lone surrogate"),
+    pytest.param("", "blank", id="empty"),
+    pytest.param("A/" * 33, "max_length", id="65 characters"),
+    pytest.param("Europe/Berlin" * 10_000, "max_length", id="very long"),
+    pytest.param(None, "null", id="null"),
+    pytest.param(1, "not_a_string", id="number"),
+    pytest.param(["UTC"], "not_a_string", id="list"),
+    pytest.param({"name": "UTC"}, "not_a_string", id="object"),
+]
+
+
+@pytest.mark.parametrize(("name", "code"), HOSTILE_ZONES)
+def test_a_name_that_is_no_iana_zone_is_refused_under_timezone(name, code):
+    errors = errors_of(v2_event(timezone=name))
+
+    assert [error.code for error in errors["timezone"]] == [code]
+
+
+def test_an_unknown_zone_s_error_names_it():
+    assert errors_of(v2_event(timezone="Mars/Olympus")) == {
+        "timezone": ["unknown time zone 'Mars/Olympus'"]
+    }
+
+
+def test_checking_a_zone_name_opens_no_file(monkeypatch):
+    parse(v2_event(timezone="Europe/Berlin"))  # the tz database's names are read once
+
+    def no_file(*args, **kwargs):
+        raise AssertionError(f"opened {args}")
+
+    monkeypatch.setattr("builtins.open", no_file)
+    monkeypatch.setattr("io.open", no_file)
+    monkeypatch.setattr("os.open", no_file)
+
+    assert errors_of(v2_event(timezone="../../../../etc/passwd"))["timezone"]
+    assert parse(v2_event(timezone="Asia/Tokyo")).timezone == "Asia/Tokyo"
