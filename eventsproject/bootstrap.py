@@ -96,15 +96,16 @@ def build(
     thresholds: Thresholds | None = None,
     transport: Transport | None = None,
     clock: Callable[[], datetime] = utc_now,
-    store: str | None = None,
+    store: str | Stores | None = None,
     redis_client: Client | None = None,
     rules: RuleSet | None = None,
 ) -> Components:
     """Every part, from settings; `thresholds`, `transport`, the wall `clock`, the `store`
-    (EVENTS_STORE), the Redis client and the `rules` may be given instead."""
+    (EVENTS_STORE's name, or the stores themselves), the Redis client and the `rules` may
+    be given instead."""
     rules = rules or rules_from_settings()
     thresholds = thresholds or thresholds_from_settings(rules)
-    stores = STORES[store or settings.EVENTS_STORE].build(clock, redis_client)
+    stores = store if isinstance(store, Stores) else store_kind(store).build(clock, redis_client)
     processor = EventProcessor(stores.events, thresholds)
     outbox = stores.outbox
     return Components(
@@ -131,9 +132,11 @@ def dry_run(output: Writable) -> Components:
 
 
 def what_if(rules: RuleSet, transport: Transport) -> Components:
-    """Parts for one run of a what-if: a throwaway memory store under `rules`, the
-    notifications handed to `transport` (which tallies them: nothing is delivered)."""
-    return build(transport=transport, store="memory", rules=rules)
+    """Parts for one run of a what-if: a throwaway memory store under `rules` that keeps no
+    decision log (nobody reads it), the notifications handed to `transport` (which tallies
+    them: nothing is delivered)."""
+    stores = memory_stores(utc_now, decision_logs=False)
+    return build(transport=transport, store=stores, rules=rules)
 
 
 def proposed_rules(path: Path) -> RuleSet:
@@ -142,13 +145,18 @@ def proposed_rules(path: Path) -> RuleSet:
     return startup.rules_in_force(settings, path)
 
 
-def memory_stores(clock: Callable[[], datetime], redis_client: Client | None = None) -> Stores:
+def memory_stores(
+    clock: Callable[[], datetime],
+    redis_client: Client | None = None,
+    *,
+    decision_logs: bool = True,
+) -> Stores:
     outbox = InMemoryOutboxStore(history_limit=settings.NOTIFICATIONS_RECENT_LIMIT, clock=clock)
     limits = MemoryLimits(
         seen_ids=settings.EVENTS_SEEN_IDS_LIMIT,
         seen_max_age=timedelta(hours=settings.EVENTS_SEEN_IDS_MAX_AGE_HOURS),
-        decisions_per_user=settings.EVENTS_DECISION_LOG_LIMIT,
-        users_with_history=settings.EVENTS_DECISION_LOG_USERS,
+        decisions_per_user=settings.EVENTS_DECISION_LOG_LIMIT if decision_logs else 0,
+        users_with_history=settings.EVENTS_DECISION_LOG_USERS if decision_logs else 0,
         max_users=settings.EVENTS_MEMORY_MAX_USERS,
         state_ttl=timedelta(hours=settings.EVENTS_USER_STATE_TTL_HOURS),
         window_ttl=timedelta(seconds=settings.EVENTS_REORDER_WINDOW_SECONDS),

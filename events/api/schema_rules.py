@@ -35,8 +35,8 @@ from events.wire.serializers import (
     StrictCharField,
     TimeZoneField,
     TypeNameField,
-    known_zones,
 )
+from events.wire.zones import known_zones
 
 #: The end of the string. Not `$`: in Python's `re`, which the schema's Python readers use,
 #: `$` also matches before a final newline.

@@ -56,7 +56,7 @@ from events.domain.ruleset import (
     ReminderRule,
     RuleSet,
 )
-from events.wire.zones import known_zone
+from events.wire.zones import known_zones
 
 YEAR = 366 * 24 * 3600
 HOUR = timedelta(hours=1)
@@ -152,7 +152,7 @@ class _Timezone(_Section):
     @field_validator("default")
     @classmethod
     def _known(cls, name: str | None) -> str | None:
-        if name is not None and not known_zone(name):
+        if name is not None and name not in known_zones():
             raise ValueError("not a time zone of the IANA database (e.g. Europe/Paris, UTC)")
         return name
 

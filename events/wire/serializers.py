@@ -12,13 +12,12 @@ and yields an `UnknownEvent`.
 import re
 import sys
 import unicodedata
-import zoneinfo
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import fields
 from datetime import UTC, datetime, timedelta
 from enum import StrEnum
-from functools import cache, cached_property, lru_cache
+from functools import cached_property, lru_cache
 from typing import Any, ClassVar, NoReturn, cast
 
 from django.utils import timezone
@@ -28,6 +27,7 @@ from rest_framework.fields import empty
 from rest_framework.settings import api_settings
 
 from events.domain.events import Event, UnknownEvent, fingerprint
+from events.wire.zones import known_zones
 
 EARLIEST_EVENT_TIME = datetime(2000, 1, 1, tzinfo=UTC)
 #: How far past the server's clock a device's time may be when it cannot be corrected.
@@ -231,13 +231,6 @@ def _offset(written: str) -> timedelta | None:
         return None
     offset = timedelta(hours=int(written[1:3]), minutes=int(written[4:]))
     return -offset if written[0] == "-" else offset
-
-
-@cache
-def known_zones() -> frozenset[str]:
-    """The tz database's zone names, read once: a name a client sends is looked up in a set,
-    never opened as a file. `localtime` is the server's own zone, no user's."""
-    return frozenset(zoneinfo.available_timezones() - {"localtime"})
 
 
 class TimeZoneField(StrictCharField):

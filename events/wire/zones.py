@@ -1,17 +1,12 @@
-"""Time zone names as the IANA database has them, checked without touching the disk twice."""
+"""Time zone names as the IANA database has them, read once (no Django here: the rules file's
+check runs before Django starts)."""
 
 import zoneinfo
 from functools import cache
 
-#: The longest name the database has is 32 characters; anything much longer is not one.
-LONGEST = 64
-
 
 @cache
-def _names() -> frozenset[str]:
-    return frozenset(zoneinfo.available_timezones())
-
-
-def known_zone(name: str) -> bool:
-    """Whether `name` is a zone of the IANA database (as spelt there): never a path."""
-    return len(name) <= LONGEST and name in _names()
+def known_zones() -> frozenset[str]:
+    """The tz database's zone names, read once: a name a client sends is looked up in a set,
+    never opened as a file. `localtime` is the server's own zone, no user's."""
+    return frozenset(zoneinfo.available_timezones() - {"localtime"})

@@ -21,7 +21,8 @@ from schemathesis.specs.openapi.checks import (
 
 from events.api.schema_rules import text_class, text_pattern
 from events.domain.events import EVENT_TYPES
-from events.wire.serializers import clean_identifier, known_zones
+from events.wire.serializers import clean_identifier
+from events.wire.zones import known_zones
 
 # Not eventsproject.wsgi: importing it would start a serving process's threads.
 schema = schemathesis.openapi.from_wsgi("/v1/schema", get_wsgi_application())
