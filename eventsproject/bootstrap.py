@@ -10,7 +10,7 @@ import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any, NamedTuple
 
@@ -133,10 +133,16 @@ def dry_run(output: Writable) -> Components:
 
 def what_if(rules: RuleSet, transport: Transport) -> Components:
     """Parts for one run of a what-if: a throwaway memory store under `rules` that keeps no
-    decision log (nobody reads it), the notifications handed to `transport` (which tallies
-    them: nothing is delivered)."""
+    decision log (nobody reads it), every notification handed to `transport` at once (which
+    tallies them: nothing is delivered)."""
     stores = memory_stores(utc_now, decision_logs=False)
-    return build(transport=transport, store=stores, rules=rules)
+    return build(transport=transport, store=stores, rules=rules, clock=_past_every_deferral)
+
+
+def _past_every_deferral() -> datetime:
+    """A what-if's delivery clock: every notification is due at once, a deferred one too
+    (it counts as sent; the quiet hours' end is in its figures)."""
+    return datetime.max.replace(tzinfo=UTC) - timedelta(days=2)
 
 
 def proposed_rules(path: Path) -> RuleSet:

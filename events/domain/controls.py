@@ -14,7 +14,8 @@ Plain Python, like the rules.
 from dataclasses import replace
 from datetime import UTC, date, datetime, time, timedelta, timezone, tzinfo
 from functools import lru_cache
-from zoneinfo import ZoneInfo
+from typing import cast
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from events.domain.decisions import Decision, DecisionRecord, NoteNotified, UserState, Verdict, Zone
 from events.domain.ruleset import Cap, Controls, QuietAction, QuietHours
@@ -65,7 +66,11 @@ def _in_quiet_hours(
 
 def _held(record: DecisionRecord, outcome: Verdict, **figures: object) -> DecisionRecord:
     return replace(
-        record, outcome=outcome, notification_id=None, figures={**record.figures, **figures}
+        record,
+        outcome=outcome,
+        notification_id=None,
+        deliver_after=None,
+        figures={**record.figures, **figures},
     )
 
 
@@ -80,38 +85,43 @@ def _cap_figures(cap: Cap, count: int) -> dict[str, int]:
 
 def zone_in_force(zone: Zone, default_zone: str) -> tuple[tzinfo, str]:
     """The user's time zone and its name: the latest IANA name their events stated, else the
-    latest UTC offset, else the default."""
-    if zone.name is not None:
-        return _named(zone.name), zone.name
+    latest UTC offset, else the default. A name this process's tz database does not have
+    (stated to a process with a newer one, on a shared store) counts as none."""
+    named = None if zone.name is None else _named(zone.name)
+    if named is not None:
+        return named, cast(str, zone.name)
     if zone.offset is not None:
         offset = timezone(zone.offset)
         return offset, offset.tzname(None)
-    return _named(default_zone), default_zone
+    return cast(tzinfo, _named(default_zone)), default_zone  # checked at startup
 
 
 @lru_cache(maxsize=1024)
-def _named(name: str) -> tzinfo:
-    return ZoneInfo(name)
+def _named(name: str) -> tzinfo | None:
+    try:
+        return ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError):
+        return None
 
 
 def next_local(after: datetime, wall: time, tz: tzinfo) -> datetime:
     """The first instant after `after` at which the clock of `tz` reaches `wall`: if the
     clock skips it (a DST gap), the first instant past it; if the clock passes it twice,
-    the first."""
+    the first of them after `after`."""
     day = after.astimezone(tz).date()
-    reached = _first_at(day, wall, tz)
-    if reached <= after:
-        reached = _first_at(day + timedelta(days=1), wall, tz)
-    return reached
+    shown = (*_instants_at(day, wall, tz), *_instants_at(day + timedelta(days=1), wall, tz))
+    return min(instant for instant in shown if instant > after)
 
 
-def _first_at(day: date, wall: time, tz: tzinfo) -> datetime:
+def _instants_at(day: date, wall: time, tz: tzinfo) -> tuple[datetime, ...]:
+    """When the clock of `tz` shows `wall` on `day`: once, twice (a repeated hour), or, in a
+    gap, never: then the jump past it."""
     naive = datetime.combine(day, wall)
-    earlier = naive.replace(tzinfo=tz, fold=0).astimezone(UTC)
-    if earlier.astimezone(tz).replace(tzinfo=None) == naive:
-        return earlier  # the clock shows it: fold 0 is the first time it does
-    later = naive.replace(tzinfo=tz, fold=1).astimezone(UTC)
-    return _clock_jump(min(earlier, later), max(earlier, later), naive, tz)
+    first = naive.replace(tzinfo=tz, fold=0).astimezone(UTC)
+    second = naive.replace(tzinfo=tz, fold=1).astimezone(UTC)
+    if first.astimezone(tz).replace(tzinfo=None) != naive:
+        return (_clock_jump(min(first, second), max(first, second), naive, tz),)
+    return (first,) if second == first else (first, second)
 
 
 def _clock_jump(low: datetime, high: datetime, naive: datetime, tz: tzinfo) -> datetime:

@@ -103,6 +103,9 @@ class Contact:
     zone: Zone = NO_ZONE
     recent: tuple[tuple[str, datetime], ...] = ()
 
+    def __bool__(self) -> bool:
+        return bool(self.recent) or self.zone != NO_ZONE
+
 
 NO_CONTACT = Contact()
 
@@ -166,13 +169,14 @@ class UserState:
         )
 
     def __bool__(self) -> bool:
-        """False when there is nothing to keep: a store forgets such a user."""
+        """False when there is nothing to keep: a store forgets such a user. A user with
+        only a zone to keep is kept as long as a window (`only_window`)."""
         return (
             bool(self.open_sessions)
             or self.pending_reminder is not None
             or (self.last_sent_reminder is not None)
             or bool(self.window)
-            or bool(self.contact.recent)
+            or bool(self.contact)
         )
 
 

@@ -29,6 +29,7 @@ from events.domain.decisions import (
     Contact,
     Decision,
     DecisionRecord,
+    NoteZone,
     UserState,
     Verdict,
     Window,
@@ -90,7 +91,11 @@ def _applied_too_late(
         },
         rules_version=thresholds.rules_version,
     )
-    after, records = settle(state, list(rules(event, state)))
+    # Its zone counts for its own rules, but it is not the user's latest: it is not kept.
+    decisions: list[Decision] = [
+        decision for decision in rules(event, state) if not isinstance(decision, NoteZone)
+    ]
+    after, records = settle(state, decisions)
     return after, [record, *records]
 
 

@@ -2,6 +2,7 @@
 
 import io
 import json
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from django.core.management import CommandError, call_command
@@ -199,3 +200,28 @@ def three_sessions(user: str) -> list[dict[str, str]]:
                 }
             )
     return events
+
+
+def test_a_notification_deferred_past_now_counts_as_sent_and_changes_no_one(tmp_path):
+    now = datetime.now(UTC)
+    session = [
+        {"type": kind, "user_id": "late-night", "device_id": "d1", "training_program_id": "p1",
+         "time_stamp": f"{now - timedelta(minutes=minutes):%Y-%m-%d %H:%M:%S}"}
+        for kind, minutes in (("training_program_started", 50), ("training_program_finished", 5))
+    ]  # fmt: skip
+    history = tmp_path / "tonight.jsonl"
+    history.write_text("".join(json.dumps(event) + "\n" for event in session))
+    deferring = tmp_path / "defer.toml"
+    quiet = {"from": now - timedelta(hours=2), "to": now + timedelta(hours=2)}
+    deferring.write_text(
+        "[rules.training_dose_congratulation]\nquiet_hours = { "
+        + ", ".join(f'{end} = "{moment:%H}:00"' for end, moment in quiet.items())
+        + ', action = "defer" }\n'
+    )
+
+    out, err = what_if(str(history), "--what-if", str(deferring), "--json")
+
+    compared = json.loads(out)
+    assert compared["after"]["training_dose_congratulation"] == told(1)
+    assert compared["users_changed"] == 0
+    assert "undelivered" not in err

@@ -66,7 +66,9 @@ from tests.property.test_properties import (
 MINUTE = timedelta(minutes=1)
 ZONES = ("Europe/Paris", "America/New_York", "Asia/Kolkata", "Australia/Lord_Howe", "UTC")
 OFFSETS = ("Z", "+00:00", "+05:30", "-08:00", "+13:45")
-CLOCK = tuple(time(hour, minute) for hour in (0, 6, 7, 12, 18, 22, 23) for minute in (0, 30))
+CLOCK = tuple(
+    time(hour, minute) for hour in (0, 1, 2, 3, 6, 7, 12, 18, 22, 23) for minute in (0, 30)
+)
 MAX_EVENTS = 40
 MAX_SPAN = timedelta(hours=20)
 

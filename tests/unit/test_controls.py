@@ -6,12 +6,13 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
+from events.domain import timeline
 from events.domain.controls import next_local, zone_in_force
 from events.domain.decisions import NO_STATE, DecisionRecord, Verdict, Zone, settle
 from events.domain.rules import Thresholds, decide
 from events.domain.ruleset import Cap, Controls, QuietAction, QuietHours
 from events.service.notices import notifications_of
-from tests.factories import at, finished, launched, started
+from tests.factories import at, finished, launched, started, unknown
 
 TOKYO = "Asia/Tokyo"  # UTC+9, no DST: the factories' 16:00 UTC is 01:00 there
 PARIS = ZoneInfo("Europe/Paris")
@@ -235,3 +236,46 @@ def test_a_held_record_keeps_what_it_was_about():
     assert capped.rule == "congratulate_training_dose"
     assert capped.figures["minutes"] == 40
     assert capped.rules_version == rules.rules_version
+
+
+def test_an_end_in_the_second_pass_of_a_repeated_hour_is_reached_the_same_night():
+    # 2021-10-31 in Berlin: 03:00 CEST becomes 02:00 CET at 01:00 UTC. At 01:10 UTC the
+    # clock shows 02:10 for the second time: it shows 02:30 again at 01:30 UTC.
+    berlin = ZoneInfo("Europe/Berlin")
+    second_pass = datetime(2021, 10, 31, 1, 10, tzinfo=UTC)
+    assert next_local(second_pass, time(2, 30), berlin) == datetime(2021, 10, 31, 1, 30, tzinfo=UTC)
+
+
+def test_a_deferred_notification_then_capped_has_no_delivery_time():
+    controls = Controls(cap=Cap(1, DAY), quiet_hours=replace(NIGHT, action=QuietAction.DEFER))
+    rules = Thresholds(congratulation_controls=controls)
+    sessions = [*session("u1", 0, 40, zone=TOKYO), *session("u1", 60, 40, zone=TOKYO)]
+    _, records = run(sessions, rules)
+    assert outcomes(records) == [Verdict.CONGRATULATED, Verdict.CAPPED]
+    assert records[1].deliver_after is None
+
+
+def test_a_zone_the_tz_database_here_does_not_know_is_judged_in_the_default():
+    assert zone_in_force(Zone("Mars/Olympus_Mons"), "Asia/Tokyo")[1] == "Asia/Tokyo"
+
+
+def test_a_user_with_only_a_zone_to_keep_is_kept():
+    rules = Thresholds(reorder_window_events=0)
+    state, _ = run([replace(unknown("u1", at(0)), timezone=TOKYO)], rules)
+    assert state  # the store keeps it, zone and all
+    assert state.contact.zone.name == TOKYO
+
+
+def test_the_zone_of_an_event_too_late_for_the_window_is_not_kept():
+    rules = Thresholds(reorder_window=timedelta(hours=1))
+    state, _ = timeline.apply(launched("u1", at(400)), NO_STATE, rules_of(rules), rules)
+    too_late = replace(unknown("u1", at(0)), timezone=TOKYO)
+
+    after, records = timeline.apply(too_late, state, rules_of(rules), rules)
+
+    assert records[0].outcome is Verdict.TOO_LATE
+    assert after.contact.zone.name is None
+
+
+def rules_of(thresholds: Thresholds):
+    return lambda event, state: decide(event, state, thresholds)
