@@ -127,8 +127,10 @@ def build(
 
 
 def dry_run(output: Writable) -> Components:
-    """Parts for a dry run: a throwaway memory store, notifications printed to `output`."""
-    return build(transport=ConsoleTransport(output), store="memory")
+    """Parts for a dry run: a throwaway memory store, every notification printed to
+    `output` at once (a deferred one with its `deliver_after`)."""
+    stores = memory_stores(utc_now)
+    return build(transport=ConsoleTransport(output), store=stores, clock=_past_every_deferral)
 
 
 def what_if(rules: RuleSet, transport: Transport) -> Components:

@@ -34,12 +34,14 @@ class TallyTransport:
         self._lock = threading.Lock()
         self.by_kind: Counter[str] = Counter({str(kind): 0 for kind in NotificationKind})
         self.held: Counter[tuple[str, str]] = Counter()  # (kind, outcome)
+        self.deferred: Counter[str] = Counter()
         self.by_user: defaultdict[str, Counter[Told]] = defaultdict(Counter)
 
     def send(self, notification: Notification) -> None:
         told = (str(notification.kind), notification.minutes)
         with self._lock:
             self.by_kind[told[0]] += 1
+            self.deferred[told[0]] += notification.deliver_after is not None
             self.by_user[notification.user_id][told] += 1
 
     def decided(self, records: Sequence[DecisionRecord], **signal: Any) -> None:
@@ -75,6 +77,18 @@ class Comparison:
             before, after = self.before.by_user.get(user_id), self.after.by_user.get(user_id)
             if (before or Counter()) != (after or Counter()):
                 yield Changed(user_id, before or Counter(), after or Counter())
+
+    def as_table(self) -> dict[str, Any]:
+        """What the table shows: `as_data`'s, with how many notifications were deferred."""
+        table = self.as_data()
+        for side, tally in (("before", self.before), ("after", self.after)):
+            for kind, columns in table[side].items():
+                table[side][kind] = {
+                    "notifications": columns.pop("notifications"),
+                    "of which deferred": tally.deferred[kind],
+                    **columns,
+                }
+        return table
 
     def as_data(self) -> dict[str, Any]:
         """What `--json` prints."""

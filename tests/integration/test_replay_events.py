@@ -291,4 +291,33 @@ def test_a_notification_deferred_past_now_is_counted_not_waited_for(tmp_path, tr
 
     assert transport.sent == []
     assert "Notifications: 0 sent, 0 failed; reminders fired at the end of the input: 1." in out
-    assert "1 notifications are deferred past now by the users' quiet hours" in out
+    assert "Deferred past now by the users' quiet hours: 1 notification(s)" in out
+
+
+def test_a_dry_run_prints_a_notification_deferred_past_now_with_its_delivery_time(
+    tmp_path, settings
+):
+    now = datetime.now(UTC)
+    rules = tmp_path / "rules.toml"
+    rules.write_text(
+        "[rules.start_training_reminder]\nquiet_hours = { "
+        f'from = "{now - timedelta(hours=1):%H}:00", to = "{now + timedelta(hours=2):%H}:00", '
+        'action = "defer" }\n'
+    )
+    settings.EVENTS_RULES_FILE = str(rules)
+    launch = {
+        "schema_version": 2,
+        "event_id": str(uuid.uuid4()),
+        "type": "app_launched",
+        "occurred_at": (now - timedelta(minutes=15)).isoformat(),
+        "user_id": "night-owl",
+        "device_id": "phone",
+    }
+    path = tmp_path / "tonight.jsonl"
+    path.write_text(json.dumps(launch) + "\n")
+
+    out, err = replay(str(path), "--dry-run")
+
+    assert '"deliver_after"' in out
+    assert "Notifications: 1 printed, 0 failed" in out
+    assert "undelivered" not in err

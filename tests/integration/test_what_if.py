@@ -65,9 +65,10 @@ def test_the_comparison_is_a_table_for_people(rules_to_try):
     assert "Rules tried: longer-dose" in out
     lines = out.splitlines()
     table = lines[lines.index(next(line for line in lines if line.startswith("training_dose"))) :]
-    assert [line.split() for line in table[:4]] == [
+    assert [line.split() for line in table[:5]] == [
         ["training_dose_congratulation", "before", "after"],
         ["notifications", "1", "0"],
+        ["of", "which", "deferred", "0", "0"],
         ["capped", "0", "0"],
         ["quiet_hours", "0", "0"],
     ]
@@ -225,3 +226,5 @@ def test_a_notification_deferred_past_now_counts_as_sent_and_changes_no_one(tmp_
     assert compared["after"]["training_dose_congratulation"] == told(1)
     assert compared["users_changed"] == 0
     assert "undelivered" not in err
+    table, _ = what_if(str(history), "--what-if", str(deferring))
+    assert ["of", "which", "deferred", "0", "1"] in [line.split() for line in table.splitlines()]

@@ -132,7 +132,7 @@ class Command(BaseCommand):
     def _show(self, comparison: what_if.Comparison, in_force: RuleSet, tried: RuleSet) -> None:
         self.stdout.write(f"Rules in force: {in_force.version} ({in_force.source}).")
         self.stdout.write(f"Rules tried: {tried.version} ({tried.source}).")
-        data = comparison.as_data()
+        data = comparison.as_table()
         for kind, before in data["before"].items():
             after = data["after"][kind]
             self.stdout.write(f"{kind:<30}{'before':>8}{'after':>8}")
@@ -225,8 +225,8 @@ def _deferred_line(count: int) -> str:
         else "this memory store loses them when the command exits"
     )
     return (
-        f"{count} notifications are deferred past now by the users' quiet hours, until they "
-        f"end: {where}."
+        f"Deferred past now by the users' quiet hours: {count} notification(s), until the "
+        f"quiet hours end; {where}."
     )
 
 
