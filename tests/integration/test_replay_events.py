@@ -261,14 +261,16 @@ def test_the_end_of_the_input_fires_only_the_replayed_users_reminders(tmp_path, 
     assert "reminders fired at the end of the input: 1." in out
 
 
-def test_a_notification_deferred_past_now_is_counted_not_waited_for(tmp_path, transport):
+@pytest.fixture
+def launch_tonight(tmp_path):
+    """A launch 15 minutes ago, in a file, and rules whose quiet hours (from an hour ago to
+    two hours from now, UTC) defer its reminder past now."""
     now = datetime.now(UTC)
-    quiet = {"from": now - timedelta(hours=1), "to": now + timedelta(hours=2)}
     rules = tmp_path / "rules.toml"
     rules.write_text(
         "[rules.start_training_reminder]\nquiet_hours = { "
-        + ", ".join(f'{end} = "{moment:%H}:00"' for end, moment in quiet.items())
-        + ', action = "defer" }\n'
+        f'from = "{now - timedelta(hours=1):%H}:00", to = "{now + timedelta(hours=2):%H}:00", '
+        'action = "defer" }\n'
     )
     launch = {
         "schema_version": 2,
@@ -280,6 +282,11 @@ def test_a_notification_deferred_past_now_is_counted_not_waited_for(tmp_path, tr
     }
     path = tmp_path / "tonight.jsonl"
     path.write_text(json.dumps(launch) + "\n")
+    return path, rules
+
+
+def test_a_notification_deferred_past_now_is_counted_not_waited_for(launch_tonight, transport):
+    path, rules = launch_tonight
     deferring = bootstrap.build(transport=transport, rules=bootstrap.proposed_rules(rules))
 
     with bootstrap.installed(deferring):
@@ -295,26 +302,10 @@ def test_a_notification_deferred_past_now_is_counted_not_waited_for(tmp_path, tr
 
 
 def test_a_dry_run_prints_a_notification_deferred_past_now_with_its_delivery_time(
-    tmp_path, settings
+    launch_tonight, settings
 ):
-    now = datetime.now(UTC)
-    rules = tmp_path / "rules.toml"
-    rules.write_text(
-        "[rules.start_training_reminder]\nquiet_hours = { "
-        f'from = "{now - timedelta(hours=1):%H}:00", to = "{now + timedelta(hours=2):%H}:00", '
-        'action = "defer" }\n'
-    )
+    path, rules = launch_tonight
     settings.EVENTS_RULES_FILE = str(rules)
-    launch = {
-        "schema_version": 2,
-        "event_id": str(uuid.uuid4()),
-        "type": "app_launched",
-        "occurred_at": (now - timedelta(minutes=15)).isoformat(),
-        "user_id": "night-owl",
-        "device_id": "phone",
-    }
-    path = tmp_path / "tonight.jsonl"
-    path.write_text(json.dumps(launch) + "\n")
 
     out, err = replay(str(path), "--dry-run")
 
