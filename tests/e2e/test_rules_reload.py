@@ -46,7 +46,10 @@ def test_a_reload_onto_a_broken_rules_file_stops_the_server_saying_why(server_en
     rules.write_text('version = "v1"\n')
     server = Server(GUNICORN, {**server_env, "EVENTS_RULES_FILE": str(rules)})
     try:
-        rules.write_text("[rules.start_training_reminder]\ndelay_secnds = 60\n")
+        rules.write_text(
+            "[rules.start_training_reminder]\ndelay_secnds = 60\n"
+            'quiet_hours = { from = "22:00", to = "22:00" }\n'
+        )
 
         server.process.send_signal(signal.SIGHUP)
 
@@ -54,6 +57,7 @@ def test_a_reload_onto_a_broken_rules_file_stops_the_server_saying_why(server_en
         output = server.output()
         assert f"EVENTS_RULES_FILE: {rules}: rules.start_training_reminder.delay_secnds" in output
         assert "Worker failed to boot" in output
+        assert "Traceback" not in output, output
     finally:
         if server.process.poll() is None:
             server.stop()
