@@ -1,9 +1,11 @@
 """Bearer-token authentication and the scope each endpoint needs (eventsproject/web/access.py).
 
 A token goes in `Authorization: Bearer <token>`, or — as Segment's and
-RudderStack's SDKs send their write key — `Authorization: Basic
-base64(<token>:)`. An unknown token is a 401; a known one without the scope an
-endpoint needs, a 403 that names the setting whose tokens have it.
+RudderStack's SDKs send their write key, and as a browser sends what a person
+types in its login prompt — `Authorization: Basic base64(<token>:<anything>)`.
+An unknown token is a 401; a known one without the scope an endpoint needs, a
+403 that names the setting whose tokens have it. A 401 to a request that asks
+for HTML challenges with Basic first, so that a browser asks for the token.
 """
 
 import base64
@@ -31,6 +33,14 @@ class ApiClient:
     scopes: frozenset[Scope]
     is_authenticated: bool = True
 
+    def __str__(self) -> str:
+        """Who it is, in words (the browsable API's navbar shows it)."""
+        return next(name for scope, name in CLIENT_NAMES.items() if scope in self.scopes)
+
+
+#: What a client is called, by the widest scope its token has.
+CLIENT_NAMES = {Scope.ADMIN: "operator", Scope.INGEST: "app"}
+
 
 class BearerTokenAuthentication(BaseAuthentication):
     def authenticate(self, request: Request) -> tuple[ApiClient, str] | None:
@@ -50,7 +60,13 @@ class BearerTokenAuthentication(BaseAuthentication):
         return ApiClient(scopes), token.decode()
 
     def authenticate_header(self, request: Request) -> str:
-        return 'Bearer realm="events"'
+        if "text/html" in request.META.get("HTTP_ACCEPT", ""):  # a browser: it prompts for Basic
+            return f"{BASIC_CHALLENGE}, {BEARER_CHALLENGE}"
+        return BEARER_CHALLENGE
+
+
+BEARER_CHALLENGE = 'Bearer realm="events"'
+BASIC_CHALLENGE = 'Basic realm="events", charset="UTF-8"'
 
 
 def _refuse_if_blocked(request: Request) -> None:
