@@ -11,6 +11,7 @@ count. Both are judged in event time, so a replay and the live service agree.
 Plain Python, like the rules.
 """
 
+import logging
 from dataclasses import replace
 from datetime import UTC, date, datetime, time, timedelta, timezone, tzinfo
 from functools import lru_cache
@@ -19,6 +20,8 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from events.domain.decisions import Decision, DecisionRecord, NoteNotified, UserState, Verdict, Zone
 from events.domain.ruleset import Cap, Controls, QuietAction, QuietHours
+
+logger = logging.getLogger(__name__)
 
 
 def gated(
@@ -96,11 +99,12 @@ def zone_in_force(zone: Zone, default_zone: str) -> tuple[tzinfo, str]:
     return cast(tzinfo, _named(default_zone)), default_zone  # checked at startup
 
 
-@lru_cache(maxsize=1024)
+@lru_cache(maxsize=1024)  # so a name this process cannot read is logged once
 def _named(name: str) -> tzinfo | None:
     try:
         return ZoneInfo(name)
     except (ZoneInfoNotFoundError, ValueError):
+        logger.warning("time zone %r is not in this process's tz database: judged as none", name)
         return None
 
 
