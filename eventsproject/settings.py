@@ -34,8 +34,10 @@ SECURE_HSTS_PRELOAD = _config.SECURE_HSTS_PRELOAD
 #: Only behind a proxy that sets X-Forwarded-Proto itself and drops the client's.
 if _config.TRUST_X_FORWARDED_PROTO:
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
-# No view here reads cookies: clients authenticate with a header (tokens), so there is
-# nothing for cross-site request forgery to ride on and no CSRF middleware to run.
+# No CSRF middleware: clients authenticate with a header (tokens), which a forged request
+# cannot carry. The one cookie, a person's login (eventsproject/web/login.py), is checked
+# for the page's CSRF token by the authentication that reads it, and the login page by
+# its view: the API's hot path runs no CSRF code.
 SILENCED_SYSTEM_CHECKS = ["security.W003"]
 
 INSTALLED_APPS = [
@@ -63,9 +65,14 @@ WSGI_APPLICATION = "eventsproject.wsgi.application"
 TEMPLATES = [
     {
         "BACKEND": "django.template.backends.django.DjangoTemplates",
-        "DIRS": [],
+        "DIRS": [BASE_DIR / "eventsproject" / "templates"],
         "APP_DIRS": True,
-        "OPTIONS": {"context_processors": ["django.template.context_processors.request"]},
+        "OPTIONS": {
+            "context_processors": [
+                "django.template.context_processors.request",
+                "django.template.context_processors.csrf",  # the login and logout forms
+            ]
+        },
     }
 ]
 
@@ -94,7 +101,8 @@ REST_FRAMEWORK = {
     "DEFAULT_PARSER_CLASSES": ["events.wire.parsers.LimitedJSONParser"],
     # No auth or contenttypes apps: nothing may assume a user table.
     "DEFAULT_AUTHENTICATION_CLASSES": [
-        "eventsproject.web.authentication.BearerTokenAuthentication"
+        "eventsproject.web.authentication.BearerTokenAuthentication",
+        "eventsproject.web.login.LoginCookieAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["eventsproject.web.authentication.IngestionAccess"],
     "UNAUTHENTICATED_USER": None,

@@ -1,6 +1,7 @@
 from typing import Any
 
-from django.urls import path
+from django.urls import include, path
+from django.views.decorators.csrf import csrf_protect
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 from rest_framework.permissions import AllowAny
 
@@ -14,7 +15,10 @@ from events.api.views import (
     UserStateApi,
 )
 from eventsproject.apis import HealthApi, metrics_view
-from eventsproject.web import schema  # noqa: F401  (registers the auth scheme for the docs)
+from eventsproject.web import (
+    login,
+    schema,  # noqa: F401  (registers the auth scheme for the docs)
+)
 from notifications.api.views import (
     NotificationDetailApi,
     NotificationListApi,
@@ -46,7 +50,14 @@ urlpatterns = [
     path("metrics", metrics_view, name="metrics"),
     # Public pages read no credentials: an unknown token gets them as no token does.
     path("v1/schema", SpectacularAPIView.as_view(**PUBLIC), name="schema"),
-    path("v1/docs", SpectacularSwaggerView.as_view(url_name="schema", **PUBLIC), name="docs"),
+    # The page's "Try it out" sends the CSRF token a login cookie needs: the cookie's own.
+    path(
+        "v1/docs",
+        csrf_protect(SpectacularSwaggerView.as_view(url_name="schema", **PUBLIC)),
+        name="docs",
+    ),
+    # A person's login; the namespace is the one DRF's navbar links to.
+    path("", include((login.urlpatterns, "rest_framework"))),
 ]
 
 handler400 = "eventsproject.web.error_pages.bad_request"

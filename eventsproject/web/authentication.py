@@ -1,11 +1,10 @@
 """Bearer-token authentication and the scope each endpoint needs (eventsproject/web/access.py).
 
 A token goes in `Authorization: Bearer <token>`, or — as Segment's and
-RudderStack's SDKs send their write key, and as a browser sends what a person
-types in its login prompt — `Authorization: Basic base64(<token>:<anything>)`.
+RudderStack's SDKs send their write key, and — `Authorization: Basic base64(<token>:<anything>)`.
 An unknown token is a 401; a known one without the scope an endpoint needs, a
-403 that names the setting whose tokens have it. A 401 to a request that asks
-for HTML challenges with Basic first, so that a browser asks for the token.
+403 that names the setting whose tokens have it. A person in a browser logs in on
+a page instead (eventsproject/web/login.py).
 """
 
 import base64
@@ -15,6 +14,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, ClassVar, NoReturn
 
+from django.http import HttpRequest
 from rest_framework.authentication import BaseAuthentication, get_authorization_header
 from rest_framework.exceptions import AuthenticationFailed, Throttled
 from rest_framework.permissions import BasePermission
@@ -50,26 +50,23 @@ class BearerTokenAuthentication(BaseAuthentication):
         read_token = TOKEN_READERS.get(words[0].lower())
         if read_token is None:
             return None
-        _refuse_if_blocked(request)
+        refuse_if_blocked(request)
         if len(words) != 2:
-            _refuse(request, "Use 'Authorization: Bearer <token>'.")
+            refuse(request, "Use 'Authorization: Bearer <token>'.")
         token = read_token(words[1])
-        scopes = _scopes_of(token)
+        scopes = scopes_of(token)
         if not scopes:
-            _refuse(request, "Invalid token.")
+            refuse(request, "Invalid token.")
         return ApiClient(scopes), token.decode()
 
     def authenticate_header(self, request: Request) -> str:
-        if "text/html" in request.META.get("HTTP_ACCEPT", ""):  # a browser: it prompts for Basic
-            return f"{BASIC_CHALLENGE}, {BEARER_CHALLENGE}"
         return BEARER_CHALLENGE
 
 
 BEARER_CHALLENGE = 'Bearer realm="events"'
-BASIC_CHALLENGE = 'Basic realm="events", charset="UTF-8"'
 
 
-def _refuse_if_blocked(request: Request) -> None:
+def refuse_if_blocked(request: HttpRequest) -> None:
     from eventsproject.web.throttles import blocked_for  # it needs the settings this one feeds
 
     wait = blocked_for(request)
@@ -80,7 +77,7 @@ def _refuse_if_blocked(request: Request) -> None:
 TOO_MANY_FAILURES = "Too many failed authentications from this address."
 
 
-def _refuse(request: Request, why: str) -> NoReturn:
+def refuse(request: HttpRequest, why: str) -> NoReturn:
     """A failed authentication: `401`, or `429` once its address failed too often."""
     from eventsproject.web.throttles import AuthFailureThrottle
 
@@ -90,7 +87,7 @@ def _refuse(request: Request, why: str) -> NoReturn:
     raise AuthenticationFailed(why)
 
 
-def _scopes_of(token: bytes) -> frozenset[Scope]:
+def scopes_of(token: bytes) -> frozenset[Scope]:
     granted: frozenset[Scope] = frozenset()
     for scope in Scope:
         if any(hmac.compare_digest(token, known.encode()) for known in tokens(scope)):

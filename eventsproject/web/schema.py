@@ -30,3 +30,15 @@ class BearerTokenScheme(OpenApiAuthenticationExtension):  # type: ignore[no-unty
         return build_bearer_security_scheme_object(
             header_name="Authorization", token_prefix="Bearer"
         )
+
+
+class LoginCookieScheme(OpenApiAuthenticationExtension):  # type: ignore[no-untyped-call]
+    """A person's login from the browser (`/login`), with the page's CSRF token on changes."""
+
+    target_class = "eventsproject.web.login.LoginCookieAuthentication"
+    name = "loginCookie"
+
+    def get_security_definition(self, auto_schema: Any) -> dict[str, Any]:
+        from eventsproject.web.login import LOGIN_COOKIE
+
+        return {"type": "apiKey", "in": "cookie", "name": LOGIN_COOKIE}

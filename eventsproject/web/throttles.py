@@ -18,6 +18,7 @@ from ipaddress import ip_network
 from typing import ClassVar
 
 from django.conf import settings
+from django.http import HttpRequest
 from rest_framework.request import Request
 from rest_framework.throttling import SimpleRateThrottle
 from rest_framework.views import APIView
@@ -86,7 +87,7 @@ _blocking = threading.Lock()
 MOST_BLOCKED = 10_000
 
 
-def blocked_for(request: Request) -> float:
+def blocked_for(request: HttpRequest | Request) -> float:
     """Seconds until the request's address may try a token again; 0: now."""
     if not _blocked:  # the usual case, without the lock
         return 0.0
@@ -103,7 +104,7 @@ def _block(address: str, seconds: float) -> None:
             _blocked.popitem(last=False)
 
 
-def _address_of(request: Request) -> str:
+def _address_of(request: HttpRequest | Request) -> str:
     """The client's address as throttles count it: an IPv6 address by its /64, which a
     host is given whole and takes addresses from at will."""
     return _counted(client_address(request.META, settings.EVENTS_TRUSTED_PROXIES))

@@ -255,23 +255,6 @@ def basic(token: str) -> dict[str, str]:
     return {"HTTP_AUTHORIZATION": "Basic " + base64.b64encode(f"{token}:".encode()).decode()}
 
 
-@pytest.mark.parametrize("path", ["/v1/events", "/v1/users/u1/decisions", "/v1/rules"])
-def test_a_browser_without_credentials_is_asked_for_them_with_basic_beside_bearer(path):
-    answer = APIClient().get(path, HTTP_ACCEPT="text/html,application/xhtml+xml,*/*;q=0.8")
-
-    assert answer.status_code == 401
-    challenges = answer["WWW-Authenticate"]
-    assert challenges.startswith('Basic realm="events"')
-    assert 'Bearer realm="events"' in challenges
-
-
-def test_an_api_client_is_still_challenged_with_bearer_only():
-    answer = APIClient().get("/v1/events", HTTP_ACCEPT="application/json")
-
-    assert answer.status_code == 401
-    assert answer["WWW-Authenticate"] == 'Bearer realm="events"'
-
-
 @pytest.mark.parametrize(("token", "who"), [("admin-token", "operator"), ("app-token", "app")])
 def test_the_browsable_api_names_who_is_logged_in_in_words(token, who):
     path = "/v1/events" if who == "operator" else "/v1/event"
