@@ -10,3 +10,12 @@ def server_time(monkeypatch) -> datetime:
     noon = datetime(2026, 12, 2, 12, 0, tzinfo=UTC)
     monkeypatch.setattr(timezone, "now", lambda: noon)
     return noon
+
+
+@pytest.fixture
+def production_access(settings):
+    """Production mode's access: no one without a token; an app's and an operator's."""
+    settings.DEBUG = False
+    settings.EVENTS_ALLOW_ANONYMOUS = False
+    settings.EVENTS_API_TOKENS = ["app-token"]
+    settings.EVENTS_ADMIN_TOKENS = ["admin-token"]

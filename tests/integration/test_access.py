@@ -31,6 +31,11 @@ OPEN = [("get", "/v1/health"), ("get", "/metrics"), ("get", "/v1/schema"), ("get
 LET_IN = {200, 202, 400, 404}
 
 
+@pytest.fixture(autouse=True)
+def production(production_access):
+    """First, so that a class's own fixtures change it (TestRunningOpen)."""
+
+
 def call(method: str, path: str, **headers: str) -> int:
     client = APIClient()
     if method == "get":
@@ -40,14 +45,6 @@ def call(method: str, path: str, **headers: str) -> int:
 
 def bearer(token: str) -> dict[str, str]:
     return {"HTTP_AUTHORIZATION": f"Bearer {token}"}
-
-
-@pytest.fixture(autouse=True)
-def production(settings):
-    settings.DEBUG = False
-    settings.EVENTS_ALLOW_ANONYMOUS = False
-    settings.EVENTS_API_TOKENS = ["app-token"]
-    settings.EVENTS_ADMIN_TOKENS = ["admin-token"]
 
 
 @pytest.mark.parametrize(("method", "path"), INGESTION + ADMINISTRATION)

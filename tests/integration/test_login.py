@@ -7,16 +7,10 @@ from urllib.parse import quote
 import pytest
 from django.test import Client
 
+pytestmark = pytest.mark.usefixtures("production_access")
+
 HTML = "text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8"
 LOGIN_COOKIE = "events_login"
-
-
-@pytest.fixture(autouse=True)
-def production(settings):
-    settings.DEBUG = False
-    settings.EVENTS_ALLOW_ANONYMOUS = False
-    settings.EVENTS_API_TOKENS = ["app-token"]
-    settings.EVENTS_ADMIN_TOKENS = ["admin-token"]
 
 
 @pytest.fixture
