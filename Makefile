@@ -13,7 +13,7 @@ LOCK_OPTIONS := --generate-hashes --allow-unsafe --strip-extras --no-emit-index-
 
 PIP := $(BIN)/python -m pip --disable-pip-version-check
 
-.PHONY: run serve test lint bench flames lock check-install clean
+.PHONY: run serve test lint bench flames screenshots lock check-install clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -66,6 +66,12 @@ bench: $(VENV)/.dev $(STATIC)
 ## flames: py-spy flame graphs of the hot paths under the benchmarks' load (benchmarks/flames/*.svg)
 flames: $(VENV)/.dev $(STATIC)
 	$(BIN)/python -m benchmarks.flames
+
+## screenshots: the pages as a person sees them, in headless Chromium (docs/screenshots/*.png)
+screenshots: $(VENV)/.dev $(STATIC)
+	mkdir -p docs/screenshots
+	EVENTS_SCREENSHOTS_DIR=$(CURDIR)/docs/screenshots $(BIN)/pytest -q -p no:cacheprovider \
+		tests/e2e/test_browser.py -k memory
 
 ## check-install: pip check, and the installed packages are exactly the locked ones (CI)
 check-install: $(VENV)/.dev
