@@ -210,3 +210,12 @@ def test_swagger_ui_sends_a_csrf_token_the_login_cookie_accepts(browser):
     )
 
     assert answer.status_code == 404  # let in: there is no such notification
+
+
+def test_the_browsable_api_carries_the_service_s_name(browser):
+    log_in(browser, "admin-token")
+
+    page = browser.get("/v1/events").content.decode()
+
+    assert "<title>Event Collection Api – Events Processor</title>" in page
+    assert "Django REST framework" not in page
