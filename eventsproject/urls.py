@@ -13,6 +13,7 @@ from events.api.views import (
     SegmentTrackApi,
     UserDecisionListApi,
     UserStateApi,
+    UserTimelineApi,
 )
 from eventsproject.apis import HealthApi, metrics_view
 from eventsproject.web import (
@@ -35,6 +36,7 @@ urlpatterns = [
     path("v1/rules", RulesApi.as_view(), name="rules"),
     path("v1/users/<str:user_id>", UserStateApi.as_view(), name="user-state"),
     path("v1/users/<str:user_id>/decisions", UserDecisionListApi.as_view(), name="user-decisions"),
+    path("v1/users/<str:user_id>/timeline", UserTimelineApi.as_view(), name="user-timeline"),
     path("v1/notifications", NotificationListApi.as_view(), name="notification-list"),
     path(
         "v1/notifications/<str:notification_id>",

@@ -25,7 +25,7 @@ from events.wire.representations import (
     UserStateSerializer,
 )
 from events.wire.serializers import BatchSerializer, EventFormat
-from eventsproject.web.schema import ERRORS
+from eventsproject.web.schema import ERROR, ERRORS
 
 
 class _DeclaredBranches(Sequence[type[serializers.Serializer[Any]]]):
@@ -167,7 +167,8 @@ describe_user_decisions = extend_schema(
     description=(
         "Every launch ends in one outcome (sent, cancelled, merged, skipped_stale) and every "
         "finish in one (congratulated, too_short, no_open_session); a start after its reminder "
-        "was sent but inside its window adds late_start_after_sent. See docs/time.md."
+        "was sent but inside its window adds late_start_after_sent. See docs/time.md. Each "
+        "record links to the user's timeline (`timeline`), the picture that draws it."
     ),
     responses={200: DecisionRecordSerializer(many=True), **ERRORS},
 )
@@ -243,7 +244,47 @@ describe_rules = extend_schema(
 
 describe_user_state = extend_schema(
     summary="A user's open sessions and pending reminder",
+    description="With a link to the user's timeline as a picture (`timeline`).",
     responses={200: UserStateSerializer, **ERRORS},
+)
+
+#: Errors are JSON whatever the success's media type (events/api/views.py).
+_JSON_ERRORS: dict[int | tuple[int, str], Any] = {
+    (code, "application/json"): answer for code, answer in {**ERRORS, 406: ERROR}.items()
+}
+
+_PICTURE = OpenApiResponse(
+    OpenApiTypes.STR,
+    description="The picture: an HTML page with it inline, or the SVG document alone "
+    "(`?format=svg`).",
+)
+
+describe_user_timeline = extend_schema(
+    summary="A user's timeline, as a picture",
+    description=(
+        "The user's recent history on one time axis, in their zone (the rules' default zone "
+        "when their events stated none; UTC unless the rules file names one): their events "
+        "as marks, each training session as a bar with its minutes, each reminder window "
+        "from launch to deadline coloured by its outcome in the decision log, and each "
+        "notification with its delivery status (and `deliver_after` when quiet hours "
+        "deferred it). Hovering a mark shows its times and ids. An HTML page with the SVG "
+        "inline; `?format=svg` (or `Accept: image/svg+xml`) the SVG document alone. What the "
+        "stores keep of a user's history, and so what the picture can show, is said on it "
+        "(README, 'Each user's timeline'). `404` when nothing of the user is kept."
+    ),
+    parameters=[
+        OpenApiParameter(
+            "format",
+            str,
+            enum=["html", "svg"],
+            description="`svg`: the SVG document alone (`image/svg+xml`); `html` by default.",
+        )
+    ],
+    responses={
+        (200, "text/html"): _PICTURE,
+        (200, "image/svg+xml"): _PICTURE,
+        **_JSON_ERRORS,
+    },
 )
 
 SEGMENT_ANSWER = (

@@ -1,11 +1,12 @@
 """The events HTTP API: thin views that parse, call a service and answer."""
 
+from datetime import timedelta
 from typing import Any
 
 from django.conf import settings
 from django.utils import timezone
 from rest_framework import status
-from rest_framework.exceptions import Throttled, ValidationError
+from rest_framework.exceptions import NotFound, Throttled, ValidationError
 from rest_framework.generics import ListAPIView
 from rest_framework.permissions import SAFE_METHODS
 from rest_framework.request import Request
@@ -17,7 +18,7 @@ from events.api import rejections, schema
 from events.api.throttles import BatchRateThrottle, EventRateThrottle, NewUsersThrottle
 from events.domain.decisions import DecisionRecord
 from events.domain.events import Event
-from events.service import selectors
+from events.service import history, selectors
 from events.service.ingestion import Ingested, ingest, ingest_batch
 from events.service.processing import TooManyNewUsers
 from events.wire import cloudevents, segment
@@ -27,6 +28,7 @@ from events.wire.parsers import (
     LimitedJSONParser,
     PayloadTooLarge,
 )
+from events.wire.renderers import FormatNegotiation, TimelinePageRenderer, TimelineSvgRenderer
 from events.wire.representations import (
     DecisionRecordSerializer,
     EventRepresentationSerializer,
@@ -36,6 +38,7 @@ from events.wire.serializers import BatchSerializer, EventFormat
 from eventsproject.bootstrap import components
 from eventsproject.web.authentication import AdminAccess
 from eventsproject.web.pagination import Pagination
+from eventsproject.web.renderers import ORJSONRenderer
 
 _BATCH = BatchSerializer()
 _SEGMENT_BATCH = segment.SegmentBatchSerializer()
@@ -238,7 +241,7 @@ class UserStateApi(APIView):
     @schema.describe_user_state
     def get(self, request: Request, user_id: str) -> Response:
         view = selectors.user_state(components().queries, user_id)
-        return Response(UserStateSerializer(view).data)
+        return Response(UserStateSerializer(view, context={"request": request}).data)
 
 
 class UserDecisionListApi(ListAPIView):  # type: ignore[type-arg]  # a list, not a Model
@@ -255,3 +258,46 @@ class UserDecisionListApi(ListAPIView):  # type: ignore[type-arg]  # a list, not
     @schema.describe_user_decisions
     def get(self, request: Request, *args: Any, **kwargs: Any) -> Response:
         return super().get(request, *args, **kwargs)
+
+
+NO_HISTORY = (
+    "No history of user {user_id!r} is kept: never seen, or forgotten (README, "
+    "'Each user's timeline')."
+)
+
+
+class UserTimelineApi(APIView):
+    """A user's recent history as a picture: an HTML page with the SVG inline, or with
+    `?format=svg` the SVG alone (events/wire/timeline_svg.py). Errors are JSON, as every
+    other answer."""
+
+    permission_classes = [AdminAccess]
+    renderer_classes = [TimelinePageRenderer, TimelineSvgRenderer]
+    content_negotiation_class = FormatNegotiation
+
+    @schema.describe_user_timeline
+    def get(self, request: Request, user_id: str) -> Response:
+        parts = components()
+        timeline = history.user_timeline(
+            parts.queries, parts.outbox, user_id, parts.thresholds, _kept(), timezone.now()
+        )
+        if timeline is None:
+            raise NotFound(NO_HISTORY.format(user_id=user_id))
+        return Response(timeline)
+
+    def finalize_response(
+        self, request: Request, response: Response, *args: Any, **kwargs: Any
+    ) -> Response:
+        if response.status_code >= status.HTTP_400_BAD_REQUEST:
+            request.accepted_renderer = ORJSONRenderer()
+            request.accepted_media_type = ORJSONRenderer.media_type
+        return super().finalize_response(request, response, *args, **kwargs)
+
+
+def _kept() -> history.Kept:
+    return history.Kept(
+        decisions=settings.EVENTS_DECISION_LOG_LIMIT,
+        recent_events=settings.EVENTS_RECENT_LIMIT,
+        reorder_window=timedelta(seconds=settings.EVENTS_REORDER_WINDOW_SECONDS),
+        sent_notifications=settings.NOTIFICATIONS_RECENT_LIMIT,
+    )

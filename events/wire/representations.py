@@ -4,6 +4,8 @@ user's state, and the decision log. Serializers of the domain's objects, read-on
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from django.urls import reverse
+from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 from rest_framework.fields import SkipField
@@ -108,6 +110,27 @@ def _utc_text(moment: datetime | None) -> str | None:
     return moment.astimezone(UTC).isoformat().removesuffix("+00:00") + "Z"
 
 
+@extend_schema_field(OpenApiTypes.URI)
+class TimelineLinkField(serializers.Field):  # type: ignore[type-arg]
+    """The URL of the user's timeline picture, from their id: absolute when the request is
+    known, as DRF's own links are."""
+
+    def __init__(self, **kwargs: Any) -> None:
+        kwargs.setdefault("help_text", _TIMELINE_HELP)
+        super().__init__(read_only=True, **kwargs)
+
+    def to_representation(self, value: str) -> str:
+        path = reverse("user-timeline", kwargs={"user_id": value})
+        request = self.context.get("request")
+        return path if request is None else request.build_absolute_uri(path)
+
+
+_TIMELINE_HELP = (
+    "The user's timeline as a picture: an HTML page (`?format=svg`: the SVG alone); "
+    "README, 'Each user's timeline'."
+)
+
+
 class OpenSessionSerializer(serializers.Serializer[Any]):
     training_program_id = serializers.CharField()
     training_program_title = serializers.CharField(allow_null=True)
@@ -131,6 +154,7 @@ class UserStateSerializer(serializers.Serializer[Any]):
     user_id = serializers.CharField()
     open_sessions = OpenSessionSerializer(many=True)
     pending_reminder = PendingReminderSerializer(allow_null=True)
+    timeline = TimelineLinkField(source="user_id")
 
 
 class DecisionEventSerializer(serializers.Serializer[Any]):
@@ -169,4 +193,9 @@ class DecisionRecordSerializer(serializers.Serializer[Any]):
     deliver_after = serializers.DateTimeField(
         allow_null=True,
         help_text="Deferred by the user's quiet hours: the notification goes no sooner.",
+    )
+    timeline = TimelineLinkField(
+        source="user_id",
+        help_text="The user's timeline as a picture, where this decision is drawn (its "
+        "reminder window, its session or its notification; README, 'Each user's timeline').",
     )
