@@ -22,7 +22,7 @@ ADMINISTRATION = [
     ("get", "/v1/rules"),
     ("get", "/v1/users/u1"),
     ("get", "/v1/users/u1/decisions"),
-    ("get", "/v1/users/u1/timeline"),
+    ("get", "/v1/users/u1/timeline?format=svg"),  # as a page, a browser is sent to log in
     ("get", "/v1/notifications"),
     ("get", "/v1/notifications/n1"),
     ("post", "/v1/notifications/n1/resend"),

@@ -217,5 +217,5 @@ def test_the_browsable_api_carries_the_service_s_name(browser):
 
     page = browser.get("/v1/events").content.decode()
 
-    assert "<title>Event Collection Api – Events Processor</title>" in page
+    assert "<title>Event Collection Api \N{EN DASH} Events Processor</title>" in page
     assert "Django REST framework" not in page

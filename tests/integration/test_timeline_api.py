@@ -218,19 +218,19 @@ def test_a_client_that_takes_only_json_is_a_406(client):
     assert "detail" in answer.json()
 
 
+@pytest.mark.usefixtures("production_access")
 class TestInProduction:
-    @pytest.fixture(autouse=True)
-    def production(self, settings):
-        settings.DEBUG = False
-        settings.EVENTS_ALLOW_ANONYMOUS = False
-        settings.EVENTS_API_TOKENS = ["app-token"]
-        settings.EVENTS_ADMIN_TOKENS = ["admin-token"]
-
-    def test_without_a_token_it_is_a_401_and_a_browser_is_asked_to_log_in(self, client):
+    def test_without_a_token_a_browser_is_sent_to_log_in_and_back(self, client):
         answer = client.get("/v1/users/foo2/timeline", HTTP_ACCEPT="text/html")
 
+        assert answer.status_code == 302
+        assert answer["Location"] == "/login?next=%2Fv1%2Fusers%2Ffoo2%2Ftimeline"
+
+    def test_without_a_token_a_support_tool_fetching_the_svg_gets_a_401(self, client):
+        answer = client.get("/v1/users/foo2/timeline?format=svg", HTTP_ACCEPT="image/svg+xml")
+
         assert answer.status_code == 401
-        assert answer["WWW-Authenticate"].startswith("Basic")
+        assert answer["WWW-Authenticate"] == 'Bearer realm="events"'
         assert answer["Content-Type"] == "application/json"
 
     def test_an_app_s_token_is_a_403_that_names_the_operators_setting(self, client):
