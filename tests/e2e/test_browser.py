@@ -1,5 +1,6 @@
 """A person in Debian's Chromium, headless, against the production server: asked to log in,
-logs in with the operator's token, uses the browsable API and Swagger UI, and logs out.
+logs in with the operator's token, uses the browsable API and Swagger UI, follows a user's
+link to their timeline and finds in it the brief's story, and logs out.
 
 With EVENTS_SCREENSHOTS_DIR set (`make screenshots`), the pages are kept there as PNGs.
 """
@@ -111,6 +112,14 @@ def test_a_person_logs_in_uses_the_pages_and_logs_out(chromium, production):
     _wait(chromium, By.CSS_SELECTOR, ".opblock-summary-path[data-path='/v1/event']")
     _keep(chromium, "swagger-ui")
 
+    chromium.get(f"{production}/v1/users/foo2")
+    _wait(chromium, By.PARTIAL_LINK_TEXT, "/v1/users/foo2/timeline").click()
+    _foo2_was_reminded(chromium)
+    _keep(chromium, "timeline-foo2")
+    chromium.get(f"{production}/v1/users/foo1/timeline")
+    _foo1_was_congratulated(chromium)
+    _keep(chromium, "timeline-foo1")
+
     chromium.get(f"{production}/v1/events")
     _log_out(chromium)
     chromium.get(f"{production}/v1/notifications")
@@ -125,6 +134,42 @@ def test_a_wrong_token_is_told_on_the_page_and_lets_nobody_in(chromium, producti
     _keep(chromium, "login-refused")
     _log_in(chromium, OPERATOR_TOKEN)
     assert chromium.current_url == f"{production}/v1/users/foo1"
+
+
+def _foo2_was_reminded(chromium: WebDriver) -> None:
+    """The launch at 16:22:52, its window to 16:32:52 sent, and the reminder delivered."""
+    launch = _wait(chromium, By.CSS_SELECTOR, "g.event.launch")
+    window = chromium.find_element(By.CSS_SELECTOR, "rect.window")
+    reminder = chromium.find_element(By.CSS_SELECTOR, "g.notification")
+    assert launch.get_attribute("data-at") == "2021-02-28T16:22:52Z"
+    assert (window.get_attribute("data-outcome"), window.get_attribute("data-closes")) == (
+        "sent",
+        "2021-02-28T16:32:52Z",
+    )
+    assert reminder.get_attribute("data-status") == "sent"
+    assert "16:22:52" in _hover_text(chromium, launch)  # what a person sees on hovering
+    assert chromium.find_element(By.CSS_SELECTOR, "text.zone").text.startswith("time in UTC")
+
+
+def _foo1_was_congratulated(chromium: WebDriver) -> None:
+    session = _wait(chromium, By.CSS_SELECTOR, "g.session.finished")
+    congratulation = chromium.find_element(By.CSS_SELECTOR, "g.notification")
+    assert session.get_attribute("data-minutes") == "36"
+    assert "36" in session.text
+    assert (
+        congratulation.get_attribute("data-kind"),
+        congratulation.get_attribute("data-status"),
+    ) == (
+        "training_dose_congratulation",
+        "sent",
+    )
+
+
+def _hover_text(chromium: WebDriver, mark) -> str:  # mark: a WebElement
+    """The tooltip of an SVG mark: its <title>, which the browser shows on hovering."""
+    return str(
+        chromium.execute_script("return arguments[0].querySelector('title').textContent", mark)
+    )
 
 
 def _log_in(chromium: WebDriver, token: str) -> None:
