@@ -50,7 +50,7 @@ def _is_final(error: Exception) -> bool:
 
 class _BreakerStateMetric(pybreaker.CircuitBreakerListener):
     def state_change(self, cb: pybreaker.CircuitBreaker, old_state: Any, new_state: Any) -> None:
-        metrics.BREAKER_STATE.state(new_state.name)  # cb still reports the old state here
+        metrics.show_breaker_state(new_state.name)  # cb still reports the old state here
         logger.warning("circuit breaker in front of /v1/notify is now %s", new_state.name)
 
 
