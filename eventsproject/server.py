@@ -5,26 +5,48 @@ the service's settings are known to be good.
 
 gunicorn reads `WEB_CONCURRENCY` itself as it is imported, and a value it cannot read
 would end in its traceback; here a bad setting ends in the service's one line per
-variable instead, before gunicorn is imported.
+variable instead, before gunicorn is imported. Each start gets a fresh directory for the
+workers' metrics (prometheus-client's multiprocess mode: eventsproject/metrics.py).
 """
 
+import os
+import shutil
 import sys
+import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
 
 from eventsproject.config import BadSettings
 from eventsproject.startup import checked
 
 APP = "eventsproject.wsgi"
+#: prometheus-client's multiprocess mode (eventsproject/metrics.py), read as it is imported.
+MULTIPROCESS_DIR = "PROMETHEUS_MULTIPROC_DIR"
 
 
 def main(options: list[str]) -> None:
-    try:
-        checked()
-    except BadSettings as bad:
-        sys.exit(str(bad))
-    from gunicorn.app.wsgiapp import run  # type: ignore[import-untyped]
+    with metrics_directory():
+        try:
+            checked()
+        except BadSettings as bad:
+            sys.exit(str(bad))
+        from gunicorn.app.wsgiapp import run  # type: ignore[import-untyped]
 
-    sys.argv = ["gunicorn", "-c", "python:eventsproject.gunicorn", *options, APP]
-    run()
+        sys.argv = ["gunicorn", "-c", "python:eventsproject.gunicorn", *options, APP]
+        run()
+
+
+@contextmanager
+def metrics_directory() -> Iterator[str]:
+    """A fresh directory of this server's own (mode 0700, under TMPDIR) where each worker
+    writes its metrics, so that a scrape sums every worker's; removed when the server
+    exits. Set before anything imports prometheus-client, which the workers inherit."""
+    directory = tempfile.mkdtemp(prefix="events-metrics-")
+    os.environ[MULTIPROCESS_DIR] = directory
+    try:
+        yield directory
+    finally:
+        shutil.rmtree(directory, ignore_errors=True)
 
 
 if __name__ == "__main__":
