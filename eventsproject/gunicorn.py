@@ -11,7 +11,7 @@ import signal
 from collections.abc import Callable
 from typing import Any
 
-from eventsproject.config import SHARED_STORES, BadSettings, current
+from eventsproject.config import SHARED_STORES, BadSettings, current, metrics_directory
 from eventsproject.platform import logs
 from eventsproject.web import access
 
@@ -116,6 +116,6 @@ def child_exit(server: Any, worker: Any) -> None:
     it counted stays in the sums (eventsproject/metrics.py)."""
     from prometheus_client import multiprocess
 
-    directory = os.environ.get("PROMETHEUS_MULTIPROC_DIR")
+    directory = metrics_directory()
     if directory:
         multiprocess.mark_process_dead(worker.pid, directory)  # type: ignore[no-untyped-call]

@@ -14,7 +14,6 @@
   by the process that answers it: the same from any worker.
 """
 
-import os
 from collections.abc import Iterable, Iterator
 from datetime import datetime
 from functools import cache
@@ -28,12 +27,9 @@ from prometheus_client.registry import Collector
 
 from eventsproject import serving
 from eventsproject.bootstrap import Components, components
+from eventsproject.config import metrics_directory
 from eventsproject.platform.stores import StoreUnavailable
 from notifications.service import metrics as delivery_metrics
-
-#: The variable prometheus-client reads once, as it is imported: set, it writes each
-#: process's values to a file in that directory.
-MULTIPROCESS_DIR = "PROMETHEUS_MULTIPROC_DIR"
 
 LOOP_UP = Gauge(
     "events_background_loop_up",
@@ -48,10 +44,6 @@ RULES_INFO = Gauge(
     ["version"],
     multiprocess_mode="livemax",
 )
-
-
-def multiprocess_dir() -> str | None:
-    return os.environ.get(MULTIPROCESS_DIR) or None
 
 
 def exposition() -> bytes:
@@ -83,7 +75,7 @@ class _Scrape:
 
 @cache
 def _scrape() -> _Scrape:
-    directory = multiprocess_dir()
+    directory = metrics_directory()
     values = REGISTRY if directory is None else MultiProcessCollector(None, path=directory)  # type: ignore[no-untyped-call]
     return _Scrape(values, StoreFigures())
 

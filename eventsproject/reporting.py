@@ -21,6 +21,7 @@ from collections.abc import Callable
 from events.service.metrics import Publisher
 from eventsproject import metrics, serving
 from eventsproject.bootstrap import components
+from eventsproject.config import metrics_directory
 from eventsproject.platform.loops import LoopHealth
 
 Duty = Callable[[], None]
@@ -77,7 +78,7 @@ def start() -> None:
 def _duties() -> tuple[list[Duty], list[Duty]]:
     duties: list[Duty] = []
     last: list[Duty] = []
-    if metrics.multiprocess_dir():
+    if metrics_directory():
         publisher = Publisher()
         duties += [publisher.publish, metrics.refresh_process_gauges]
     heartbeats = components().heartbeats

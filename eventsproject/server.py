@@ -9,19 +9,16 @@ variable instead, before gunicorn is imported. Each start gets a fresh directory
 workers' metrics (prometheus-client's multiprocess mode: eventsproject/metrics.py).
 """
 
-import os
 import shutil
 import sys
 import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
 
-from eventsproject.config import BadSettings
+from eventsproject.config import BadSettings, share_metrics_in
 from eventsproject.startup import checked
 
 APP = "eventsproject.wsgi"
-#: prometheus-client's multiprocess mode (eventsproject/metrics.py), read as it is imported.
-MULTIPROCESS_DIR = "PROMETHEUS_MULTIPROC_DIR"
 
 
 def main(options: list[str]) -> None:
@@ -42,7 +39,7 @@ def metrics_directory() -> Iterator[str]:
     writes its metrics, so that a scrape sums every worker's; removed when the server
     exits. Set before anything imports prometheus-client, which the workers inherit."""
     directory = tempfile.mkdtemp(prefix="events-metrics-")
-    os.environ[MULTIPROCESS_DIR] = directory
+    share_metrics_in(directory)
     try:
         yield directory
     finally:

@@ -2,6 +2,9 @@
 `run_workers` answers for the delivery it runs, on a port of its own."""
 
 import os
+import signal
+import subprocess
+import sys
 import time
 import uuid
 from datetime import UTC, datetime
@@ -10,7 +13,8 @@ import pytest
 import requests
 from prometheus_client.parser import text_string_to_metric_families
 
-from tests.e2e.conftest import GUNICORN, Server
+from tests.e2e.conftest import GUNICORN, PROJECT_ROOT, Server
+from tests.wire import free_port
 
 pytestmark = pytest.mark.e2e
 
@@ -72,6 +76,49 @@ def test_two_workers_are_summed_in_every_scrape_whichever_worker_answers(redis_e
     assert {scrape[("events_store_up", ())] for scrape in scrapes} == {1}
     assert [name.startswith("events-metrics-") for name in during] == [True]
     assert os.listdir(tmp_path) == []  # removed when the server exits
+
+
+def test_run_workers_answers_for_its_delivery_and_the_web_tier_shows_its_heartbeat(redis_env):
+    redis_env["EVENTS_WEB_RUNS_WORKERS"] = "false"
+    server = Server(GUNICORN, redis_env, "-w", "2")
+    address = f"127.0.0.1:{free_port()}"
+    workers = None
+    try:
+        before = requests.get(f"{server.url}/v1/health", timeout=10)
+        workers = subprocess.Popen(
+            [sys.executable, "manage.py", "run_workers"],
+            cwd=PROJECT_ROOT,
+            env={**redis_env, "EVENTS_WORKERS_HTTP_ADDRESS": address},
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
+        )
+        own = eventually(lambda: _health(f"http://{address}"), 200)
+        workers_health = requests.get(f"http://{address}/v1/health", timeout=10).json()
+        workers_metrics = samples(f"http://{address}")
+        ready = requests.get(f"http://{address}/v1/health/ready", timeout=10)
+        web = eventually(lambda: _health(server.url), 200)
+        web_health = requests.get(f"{server.url}/v1/health", timeout=10).json()
+        web_metrics = samples(server.url)
+    finally:
+        if workers is not None:
+            workers.send_signal(signal.SIGTERM)
+            output, _ = workers.communicate(timeout=30)
+        server.stop()
+
+    assert before.status_code == 503  # no delivery process yet
+    assert before.json()["delivery"]["status"] == "missing"
+    assert (own, ready.status_code, web) == (200, 200, 200)
+    assert workers_health["circuit_breaker"] == "closed"
+    breaker = ("notify_circuit_breaker_state", (("notify_circuit_breaker_state", "closed"),))
+    assert workers_metrics[breaker] == 1
+    assert workers_metrics[("events_background_loop_up", (("loop", "dispatcher"),))] == 1
+    assert breaker not in web_metrics  # the web tier runs no breaker
+    [process] = web_health["delivery"]["processes"]
+    assert process["process"].endswith(f":{workers.pid}")
+    assert process["circuit_breaker"] == "closed"
+    assert web_metrics[("events_delivery_heartbeat_age_seconds", ())] < 5
+    assert workers.returncode == 0, output
 
 
 def _health(url: str) -> int | None:
