@@ -32,9 +32,15 @@ from events.wire import rules_file
 from eventsproject import startup
 from eventsproject.config import BadSettings
 from eventsproject.platform import logs
-from eventsproject.platform.heartbeats import Heartbeats, RedisHeartbeats
+from eventsproject.platform.heartbeats import Heartbeats
 from eventsproject.platform.rate_limits import CacheRateLimiter, RateLimiter
-from eventsproject.platform.redis import Client, Layout, RedisRateLimiter, connect
+from eventsproject.platform.redis import (
+    Client,
+    Layout,
+    RedisHeartbeats,
+    RedisRateLimiter,
+    connect,
+)
 from notifications.adapters.console import ConsoleTransport, Writable
 from notifications.adapters.http import NotifyClient
 from notifications.adapters.memory import InMemoryOutboxStore

@@ -14,7 +14,7 @@
   by the process that answers it: the same from any worker.
 """
 
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from datetime import datetime
 from functools import cache
 from typing import Any
@@ -46,8 +46,16 @@ RULES_INFO = Gauge(
 )
 
 
+#: What a process does before it answers a scrape, besides refreshing its gauges: across
+#: workers, publish its own event tallies (eventsproject/reporting.py), so that the worker
+#: that answers is never behind.
+before_scrape: list[Callable[[], None]] = []
+
+
 def exposition() -> bytes:
     """The text `/metrics` answers."""
+    for duty in before_scrape:
+        duty()
     refresh_process_gauges()
     return generate_latest(_scrape())
 

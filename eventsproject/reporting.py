@@ -81,6 +81,7 @@ def _duties() -> tuple[list[Duty], list[Duty]]:
     if metrics_directory():
         publisher = Publisher()
         duties += [publisher.publish, metrics.refresh_process_gauges]
+        metrics.before_scrape.append(publisher.publish)
     heartbeats = components().heartbeats
     if heartbeats is not None:
         duties.append(_beat)

@@ -9,6 +9,7 @@ variable instead, before gunicorn is imported. Each start gets a fresh directory
 workers' metrics (prometheus-client's multiprocess mode: eventsproject/metrics.py).
 """
 
+import os
 import shutil
 import sys
 import tempfile
@@ -40,10 +41,14 @@ def metrics_directory() -> Iterator[str]:
     exits. Set before anything imports prometheus-client, which the workers inherit."""
     directory = tempfile.mkdtemp(prefix="events-metrics-")
     share_metrics_in(directory)
+    master = os.getpid()
     try:
         yield directory
     finally:
-        shutil.rmtree(directory, ignore_errors=True)
+        # A worker is a fork of the master and leaves through here too: only the master
+        # removes the directory, once every worker is gone.
+        if os.getpid() == master:
+            shutil.rmtree(directory, ignore_errors=True)
 
 
 if __name__ == "__main__":

@@ -78,6 +78,37 @@ def test_two_workers_are_summed_in_every_scrape_whichever_worker_answers(redis_e
     assert os.listdir(tmp_path) == []  # removed when the server exits
 
 
+def test_the_worker_that_answers_counts_its_own_events_up_to_the_last(server_env):
+    server = Server(GUNICORN, server_env)  # the memory store: one worker
+    try:
+        with requests.Session() as session:
+            for n in range(5):
+                session.post(f"{server.url}/v1/event", json=launch(f"user-{n}"), timeout=10)
+        scraped = samples(server.url)  # at once: no second to wait for
+    finally:
+        server.stop()
+
+    assert scraped[ACCEPTED] == 5
+    assert scraped[("events_rules_info", (("version", "built-in"),))] == 1
+
+
+def test_counts_outlive_a_worker_that_a_reload_replaces(server_env):
+    server = Server(GUNICORN, server_env)
+    try:
+        for n in range(3):
+            requests.post(f"{server.url}/v1/event", json=launch(f"before-{n}"), timeout=10)
+        server.process.send_signal(signal.SIGHUP)  # a new worker, the old one exits
+        assert eventually(lambda: server.output().count("Booting worker with pid"), 2) == 2
+        assert eventually(lambda: server.output().count("Worker exiting"), 1) == 1
+        for n in range(2):
+            requests.post(f"{server.url}/v1/event", json=launch(f"after-{n}"), timeout=10)
+        scraped = samples(server.url)
+    finally:
+        log = server.stop()
+
+    assert scraped[ACCEPTED] == 5, log
+
+
 def test_run_workers_answers_for_its_delivery_and_the_web_tier_shows_its_heartbeat(redis_env):
     redis_env["EVENTS_WEB_RUNS_WORKERS"] = "false"
     server = Server(GUNICORN, redis_env, "-w", "2")

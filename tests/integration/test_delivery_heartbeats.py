@@ -5,7 +5,8 @@ import pytest
 from rest_framework.test import APIClient
 
 from eventsproject import reporting, serving
-from eventsproject.platform.heartbeats import RedisHeartbeats, this_process
+from eventsproject.platform.heartbeats import this_process
+from eventsproject.platform.redis import RedisHeartbeats
 from tests.integration.test_metrics import value
 from tests.redis_server import REDIS_URL, require_redis
 
