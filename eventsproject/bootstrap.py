@@ -32,8 +32,15 @@ from events.wire import rules_file
 from eventsproject import startup
 from eventsproject.config import BadSettings
 from eventsproject.platform import logs
+from eventsproject.platform.heartbeats import Heartbeats
 from eventsproject.platform.rate_limits import CacheRateLimiter, RateLimiter
-from eventsproject.platform.redis import Client, Layout, RedisRateLimiter, connect
+from eventsproject.platform.redis import (
+    Client,
+    Layout,
+    RedisHeartbeats,
+    RedisRateLimiter,
+    connect,
+)
 from notifications.adapters.console import ConsoleTransport, Writable
 from notifications.adapters.http import NotifyClient
 from notifications.adapters.memory import InMemoryOutboxStore
@@ -55,14 +62,20 @@ class Components:
     processor: EventProcessor
     ticker: ReminderTicker
     rate_limiter: RateLimiter  # what the throttles spend from
+    #: Where the processes that deliver say so, when they may be others (Redis); else None.
+    heartbeats: Heartbeats | None = None
+    #: The wall clock the parts go by (the metrics read ages by it).
+    clock: Callable[[], datetime] = utc_now
 
 
 class Stores(NamedTuple):
-    """What a store's adapters are: one per app's port, and the throttles' counters."""
+    """What a store's adapters are: one per app's port, the throttles' counters, and the
+    heartbeats of the processes that deliver (a store shared by several processes)."""
 
     events: EventStore
     outbox: OutboxStore
     rate_limiter: RateLimiter
+    heartbeats: Heartbeats | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -123,6 +136,8 @@ def build(
             processor.send_due_reminders, period=settings.EVENTS_TICK_SECONDS, utc_now=clock
         ),
         rate_limiter=stores.rate_limiter,
+        heartbeats=stores.heartbeats,
+        clock=clock,
     )
 
 
@@ -197,7 +212,10 @@ def redis_stores(clock: Callable[[], datetime], redis_client: Client | None = No
         window_ttl=timedelta(seconds=settings.EVENTS_REORDER_WINDOW_SECONDS),
     )
     repository = RedisEventRepository(client, layout, outbox, retention)
-    return Stores(repository, outbox, RedisRateLimiter(client, settings.EVENTS_REDIS_PREFIX))
+    prefix = settings.EVENTS_REDIS_PREFIX
+    return Stores(
+        repository, outbox, RedisRateLimiter(client, prefix), RedisHeartbeats(client, prefix)
+    )
 
 
 def _memory_limits() -> dict[str, Any]:

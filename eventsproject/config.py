@@ -97,6 +97,21 @@ def _url(schemes: tuple[str, ...]) -> Any:
     return AfterValidator(check)
 
 
+def _address(raw: Any) -> str:
+    """`host:port` (an IPv6 address in brackets), or empty for none."""
+    address = str(raw).strip()
+    host, colon, port = address.rpartition(":")
+    if address and not (colon and host and port.isdigit() and 0 < int(port) < 65536):
+        raise ValueError("must be host:port (127.0.0.1:9091, [::1]:9091), or empty for none")
+    return address
+
+
+def host_and_port(address: str) -> tuple[str, int]:
+    """A checked `host:port` (`_address`) as a socket binds it."""
+    host, _, port = address.rpartition(":")
+    return host.removeprefix("[").removesuffix("]"), int(port)
+
+
 def _credentials(url: str) -> bool:
     return "@" in urlsplit(url).netloc
 
@@ -179,6 +194,7 @@ class Config(BaseSettings):
     EVENTS_TIMER_SHARDS: Annotated[int, count(1, 16384)] = 16
     EVENTS_CLAIM_LEASE_SECONDS: Annotated[float, seconds(0.1, 3600)] = 30
     EVENTS_WEB_RUNS_WORKERS: Flag = True
+    EVENTS_WORKERS_HTTP_ADDRESS: Annotated[str, BeforeValidator(_address)] = "127.0.0.1:9091"
     EVENTS_MEMORY_MAX_USERS: Annotated[int, count(1, 10**9)] = 1_000_000
     EVENTS_USER_STATE_TTL_HOURS: Annotated[float, seconds(0.01, TEN_YEARS_IN_HOURS)] = 48
 
@@ -244,6 +260,21 @@ CONSISTENCY: tuple[tuple[Callable[[Config], bool], str], ...] = (
         "launch leaves its user's window only once a reminder's fate is known",
     ),
 )
+
+
+#: prometheus-client's multiprocess mode, which it reads as it is imported: set by the
+#: production command for its workers (eventsproject/server.py), not a setting.
+METRICS_DIRECTORY = "PROMETHEUS_MULTIPROC_DIR"
+
+
+def metrics_directory() -> str | None:
+    """Where this process and its siblings write their metrics, if they share them."""
+    return os.environ.get(METRICS_DIRECTORY) or None
+
+
+def share_metrics_in(directory: str) -> None:
+    """This process and those it starts write their metrics to `directory`."""
+    os.environ[METRICS_DIRECTORY] = directory
 
 
 @cache

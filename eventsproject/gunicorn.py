@@ -11,7 +11,7 @@ import signal
 from collections.abc import Callable
 from typing import Any
 
-from eventsproject.config import SHARED_STORES, BadSettings, current
+from eventsproject.config import SHARED_STORES, BadSettings, current, metrics_directory
 from eventsproject.platform import logs
 from eventsproject.web import access
 
@@ -109,3 +109,13 @@ def post_worker_init(worker: Any) -> None:
         worker.handle_exit(signum, frame)
 
     signal.signal(signal.SIGTERM, shut_down)
+
+
+def child_exit(server: Any, worker: Any) -> None:
+    """A worker that exits takes its live gauges (its breaker, loops and rules) along; what
+    it counted stays in the sums (eventsproject/metrics.py)."""
+    from prometheus_client import multiprocess
+
+    directory = metrics_directory()
+    if directory:
+        multiprocess.mark_process_dead(worker.pid, directory)  # type: ignore[no-untyped-call]

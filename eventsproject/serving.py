@@ -21,6 +21,8 @@ from typing import Any
 from django.conf import settings
 
 from eventsproject.bootstrap import components, store_kind
+from eventsproject.platform.heartbeats import Heartbeats
+from eventsproject.platform.loops import LoopHealth
 from eventsproject.platform.stores import StoreUnavailable
 
 logger = logging.getLogger(__name__)
@@ -73,16 +75,37 @@ def _log_dropped_state(stats: dict[str, int]) -> None:
         )
 
 
+def delivers() -> bool:
+    """Whether this process delivers notifications: it runs the background work, or will
+    (a process started with EVENTS_WEB_RUNS_WORKERS on; a test's)."""
+    return _started.is_set() or settings.EVENTS_WEB_RUNS_WORKERS
+
+
+def _loops(parts: Any) -> dict[str, tuple[bool, LoopHealth]]:
+    """Each background loop: whether its thread is alive, and its health."""
+    return {
+        "ticker": (parts.ticker.alive, parts.ticker.health),
+        "dispatcher": (parts.dispatcher.alive, parts.dispatcher.health),
+        "senders": (parts.dispatcher.alive, parts.dispatcher.senders_health),
+    }
+
+
+def loops_up() -> dict[str, bool]:
+    """Each background loop this process runs: alive and not stuck (none if it runs none)."""
+    if not _started.is_set():
+        return {}
+    return {
+        name: alive and not health.stuck for name, (alive, health) in _loops(components()).items()
+    }
+
+
 def health_report() -> dict[str, Any]:
     """`ok` unless a background loop of this serving process has died or has failed for
-    a few of its periods, or the store cannot be reached."""
+    a few of its periods, or the store cannot be reached, or — where this process leaves
+    delivery to others — no process that delivers has reported for a few periods."""
     parts = components()
     threads = {"ticker": parts.ticker.alive, "dispatcher": parts.dispatcher.alive}
-    loops = {
-        "ticker": parts.ticker.health,
-        "dispatcher": parts.dispatcher.health,
-        "senders": parts.dispatcher.senders_health,
-    }
+    loops = {name: health for name, (_, health) in _loops(parts).items()}
     store: dict[str, Any] = {"kind": settings.EVENTS_STORE, "reachable": True}
     try:
         figures = {
@@ -95,8 +118,9 @@ def health_report() -> dict[str, Any]:
         figures = {}
     stuck = [name for name, health in loops.items() if health.stuck]
     broken = _started.is_set() and (not all(threads.values()) or bool(stuck))
-    return {
-        "status": "degraded" if broken or not store["reachable"] else "ok",
+    delivery, missing = _delivery(parts.heartbeats)
+    report = {
+        "status": "degraded" if broken or missing or not store["reachable"] else "ok",
         "serving": _started.is_set(),
         "threads": {name: "alive" if alive else "stopped" for name, alive in threads.items()},
         "loops": {name: health.report() for name, health in loops.items()},
@@ -104,9 +128,40 @@ def health_report() -> dict[str, Any]:
         "store": store,
         **figures,
         "circuit_breaker": parts.dispatcher.breaker_state,
+        **delivery,
         "rules_version": parts.rules.version,
         "limits": _limits(),
     }
+    if not delivers():  # its breaker guards nothing: the delivery processes report theirs
+        del report["circuit_breaker"]
+    return report
+
+
+#: Seconds between two reports of a process (eventsproject/reporting.py): its heartbeat,
+#: and across gunicorn's workers its metrics.
+REPORT_PERIOD = 1.0
+#: A process that delivers is missing once it has not beaten for this many periods.
+MISSED_BEATS = 5
+
+
+def _delivery(heartbeats: Heartbeats | None) -> tuple[dict[str, Any], bool]:
+    """The `delivery` part of the health report, on a store where other processes may
+    deliver, and whether delivery is missing (this process leaves it to others, and none
+    has beaten lately)."""
+    if heartbeats is None:
+        return {}, False
+    try:
+        beats = heartbeats.recent()
+    except StoreUnavailable as error:
+        return {"delivery": {"error": str(error)}}, False  # the store's own check says so
+    last = beats[0].seconds_ago if beats else None
+    missing = not delivers() and (last is None or last > MISSED_BEATS * REPORT_PERIOD)
+    report = {
+        "status": "missing" if missing else "ok",
+        "last_heartbeat_seconds_ago": last,
+        "processes": [beat.as_health() for beat in beats],
+    }
+    return {"delivery": report}, missing
 
 
 def _limits() -> dict[str, Any]:

@@ -205,6 +205,8 @@ EVENTS_CLAIM_LEASE_SECONDS = _config.EVENTS_CLAIM_LEASE_SECONDS
 #: Whether each web process also runs the reminder ticker and the notification dispatcher;
 #: false leaves them to `manage.py run_workers` (Redis; README, "Running on Redis").
 EVENTS_WEB_RUNS_WORKERS = _config.EVENTS_WEB_RUNS_WORKERS
+#: Where `manage.py run_workers` serves its own /metrics and health (empty: nowhere).
+EVENTS_WORKERS_HTTP_ADDRESS = _config.EVENTS_WORKERS_HTTP_ADDRESS
 #: The memory store holds at most this many users with state (sessions, reminders); a new
 #: user past it is answered 503 until idle ones expire (EVENTS_USER_STATE_TTL_HOURS).
 EVENTS_MEMORY_MAX_USERS = _config.EVENTS_MEMORY_MAX_USERS

@@ -18,6 +18,7 @@ from eventsproject.web.chunked import with_whole_bodies
 
 application = with_whole_bodies(get_wsgi_application())
 
-from eventsproject import serving  # noqa: E402  (needs the apps loaded above)
+from eventsproject import reporting, serving  # noqa: E402  (needs the apps loaded above)
 
+reporting.start()
 serving.start()

@@ -57,6 +57,14 @@ class OutboxEntry:
     def attempts_this_round(self) -> int:
         return self.attempts - self.round[1]
 
+    @property
+    def due_since(self) -> datetime:
+        """When its round of attempts began: a deferred notification's begins when it is due,
+        so that its latency, its retry budget and its age do not count the quiet hours."""
+        deliver_after = self.notification.deliver_after
+        started = self.round[0]
+        return started if deliver_after is None else max(started, deliver_after)
+
 
 class UnknownNotification(LookupError):
     pass
@@ -105,6 +113,11 @@ class OutboxStore(Protocol):
 
     def counts(self) -> dict[str, int]:
         """Notifications by status, the sent ones the history forgot included."""
+
+    def oldest_pending_since(self, now: datetime) -> datetime | None:
+        """Since when the pending notification that has waited longest was due, at `now`:
+        the start of its round of delivery (appended or re-sent), or its `deliver_after` if
+        later; None when no pending one is due. Waiting for a retry or in flight counts."""
 
     def wait(self, timeout: float) -> None:
         """Return when an entry may have fallen due, or after `timeout` seconds."""

@@ -55,8 +55,9 @@ from events.ports import (
 from eventsproject.platform.redis import Client, Layout, Pipelines, unavailable_as_store_error
 from notifications.adapters.redis import APPEND_NOTES, RedisOutboxStore
 
-#: KEYS: state, seen, log, due, pending, recent, tally, then the outbox's stream, notes and
-#: counts, then one key per notification. ARGV: see `RedisEventRepository._commit_args`.
+#: KEYS: state, seen, log, due, pending, recent, tally, then the outbox's stream, notes,
+#: counts and undelivered index, then one key per notification. ARGV: see
+#: `RedisEventRepository._commit_args`.
 _COMMIT = (
     APPEND_NOTES
     + """
@@ -95,7 +96,7 @@ if records > 0 and tonumber(ARGV[12]) > 0 then
   redis.call('LTRIM', KEYS[3], 0, tonumber(ARGV[12]) - 1)
   redis.call('PEXPIRE', KEYS[3], ARGV[13])
 end
-append_notes(11, 8, 17 + records)
+append_notes(12, 8, 17 + records)
 return 'ok'
 """
 )

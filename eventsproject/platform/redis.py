@@ -16,12 +16,14 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
+import orjson
 import redis
 from gevent.monkey import get_original  # type: ignore[import-untyped]
 from prometheus_client import Counter
 from redis.cluster import RedisCluster
 from redis.maint_notifications import MaintNotificationsConfig
 
+from eventsproject.platform.heartbeats import Beat, beat_of, this_process
 from eventsproject.platform.loops import Outage
 from eventsproject.platform.redaction import redact_url
 from eventsproject.platform.stores import StoreUnavailable
@@ -246,3 +248,53 @@ class RedisRateLimiter:
             )
         )
         return microseconds / 1_000_000
+
+
+# --- Heartbeats of the processes that deliver (eventsproject/platform/heartbeats.py).
+
+#: KEYS[1]: the hash. ARGV: the process, its report (JSON), how long to keep a beat (ms).
+_BEAT = """
+local clock = redis.call('TIME')
+local now = tonumber(clock[1]) * 1000 + math.floor(tonumber(clock[2]) / 1000)
+local keep = tonumber(ARGV[3])
+local beats = redis.call('HGETALL', KEYS[1])
+for i = 1, #beats, 2 do
+  if now - tonumber(string.match(beats[i + 1], '^%d+')) > keep then
+    redis.call('HDEL', KEYS[1], beats[i])
+  end
+end
+redis.call('HSET', KEYS[1], ARGV[1], string.format('%d', now) .. ' ' .. ARGV[2])
+redis.call('PEXPIRE', KEYS[1], keep)
+return 1
+"""
+
+#: KEYS[1]: the hash. Returns the Redis clock's time (ms) and the hash's fields and values.
+_READ = """
+local clock = redis.call('TIME')
+local now = tonumber(clock[1]) * 1000 + math.floor(tonumber(clock[2]) / 1000)
+return {string.format('%d', now), redis.call('HGETALL', KEYS[1])}
+"""
+
+
+@unavailable_as_store_error
+class RedisHeartbeats:
+    def __init__(self, client: Client, prefix: str, *, keep_seconds: float = 600) -> None:
+        self._client: Any = client
+        self._key = f"{prefix}:{{heartbeats}}"
+        self._keep_ms = int(keep_seconds * 1000)
+        self._beat = client.register_script(_BEAT)
+        self._read = client.register_script(_READ)
+
+    def beat(self, report: dict[str, Any]) -> None:
+        self._beat(keys=[self._key], args=[this_process(), orjson.dumps(report), self._keep_ms])
+
+    def forget(self) -> None:
+        self._client.hdel(self._key, this_process())
+
+    def recent(self) -> list[Beat]:
+        now, fields = self._read(keys=[self._key])
+        beats = [
+            beat_of(process, value, int(now))
+            for process, value in zip(fields[::2], fields[1::2], strict=True)
+        ]
+        return sorted(beats, key=lambda beat: beat.seconds_ago)

@@ -31,6 +31,7 @@ class InMemoryOutboxStore:
         self._order = itertools.count()
         self._sent_order: deque[str] = deque()
         self._by_status: Counter[DeliveryStatus] = Counter()
+        self._due_since: dict[str, datetime] = {}  # the pending ones' (OutboxEntry.due_since)
         self._evicted = 0
 
     def append(self, notifications: Sequence[Notification]) -> None:
@@ -44,6 +45,7 @@ class InMemoryOutboxStore:
                 entry = OutboxEntry(notification, created_at=now, updated_at=now, round=(now, 0))
                 self._entries[notification.notification_id] = entry
                 self._by_status[DeliveryStatus.PENDING] += 1
+                self._due_since[notification.notification_id] = entry.due_since
                 self._schedule(entry, now)
 
     def claim_due(self, now: datetime, limit: int) -> list[OutboxEntry]:
@@ -97,6 +99,7 @@ class InMemoryOutboxStore:
             self._set_status(entry, DeliveryStatus.PENDING)
             entry.updated_at = now
             entry.round = (now, entry.attempts)
+            self._due_since[notification_id] = entry.due_since
             self._schedule(entry, now)
             return entry
 
@@ -117,6 +120,11 @@ class InMemoryOutboxStore:
     def counts(self) -> dict[str, int]:
         with self._lock:
             return {status.value: self._by_status[status] for status in DeliveryStatus}
+
+    def oldest_pending_since(self, now: datetime) -> datetime | None:
+        with self._lock:  # one pass over the pending ones, at each scrape
+            oldest = min(self._due_since.values(), default=None)
+        return oldest if oldest is not None and oldest <= now else None
 
     def wait(self, timeout: float) -> None:
         with self._changed:
@@ -146,6 +154,8 @@ class InMemoryOutboxStore:
         self._by_status[entry.status] -= 1
         self._by_status[status] += 1
         entry.status = status
+        if status is not DeliveryStatus.PENDING:
+            self._due_since.pop(entry.notification_id, None)
 
     def _schedule(self, entry: OutboxEntry, at: datetime) -> None:
         entry.next_attempt_at = at

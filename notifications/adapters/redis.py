@@ -4,7 +4,8 @@ Per shard (eventsproject.platform.redis.Layout): a hash per notification (`note:
 its payload and delivery state), a stream of notifications to deliver
 (`outbox`, read by the consumer group `dispatch`), a sorted set of retries by
 due time (`retry`), an index by creation (`notes`), the sent ones by time
-(`sent`, trimmed to the history limit) and the counts by status (`ncounts`).
+(`sent`, trimmed to the history limit), the counts by status (`ncounts`) and the
+pending ones by the time they fell due (`undelivered`: the oldest one's age is a metric).
 
 Claiming reads the stream with `XREADGROUP`; an entry a dead process claimed
 is taken over with `XAUTOCLAIM` once its lease has run out. Every change of an
@@ -39,19 +40,22 @@ from notifications.ports import DeliveryStatus, NotResendable, OutboxEntry, Unkn
 GROUP = "dispatch"
 
 #: Lua: append the notifications described from ARGV[first] on (count, then id, payload,
-#: now in ms and as text for each), their hashes being KEYS[first_key..]; the shard's
-#: stream, notes index and counts are KEYS[stream], KEYS[stream+1], KEYS[stream+2].
+#: now in ms and as text, and deliver_after in ms or 0, for each), their hashes being
+#: KEYS[first_key..]; the shard's stream, notes index, counts and undelivered index are
+#: KEYS[stream] to KEYS[stream+3] (`RedisOutboxStore.keys`).
 APPEND_NOTES = """
 local function append_notes(first_key, stream, first)
   local count = tonumber(ARGV[first])
   for j = 0, count - 1 do
     local key = KEYS[first_key + j]
-    local at = first + 1 + j * 4
+    local at = first + 1 + j * 5
     local nid, payload, now_ms, now = ARGV[at], ARGV[at + 1], ARGV[at + 2], ARGV[at + 3]
+    local after_ms = tonumber(ARGV[at + 4])
     if redis.call('EXISTS', key) == 0 then
       redis.call('HSET', key, 'n', payload, 's', 'pending', 'a', 0, 'e', '', 'c', now,
-        'u', now, 'x', now, 'rs', now, 'ra', 0)
+        'u', now, 'x', now, 'rs', now, 'ra', 0, 'da', after_ms)
       redis.call('ZADD', KEYS[stream + 1], now_ms, nid)
+      redis.call('ZADD', KEYS[stream + 3], math.max(tonumber(now_ms), after_ms), nid)
       redis.call('XADD', KEYS[stream], '*', 'id', nid)
       redis.call('HINCRBY', KEYS[stream + 2], 'pending', 1)
     end
@@ -62,12 +66,12 @@ end
 _APPEND = (
     APPEND_NOTES
     + """
-append_notes(4, 1, 1)
+append_notes(5, 1, 1)
 return 1
 """
 )
 
-#: KEYS: note, stream, ncounts, retry, sent, notes.
+#: KEYS: note, stream, ncounts, retry, sent, notes, undelivered.
 #: ARGV: message id, status, attempted (0/1), error, now, next attempt ('' for none),
 #: next attempt in ms, now in ms, id, history limit, note key prefix.
 _SETTLE = """
@@ -88,6 +92,7 @@ if previous ~= status then
   redis.call('HINCRBY', KEYS[3], status, 1)
 end
 local entry = redis.call('HGETALL', KEYS[1])
+if status ~= 'pending' then redis.call('ZREM', KEYS[7], ARGV[9]) end
 if status == 'pending' then
   redis.call('ZADD', KEYS[4], ARGV[7], ARGV[9])
 elseif status == 'sent' then
@@ -104,7 +109,7 @@ end
 return entry
 """
 
-#: KEYS: note, stream, ncounts. ARGV: now.
+#: KEYS: note, stream, ncounts, undelivered. ARGV: now, id, now in ms.
 _RESEND = """
 local status = redis.call('HGET', KEYS[1], 's')
 if not status then return 'unknown' end
@@ -112,6 +117,8 @@ if status ~= 'failed' then return status end
 local attempts = redis.call('HGET', KEYS[1], 'a')
 redis.call('HSET', KEYS[1], 's', 'pending', 'u', ARGV[1], 'x', ARGV[1], 'rs', ARGV[1],
   'ra', attempts)
+local after_ms = tonumber(redis.call('HGET', KEYS[1], 'da')) or 0
+redis.call('ZADD', KEYS[4], math.max(tonumber(ARGV[3]), after_ms), ARGV[2])
 redis.call('HINCRBY', KEYS[3], 'failed', -1)
 redis.call('HINCRBY', KEYS[3], 'pending', 1)
 redis.call('XADD', KEYS[2], '*', 'id', ARGV[2])
@@ -183,9 +190,15 @@ class RedisOutboxStore:
     # --- keys -------------------------------------------------------------------
 
     def keys(self, shard: int) -> list[str]:
-        """The stream, notes index and counts of a shard, in `APPEND_NOTES`'s order."""
+        """The stream, notes index, counts and undelivered index of a shard, in
+        `APPEND_NOTES`'s order."""
         key = self._layout.key
-        return [key(shard, "outbox"), key(shard, "notes"), key(shard, "ncounts")]
+        return [
+            key(shard, "outbox"),
+            key(shard, "notes"),
+            key(shard, "ncounts"),
+            key(shard, "undelivered"),
+        ]
 
     def note_key(self, shard: int, notification_id: str) -> str:
         return self._layout.key(shard, "note", notification_id)
@@ -197,7 +210,9 @@ class RedisOutboxStore:
         args: list[Any] = [len(notifications)]
         for notification in notifications:
             payload = orjson.dumps(notification.as_payload())
-            args += [notification.notification_id, payload, now_ms, stamp]
+            after = notification.deliver_after
+            after_ms = 0 if after is None else _ms(after)
+            args += [notification.notification_id, payload, now_ms, stamp, after_ms]
         return args
 
     # --- the port -----------------------------------------------------------------
@@ -259,10 +274,11 @@ class RedisOutboxStore:
         shard = self._shard_holding(notification_id)
         if shard is None:
             raise UnknownNotification(notification_id)
-        stream, _, counts = self.keys(shard)
+        stream, _, counts, undelivered = self.keys(shard)
+        now = self._clock()
         outcome = self._resend(
-            keys=[self.note_key(shard, notification_id), stream, counts],
-            args=[self._clock().isoformat(), notification_id],
+            keys=[self.note_key(shard, notification_id), stream, counts, undelivered],
+            args=[now.isoformat(), notification_id, _ms(now)],
         ).decode()
         if outcome == "unknown":
             raise UnknownNotification(notification_id)
@@ -306,6 +322,15 @@ class RedisOutboxStore:
             for status in totals:
                 totals[status] += int(counts.get(status.encode(), 0))
         return totals
+
+    def oldest_pending_since(self, now: datetime) -> datetime | None:
+        pipe = self._client.pipeline(transaction=False)
+        for shard in range(self._layout.shards):
+            pipe.zrange(self.keys(shard)[3], 0, 0, withscores=True)
+        oldest = min((score for found in pipe.execute() for _, score in found), default=None)
+        if oldest is None or oldest > _ms(now):
+            return None
+        return datetime.fromtimestamp(oldest / 1000, UTC)
 
     def wait(self, timeout: float) -> None:
         """Until this process appends, or a poll's time: other processes append too."""
@@ -438,7 +463,7 @@ class RedisOutboxStore:
         if shard is None:
             return None
         now = self._clock()
-        stream, notes, counts = self.keys(shard)
+        stream, notes, counts, undelivered = self.keys(shard)
         keys = [
             self.note_key(shard, notification_id),
             stream,
@@ -446,6 +471,7 @@ class RedisOutboxStore:
             self._layout.key(shard, "retry"),
             self._layout.key(shard, "sent"),
             notes,
+            undelivered,
         ]
         at = settling.at
         args = [

@@ -50,7 +50,7 @@ def _is_final(error: Exception) -> bool:
 
 class _BreakerStateMetric(pybreaker.CircuitBreakerListener):
     def state_change(self, cb: pybreaker.CircuitBreaker, old_state: Any, new_state: Any) -> None:
-        metrics.BREAKER_STATE.state(new_state.name)  # cb still reports the old state here
+        metrics.show_breaker_state(new_state.name)  # cb still reports the old state here
         logger.warning("circuit breaker in front of /v1/notify is now %s", new_state.name)
 
 
@@ -380,7 +380,7 @@ class Dispatcher:
             self._account_sent(entry)
 
     def _account_sent(self, entry: OutboxEntry) -> None:
-        metrics.DELIVERY_LATENCY.observe((entry.updated_at - _round_start(entry)).total_seconds())
+        metrics.DELIVERY_LATENCY.observe((entry.updated_at - entry.due_since).total_seconds())
         metrics.notifications_counter(entry.notification.kind, "sent").inc()
         metrics.attempts_counter("sent").inc()
         logger.info(
@@ -424,18 +424,10 @@ class Dispatcher:
         return self._policy.next_delay(attempts, self._elapsed(entry), error.retry_after)
 
     def _elapsed(self, entry: OutboxEntry) -> float:
-        return (self._clock() - _round_start(entry)).total_seconds()
+        return (self._clock() - entry.due_since).total_seconds()
 
     def _in(self, seconds: float) -> datetime:
         return self._clock() + timedelta(seconds=seconds)
-
-
-def _round_start(entry: OutboxEntry) -> datetime:
-    """When its round of attempts began: a deferred notification's begins when it is due,
-    so that its latency and retry budget do not count the quiet hours."""
-    deliver_after = entry.notification.deliver_after
-    started = entry.round[0]
-    return started if deliver_after is None else max(started, deliver_after)
 
 
 #: How often `flush` asks the store: soon at first, then less often, as each ask is a

@@ -2,7 +2,7 @@
 
 from functools import cache
 
-from prometheus_client import Counter, Enum, Gauge, Histogram
+from prometheus_client import Counter, Gauge, Histogram
 
 NOTIFICATIONS = Counter(
     "notifications_total", "Notifications by kind and status reached.", ["kind", "status"]
@@ -15,12 +15,22 @@ DELIVERY_LATENCY = Histogram(
     "From queued to delivered, retries included.",
     buckets=(0.005, 0.01, 0.05, 0.1, 0.5, 1, 5, 15, 60, 300),
 )
-OUTBOX_DEPTH = Gauge("notification_outbox_depth", "Notifications by delivery status.", ["status"])
-BREAKER_STATE = Enum(
+BREAKER_STATES = ("closed", "open", "half-open")
+#: An Enum's exposition (1 for the state the breaker is in) from a gauge, which, unlike an
+#: Enum, prometheus-client sums across gunicorn's workers: the highest of the live processes,
+#: so 1 for each state that one of them is in.
+BREAKER_STATE = Gauge(
     "notify_circuit_breaker_state",
-    "State of the circuit breaker in front of /v1/notify.",
-    states=["closed", "open", "half-open"],
+    "State of the circuit breaker in front of /v1/notify: 1 for the state a process that "
+    "delivers is in.",
+    ["notify_circuit_breaker_state"],
+    multiprocess_mode="livemax",
 )
+
+
+def show_breaker_state(current: str) -> None:
+    for state in BREAKER_STATES:
+        BREAKER_STATE.labels(state).set(1 if state == current else 0)
 
 
 @cache

@@ -53,6 +53,7 @@ def test_a_new_event_saves_the_state_the_records_and_the_notifications_together(
     assert [entry.notification for entry in stores.outbox.entries()] == [reminder_for("a", 1)]
     assert stores.repository.event_counts() == {"training_program_started": 1}
     assert stores.repository.recent_events() == [event]
+    assert stores.outbox.oldest_pending_since(NOW) == NOW  # pending from its commit on
 
 
 def test_the_decision_log_is_newest_first(make_stores):

@@ -1,6 +1,7 @@
 """The outbox store's contract: every adapter passes the very same tests."""
 
 import threading
+from dataclasses import replace
 
 import pytest
 
@@ -217,3 +218,45 @@ def test_a_dispatcher_closing_on_a_durable_store_leaves_the_pending_ones_to_othe
 
     assert undelivered == ([] if store.durable else [reminder_for("u1").notification_id])
     assert store.counts()["pending"] == 1
+
+
+def test_the_oldest_pending_notification_is_due_since_it_was_appended_until_it_is_settled(
+    make_outbox, clock
+):
+    store = make_outbox()
+    first, second = reminder_for("u1"), reminder_for("u2")
+    store.append([first])
+    clock.advance(minutes=1)
+    store.append([second])
+    assert store.oldest_pending_since(clock.now) == NOW
+
+    store.claim_due(clock.now, 10)
+    assert store.oldest_pending_since(clock.now) == NOW  # in flight: still pending
+    store.retry_later(first.notification_id, clock.now.replace(minute=30), "answered 503")
+    assert store.oldest_pending_since(clock.now) == NOW  # waiting for its retry: still late
+
+    store.acknowledge([first.notification_id])
+    assert store.oldest_pending_since(clock.now) == NOW.replace(minute=1)
+    store.dead_letter(second.notification_id, "answered 400")
+    assert store.oldest_pending_since(clock.now) is None
+
+
+def test_a_notification_deferred_by_quiet_hours_is_due_only_from_its_deliver_after(
+    make_outbox, clock
+):
+    store = make_outbox()
+    deferred = replace(reminder_for("u1"), deliver_after=NOW.replace(minute=10))
+    store.append([deferred])
+
+    assert store.oldest_pending_since(NOW.replace(minute=9)) is None
+    assert store.oldest_pending_since(NOW.replace(minute=15)) == NOW.replace(minute=10)
+
+
+def test_a_resent_dead_letter_is_due_from_its_new_round(make_outbox, clock):
+    store, notification = one_claimed(make_outbox)
+    store.dead_letter(notification.notification_id, "answered 400")
+    clock.advance(minutes=2)
+
+    store.resend(notification.notification_id)
+
+    assert store.oldest_pending_since(clock.now) == NOW.replace(minute=2)

@@ -132,6 +132,8 @@ def redis_env(server_env):
         NOTIFY_READ_TIMEOUT="0.4",
         EVENTS_TICK_SECONDS="0.2",
         EVENTS_BATCH_THROTTLE_RATE="",
+        # run_workers' own /metrics and health: never the default port a host may have taken
+        EVENTS_WORKERS_HTTP_ADDRESS=f"127.0.0.1:{free_port()}",
     )
     yield server_env
     delete_prefix(client, prefix)

@@ -78,6 +78,16 @@ def test_booleans_are_read_from_words(environment, raw, expected):
         ),
         ("REDIS_URL", "redis://cache:99999/0", "is not a URL that can be parsed"),
         ("NOTIFY_URL", "ftp://notify.internal/v1/notify", "must be a http:// or https:// URL"),
+        (
+            "EVENTS_WORKERS_HTTP_ADDRESS",
+            "127.0.0.1:99999",
+            "must be host:port (127.0.0.1:9091, [::1]:9091), or empty for none",
+        ),
+        (
+            "EVENTS_WORKERS_HTTP_ADDRESS",
+            "9091",
+            "must be host:port (127.0.0.1:9091, [::1]:9091), or empty for none",
+        ),
     ],
 )
 def test_a_bad_value_is_one_line_naming_the_variable_and_the_rule(environment, variable, raw, rule):

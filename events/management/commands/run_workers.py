@@ -8,8 +8,9 @@ from typing import Any
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 
-from eventsproject import serving
+from eventsproject import reporting, serving
 from eventsproject.config import SHARED_STORES
+from eventsproject.status_server import StatusServer
 
 
 class Command(BaseCommand):
@@ -17,7 +18,8 @@ class Command(BaseCommand):
         "Run the reminder ticker and the notification dispatcher without serving HTTP, "
         "for setups that scale them apart from the web processes (EVENTS_STORE=redis; "
         "set EVENTS_WEB_RUNS_WORKERS=false on the web processes). SIGTERM or Ctrl-C stops "
-        "it, after delivering what it can within NOTIFY_SHUTDOWN_GRACE_SECONDS."
+        "it, after delivering what it can within NOTIFY_SHUTDOWN_GRACE_SECONDS. It serves its "
+        "own /metrics and /v1/health on EVENTS_WORKERS_HTTP_ADDRESS (127.0.0.1:9091)."
     )
 
     #: Seconds between checks that both threads are still alive.
@@ -34,15 +36,34 @@ class Command(BaseCommand):
         def stop(signum: int, frame: FrameType | None) -> None:
             stopping.set()
 
+        status = self._status_server(settings.EVENTS_WORKERS_HTTP_ADDRESS)
         signal.signal(signal.SIGTERM, stop)
         signal.signal(signal.SIGINT, stop)
+        reporting.start()  # its heartbeat, which the web processes show
         serving.start(workers=True)
         self.stdout.write("Running the reminder ticker and the notification dispatcher.")
         try:
             self._watch(stopping)
         finally:
             serving.stop()
+            if status is not None:
+                status.stop()
         self.stdout.write("Stopped.")
+
+    def _status_server(self, address: str) -> StatusServer | None:
+        """Its own /metrics and health, on EVENTS_WORKERS_HTTP_ADDRESS (empty: none)."""
+        if not address:
+            return None
+        try:
+            status = StatusServer(address)
+        except OSError as error:
+            raise CommandError(
+                f"run_workers cannot serve /metrics and /v1/health on {address} ({error}): "
+                "set EVENTS_WORKERS_HTTP_ADDRESS to a free host:port, or empty for none"
+            ) from None
+        status.start()
+        self.stdout.write(f"Serving /metrics and /v1/health on http://{address}.")
+        return status
 
     def _watch(self, stopping: threading.Event) -> None:
         while not stopping.wait(self.watch_period):
