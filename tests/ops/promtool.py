@@ -10,11 +10,6 @@ from pathlib import Path
 
 import pytest
 
-PROJECT_ROOT = Path(__file__).resolve().parents[2]
-PROMETHEUS_DIR = PROJECT_ROOT / "deploy" / "prometheus"
-ALERTS = PROMETHEUS_DIR / "alerts.yml"
-ALERT_TESTS = PROMETHEUS_DIR / "alerts_test.yml"
-
 
 def require_promtool() -> str:
     found = shutil.which("promtool")

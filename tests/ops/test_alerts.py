@@ -3,17 +3,8 @@ is unit-tested with promtool: a case that fires it and one that looks alike but 
 
 from typing import Any
 
-import yaml
-
-from tests.ops.promtool import ALERT_TESTS, ALERTS, promtool
-
-
-def load(path) -> Any:
-    return yaml.safe_load(path.read_text())
-
-
-def alert_rules() -> list[dict[str, Any]]:
-    return [rule for group in load(ALERTS)["groups"] for rule in group["rules"] if "alert" in rule]
+from tests.ops.deploy import ALERT_TESTS, ALERTS, alert_rules, load_yaml
+from tests.ops.promtool import promtool
 
 
 def test_the_alert_rules_pass_promtool_check():
@@ -35,7 +26,7 @@ def test_every_alert_says_how_bad_it_is_what_it_means_and_where_to_read_more():
 
 
 def test_every_alert_has_a_case_that_fires_it_and_one_that_does_not():
-    cases = cases_by_alert(load(ALERT_TESTS)["tests"])
+    cases = cases_by_alert(load_yaml(ALERT_TESTS)["tests"])
 
     assert cases.keys() == {rule["alert"] for rule in alert_rules()}
     for alert, (fires, stays_quiet) in cases.items():
