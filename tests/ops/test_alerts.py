@@ -1,9 +1,10 @@
 """The alert rules that ship with the service (deploy/prometheus) are valid, and each alert
 is unit-tested with promtool: a case that fires it and one that looks alike but does not."""
 
+import re
 from typing import Any
 
-from tests.ops.deploy import ALERT_TESTS, ALERTS, alert_rules, load_yaml
+from tests.ops.deploy import ALERT_TESTS, ALERTS, DEPLOY, alert_rules, load_yaml
 from tests.ops.promtool import promtool
 
 
@@ -23,6 +24,25 @@ def test_every_alert_says_how_bad_it_is_what_it_means_and_where_to_read_more():
         assert rule["labels"]["severity"] in {"critical", "warning"}, rule["alert"]
         assert {"summary", "description", "runbook_url"} <= annotations.keys(), rule["alert"]
         assert annotations["runbook_url"].startswith("README.md#"), rule["alert"]
+
+
+def test_the_readme_says_what_each_alert_means_and_runbooks_point_at_its_headings():
+    readme = (DEPLOY.parent / "README.md").read_text()
+    section = readme.partition("### Dashboard and alerts\n")[2].partition("\n## ")[0]
+    rows = [line.split("|") for line in section.splitlines() if line.startswith("| `")]
+    headings = {slug(line) for line in readme.splitlines() if line.startswith("#")}
+
+    assert {row[1].strip(" `"): row[2].strip() for row in rows} == {
+        rule["alert"]: rule["labels"]["severity"] for rule in alert_rules()
+    }
+    for rule in alert_rules():
+        assert rule["annotations"]["runbook_url"].removeprefix("README.md#") in headings
+
+
+def slug(heading: str) -> str:
+    """A heading's anchor, as GitHub makes it."""
+    words = re.sub(r"[^\w\- ]", "", heading.lstrip("# ").strip().lower())
+    return words.replace(" ", "-")
 
 
 def test_every_alert_has_a_case_that_fires_it_and_one_that_does_not():
