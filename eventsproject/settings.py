@@ -39,6 +39,10 @@ if _config.TRUST_X_FORWARDED_PROTO:
 # for the page's CSRF token by the authentication that reads it, and the login page by
 # its view: the API's hot path runs no CSRF code.
 SILENCED_SYSTEM_CHECKS = ["security.W003"]
+#: A form the CSRF check refuses says why and what usually causes it, and the token's
+#: cookie travels only over HTTPS where the service is only reached over HTTPS.
+CSRF_FAILURE_VIEW = "eventsproject.web.login.csrf_refused"
+CSRF_COOKIE_SECURE = _config.SECURE_SSL_REDIRECT
 
 INSTALLED_APPS = [
     "whitenoise.runserver_nostatic",  # runserver serves static files as production does
@@ -57,6 +61,7 @@ MIDDLEWARE = [
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",  # the browsable pages
+    "eventsproject.web.login.PrivatePages",  # what a login cookie opened, no cache keeps
 ]
 
 ROOT_URLCONF = "eventsproject.urls"
@@ -71,6 +76,7 @@ TEMPLATES = [
             "context_processors": [
                 "django.template.context_processors.request",
                 "django.template.context_processors.csrf",  # the login and logout forms
+                "eventsproject.web.login.login_context",
             ]
         },
     }

@@ -291,7 +291,13 @@ class UserTimelineApi(APIView):
         if response.status_code >= status.HTTP_400_BAD_REQUEST:
             request.accepted_renderer = ORJSONRenderer()
             request.accepted_media_type = ORJSONRenderer.media_type
+        else:
+            response["Content-Security-Policy"] = PICTURE_POLICY
         return super().finalize_response(request, response, *args, **kwargs)
+
+
+#: The picture is drawn, not run: no script, nothing loaded; its own inline styles only.
+PICTURE_POLICY = "default-src 'none'; style-src 'unsafe-inline'; frame-ancestors 'none'"
 
 
 def _kept() -> history.Kept:

@@ -1,7 +1,7 @@
 """Bearer-token authentication and the scope each endpoint needs (eventsproject/web/access.py).
 
-A token goes in `Authorization: Bearer <token>`, or — as Segment's and
-RudderStack's SDKs send their write key, and — `Authorization: Basic base64(<token>:<anything>)`.
+A token goes in `Authorization: Bearer <token>`, or, as Segment's and
+RudderStack's SDKs send their write key, `Authorization: Basic base64(<token>:<anything>)`.
 An unknown token is a 401; a known one without the scope an endpoint needs, a
 403 that names the setting whose tokens have it. A person in a browser logs in on
 a page instead (eventsproject/web/login.py).

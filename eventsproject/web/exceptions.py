@@ -46,6 +46,9 @@ NEEDS_LOGIN = (NotAuthenticated, AuthenticationFailed)
 
 
 def _a_person_s_page(request: Request) -> bool:
-    """A GET answered with the browsable API's HTML: an API client is told 401 instead."""
+    """A browser's GET of a page, without credentials: it names HTML itself (an API client's
+    `*/*` is no such wish) and sends no token (a wrong one is the client's to hear of)."""
+    asks_for_html = "text/html" in request.META.get("HTTP_ACCEPT", "")
     wants_html = getattr(request, "accepted_media_type", "").startswith("text/html")
-    return wants_html and request.method in {"GET", "HEAD"}
+    no_token = "HTTP_AUTHORIZATION" not in request.META
+    return asks_for_html and wants_html and no_token and request.method in {"GET", "HEAD"}

@@ -81,13 +81,12 @@ def test_the_navbar_says_who_is_logged_in_and_offers_to_log_out(browser):
     assert "ApiClient(" not in page
 
 
-def test_an_app_token_logs_in_with_the_app_s_scope_only(browser):
-    log_in(browser, "app-token")
+def test_an_app_token_opens_no_page_so_it_is_refused_at_the_door(browser):
+    answer = log_in(browser, "app-token")
 
-    page = browser.get("/v1/events")
-
-    assert page.status_code == 403
-    assert re.search(r">\s*app\s*<", page.content.decode())
+    assert answer.status_code == 403
+    assert "EVENTS_ADMIN_TOKENS" in answer.content.decode()
+    assert LOGIN_COOKIE not in answer.cookies
 
 
 def test_a_wrong_token_is_refused_on_the_page_with_no_cookie(browser):
@@ -107,6 +106,7 @@ def test_guessing_on_the_login_page_is_throttled_like_any_failed_token(browser, 
 
     assert statuses == [401, 401, 401, 429]
     assert right_one.status_code == 429
+    assert int(right_one["Retry-After"]) > 0
     assert "failed authentications" in right_one.content.decode()
     assert LOGIN_COOKIE not in right_one.cookies
 
@@ -219,3 +219,63 @@ def test_the_browsable_api_carries_the_service_s_name(browser):
 
     assert "<title>Event Collection Api \N{EN DASH} Events Processor</title>" in page
     assert "Django REST framework" not in page
+
+
+@pytest.mark.parametrize(
+    ("accept", "authorization"),
+    [("*/*", ""), ("*/*", "Bearer a-wrong-token"), (HTML, "Bearer a-wrong-token")],
+)
+def test_an_api_client_is_answered_401_never_sent_to_the_login_page(accept, authorization):
+    headers = {"HTTP_AUTHORIZATION": authorization} if authorization else {}
+
+    answer = Client().get("/v1/users/foo2/timeline", HTTP_ACCEPT=accept, **headers)
+
+    assert answer.status_code == 401
+    assert answer["WWW-Authenticate"] == 'Bearer realm="events"'
+
+
+def test_what_the_cookie_opens_no_shared_cache_keeps(browser):
+    before = browser.get("/login")
+    log_in(browser, "admin-token")
+
+    page = browser.get("/v1/events")
+
+    for answer in (before, page):
+        assert "no-store" in answer["Cache-Control"]
+        assert "private" in answer["Cache-Control"]
+    assert "Cookie" in page["Vary"]
+
+
+def test_logging_in_gives_the_browser_a_new_csrf_token(browser):
+    form = browser.get("/login")
+    before = browser.cookies["csrftoken"].value
+    fields = {"token": "admin-token", "csrfmiddlewaretoken": csrf_token(form.content.decode())}
+
+    browser.post("/login", fields)
+
+    assert browser.cookies["csrftoken"].value != before
+
+
+def test_a_form_refused_by_the_csrf_check_says_why_and_what_to_set(browser):
+    form = browser.get("/login", secure=True)
+    fields = {"token": "admin-token", "csrfmiddlewaretoken": csrf_token(form.content.decode())}
+
+    answer = browser.post("/login", fields, secure=True, HTTP_ORIGIN="https://proxy.example")
+
+    page = answer.content.decode()
+    assert answer.status_code == 403
+    assert "https://proxy.example" in page
+    assert "TRUST_X_FORWARDED_PROTO" in page
+
+
+def test_with_no_token_configured_the_login_page_says_none_is_needed(browser, settings):
+    settings.DEBUG = True
+    settings.EVENTS_API_TOKENS = []
+    settings.EVENTS_ADMIN_TOKENS = []
+
+    page = browser.get("/login").content.decode()
+    navbar = browser.get("/v1/events").content.decode()
+
+    assert "needs no login" in page
+    assert 'name="token"' not in page
+    assert "/login?next=" not in navbar

@@ -269,3 +269,14 @@ def test_the_schema_documents_the_picture_and_the_links_to_it(client):
     for name in ("UserState", "DecisionRecord"):
         link = document["components"]["schemas"][name]["properties"]["timeline"]
         assert (link["type"], link["format"]) == ("string", "uri")
+
+
+@pytest.mark.usefixtures("brief_sample")
+@pytest.mark.parametrize("query", ["", "?format=svg"])
+def test_the_picture_may_run_no_script_and_load_nothing(client, query):
+    answer = client.get(f"/v1/users/foo2/timeline{query}")
+
+    policy = answer["Content-Security-Policy"]
+    assert "default-src 'none'" in policy
+    assert "script-src" not in policy
+    assert answer["X-Content-Type-Options"] == "nosniff"
