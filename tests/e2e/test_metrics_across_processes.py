@@ -157,3 +157,27 @@ def _health(url: str) -> int | None:
         return requests.get(f"{url}/v1/health", timeout=5).status_code
     except requests.ConnectionError:  # not listening yet
         return None
+
+
+def test_every_kind_of_notification_is_counted_from_zero_so_the_first_dead_letter_shows(
+    server_env,
+):
+    """`increase()` cannot see a series that is born at 1: the dead-letter alert watches
+    `notifications_total{status="failed"}`, so it must exist before the first one fails."""
+    server = Server(GUNICORN, server_env)
+    try:
+        scrape = samples(server.url)
+    finally:
+        server.stop()
+
+    counted = {
+        labels
+        for (name, labels) in scrape
+        if name == "notifications_total" and scrape[name, labels] == 0
+    }
+    expected = {
+        (("kind", kind), ("status", status))
+        for kind in ("start_training_reminder", "training_dose_congratulation")
+        for status in ("failed", "queued", "sent")
+    }
+    assert counted == expected
