@@ -132,9 +132,15 @@ def health_report() -> dict[str, Any]:
         "rules_version": parts.rules.version,
         "limits": _limits(),
     }
-    if not delivers():  # its breaker guards nothing: the delivery processes report theirs
-        del report["circuit_breaker"]
+    if not delivers():  # its loops and breaker do nothing: the delivery processes report theirs
+        for part in RUN_ELSEWHERE:
+            del report[part]
+        report["workers"] = "elsewhere: EVENTS_WEB_RUNS_WORKERS is off (run_workers)"
     return report
+
+
+#: What a web process that leaves delivery to others does not run, so does not report.
+RUN_ELSEWHERE = ("serving", "threads", "loops", "stuck", "circuit_breaker")
 
 
 #: Seconds between two reports of a process (eventsproject/reporting.py): its heartbeat,

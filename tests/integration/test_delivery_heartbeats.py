@@ -51,6 +51,13 @@ def test_a_delivery_processs_beat_is_shown_with_its_breaker(client, parts, web_o
     assert 0 <= value(client, "events_delivery_heartbeat_age_seconds") < serving.MISSED_BEATS
 
 
+def test_a_web_process_that_leaves_delivery_shows_no_loops_it_does_not_run(client, web_only):
+    report = client.get("/v1/health").json()
+
+    assert report["workers"] == "elsewhere: EVENTS_WEB_RUNS_WORKERS is off (run_workers)"
+    assert {"threads", "loops", "stuck", "serving"}.isdisjoint(report)
+
+
 def test_a_process_that_stops_delivering_is_forgotten(client, parts, web_only):
     parts.heartbeats.beat({"circuit_breaker": "closed"})
     parts.heartbeats.forget()
