@@ -57,7 +57,7 @@ lint: $(VENV)/.dev
 
 ## test: lint, then the whole test suite with coverage (fails under 95%)
 test: lint $(STATIC)
-	$(BIN)/pytest --cov --cov-report=term
+	$(BIN)/pytest --cov --cov-report=term --durations=20
 
 ## bench: throughput, latency and memory; writes benchmarks/RESULTS.md and results.json
 bench: $(VENV)/.dev $(STATIC)
