@@ -59,6 +59,8 @@ def _require_chromium() -> None:
 
 @pytest.fixture
 def chromium() -> Iterator[WebDriver]:
+    """Asked for after the server, so it quits first: its kept-alive connections would
+    hold the server's graceful stop until they time out."""
     _require_chromium()
     profile = tempfile.mkdtemp(prefix="chromium-profile-")
     options = Options()
@@ -96,7 +98,7 @@ def production(request, server_env, standin) -> Iterator[str]:
     running.stop()
 
 
-def test_a_person_logs_in_uses_the_pages_and_logs_out(chromium, production):
+def test_a_person_logs_in_uses_the_pages_and_logs_out(production, chromium):
     chromium.get(f"{production}/v1/notifications")
     _log_in(chromium, OPERATOR_TOKEN)
 
@@ -126,7 +128,7 @@ def test_a_person_logs_in_uses_the_pages_and_logs_out(chromium, production):
     assert "/login?next=" in chromium.current_url
 
 
-def test_a_wrong_token_is_told_on_the_page_and_lets_nobody_in(chromium, production):
+def test_a_wrong_token_is_told_on_the_page_and_lets_nobody_in(production, chromium):
     chromium.get(f"{production}/v1/users/foo1")
     _log_in(chromium, "not-the-token")
 
