@@ -16,6 +16,8 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any, NamedTuple
 
+from events.domain.events import EVENT_TYPES
+
 START = datetime(2021, 3, 1, tzinfo=UTC)
 UNKNOWN_TYPES = ("profile_viewed", "settings_opened", "app_backgrounded")
 BRIEF_NAMES = {"app_launched": "app_launch"}
@@ -93,6 +95,36 @@ def _v2(
     if program:
         event["training_program"] = {"id": program, "title": f"Program {program}"}
     return event
+
+
+def segment(event: dict[str, Any]) -> dict[str, Any]:
+    """The same event as a Segment `track` message, as Segment's and RudderStack's SDKs send
+    it (docs/events.md, "Segment"): the caller's `timestamp`, the type's Segment name."""
+    kind = SEGMENT_NAMES.get(event["type"]) or event["type"].replace("_", " ").title()
+    message: dict[str, Any] = {
+        "type": "track",
+        "event": kind,
+        "userId": event["user_id"],
+        "context": {"device": {"id": event["device_id"]}},
+        "timestamp": happened(event).isoformat().replace("+00:00", "Z"),
+    }
+    if "event_id" in event:
+        message["messageId"] = event["event_id"]
+    program = event.get("training_program") or {}
+    if program or "training_program_id" in event:
+        message["properties"] = {
+            "training_program_id": program.get("id") or event["training_program_id"],
+            "training_program_title": program.get("title") or event["training_program_title"],
+        }
+    return message
+
+
+#: Each declared type's Segment name, under its name in both of the app's own formats.
+SEGMENT_NAMES = {
+    name: declaration.segment_name
+    for declaration in EVENT_TYPES
+    for name in (declaration.name, declaration.legacy_name)
+}
 
 
 class Arrival(NamedTuple):

@@ -20,10 +20,11 @@ from enum import StrEnum
 from functools import cached_property, lru_cache
 from typing import Any, ClassVar, NoReturn, cast
 
+from django.core.exceptions import ValidationError as DjangoValidationError
 from django.utils import timezone
 from drf_spectacular.utils import extend_schema_field
-from rest_framework import serializers
-from rest_framework.fields import empty
+from rest_framework import ISO_8601, serializers
+from rest_framework.fields import SkipField, empty
 from rest_framework.settings import api_settings
 
 from events.domain.events import Event, UnknownEvent, fingerprint
@@ -119,6 +120,24 @@ class StrictCharField(serializers.CharField):
         super().__init__(**kwargs)
         self.max_length: int = max_length  # checked below; still in the OpenAPI schema
         self.validators = []
+        # A subclass that reads values its own way (a time zone) takes DRF's path throughout.
+        self._reads_as_is = type(self).to_internal_value is StrictCharField.to_internal_value
+
+    def run_validation(self, data: Any = empty) -> Any:
+        # The common case past DRF's machinery, as DRF would answer it: a string of printable
+        # ASCII within the length, not blank once trimmed. Anything else goes DRF's way.
+        if (
+            type(data) is str
+            and self._reads_as_is
+            and len(data) <= self.max_length
+            and data.isascii()
+            and not _ASCII_CONTROLS.search(data)
+            and not self.validators
+        ):
+            value = data.strip() if self.trim_whitespace else data
+            if value:
+                return value
+        return super().run_validation(data)
 
     def run_validators(self, value: Any) -> None:
         if self.validators:  # none by default: the checks are inline, below
@@ -173,6 +192,14 @@ class EventTimeField(serializers.DateTimeField):
         if not require_offset:
             formats.append("%Y-%m-%d %H:%M:%S")
         super().__init__(default_timezone=UTC, input_formats=formats, **kwargs)
+        self._iso_first = formats[0].lower() == ISO_8601
+
+    def run_validation(self, data: Any = empty) -> Any:
+        if type(data) is str and not self.read_only:  # DRF's empty-value checks pass it as is
+            value = self.to_internal_value(data)
+            self.run_validators(value)
+            return value
+        return super().run_validation(data)
 
     def enforce_timezone(self, value: datetime) -> datetime:
         if self.require_offset and timezone.is_naive(value):
@@ -183,12 +210,30 @@ class EventTimeField(serializers.DateTimeField):
         if not isinstance(value, str):
             self.fail("not_a_string", input_type=json_type_name(value))
         self._check_form(value)
-        parsed: datetime = super().to_internal_value(value.upper())  # RFC 3339 allows t and z
+        parsed = self._parsed(value.upper())  # RFC 3339 allows t and z
         if parsed < EARLIEST_EVENT_TIME:
             self.fail("too_early")
         if self.max_ahead is not None:
             self.check_not_ahead(parsed, self.max_ahead)
         return parsed
+
+    def _parsed(self, value: str) -> datetime:
+        """DRF's reading of `value`, by its own first step (ISO 8601 as Python reads it)
+        without its machinery around; anything Python does not read goes DRF's way."""
+        if self._iso_first:
+            try:
+                parsed = datetime.fromisoformat(value)
+            except ValueError:
+                pass
+            else:
+                if parsed.tzinfo is None:
+                    return self.enforce_timezone(parsed)
+                try:
+                    return parsed.astimezone(UTC)  # DRF's, for an aware time
+                except OverflowError:
+                    pass
+        result: datetime = super().to_internal_value(value)
+        return result
 
     def _check_form(self, value: str) -> None:
         """RFC 3339 exactly, or the legacy form where no offset is required; Python's parser
@@ -282,6 +327,42 @@ class FixedFieldsSerializer(serializers.Serializer[Any]):
     def _writable_fields(self) -> tuple[serializers.Field[Any, Any, Any, Any], ...]:  # type: ignore[override]
         return tuple(field for field in self.fields.values() if not field.read_only)
 
+    @cached_property
+    def _readers(self) -> tuple[tuple[str, str, Any], ...] | None:
+        """Each writable field's name, the key of its value, and its validation; None where
+        DRF's loop does more than read each field's value (a `validate_<field>` method, a
+        field whose source is not one key)."""
+        readers = []
+        for field in self._writable_fields:
+            name = str(field.field_name)
+            if hasattr(self, f"validate_{name}") or len(field.source_attrs) != 1:
+                return None
+            readers.append((name, field.source_attrs[0], field.run_validation))
+        return tuple(readers)
+
+    def to_internal_value(self, data: Any) -> Any:
+        """DRF's loop over the fields, as a plain one for a JSON object; once a field is
+        invalid, DRF's own loop runs instead, to report every field's errors its way."""
+        readers = self._readers
+        if readers is None or type(data) is not dict:
+            return super().to_internal_value(data)
+        attrs = {}
+        try:
+            for name, key, run_validation in readers:
+                try:
+                    attrs[key] = run_validation(data.get(name, empty))
+                except SkipField:
+                    continue  # DRF's answer to a missing optional value without a default
+        except (serializers.ValidationError, DjangoValidationError):
+            return super().to_internal_value(data)
+        return attrs
+
+    def run_validators(self, value: Any) -> None:
+        # No object-level validators here; skipping the call also skips DRF's walk over
+        # every field for read-only defaults, on every object.
+        if self.validators:
+            super().run_validators(value)
+
 
 #: Fields whose values many events hold: one copy of each in memory however many events
 #: hold it, as a user's reorder window holds several of the user's events.
@@ -320,12 +401,6 @@ class EventSerializer(FixedFieldsSerializer):
                 attrs["utc_offset"] = stated_offset(data[name])
                 break
         return attrs
-
-    def run_validators(self, value: Any) -> None:
-        # An event serializer has no object-level validators; skipping the call also
-        # skips DRF's walk over every field for read-only defaults, on every event.
-        if self.validators:
-            super().run_validators(value)
 
     def to_event(self, attrs: dict[str, Any]) -> Event:
         normalised = self.normalise(attrs)

@@ -3,6 +3,8 @@
 from datetime import timedelta
 
 from benchmarks import active_users, memory, workload
+from events.service.ingestion import parse
+from events.wire.serializers import EventFormat
 from eventsproject import bootstrap
 
 STREAM = list(workload.events(600, 40, seed=5))
@@ -61,3 +63,19 @@ def test_the_memory_benchmarks_users_are_all_forgotten_once_done(transport):
     assert parts.repository.stats()["users"] == 0
     # The earlier cycle's congratulations, then the reminders and the closing ones.
     assert len(transport.sent) == 6 + 3 + 3
+
+
+def test_each_event_as_a_segment_message_is_the_same_event():
+    for event in STREAM:
+        own = parse(event)
+        message = parse(workload.segment(event), EventFormat.SEGMENT)
+
+        assert (message.event_type, message.user_id, message.device_id) == (
+            own.event_type,
+            own.user_id,
+            own.device_id,
+        )
+        assert message.occurred_at == own.occurred_at
+        assert getattr(message, "training_program_id", None) == getattr(
+            own, "training_program_id", None
+        )
