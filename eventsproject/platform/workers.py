@@ -6,11 +6,15 @@ With T = `keepalive` (eventsproject/gunicorn.py sets it from EVENTS_CLIENT_TIMEO
   stays idle for T between requests;
 - this worker gives a request's body T from the end of its headers (a body that has not
   arrived by then is answered `408`: events/wire/parsers.py), and drops a client that reads
-  nothing of an answer for T.
+  nothing of an answer for T;
+- at a graceful stop, the requests in flight are answered and the connections idle between
+  requests are closed at once, rather than after T.
 """
 
+import contextlib
 import socket
 import time
+from functools import cached_property
 from typing import Any
 
 import gevent  # type: ignore[import-untyped]
@@ -73,8 +77,29 @@ class SlowClientSafeWorker(GeventWorker):  # type: ignore[misc]
 
     def handle(self, listener: Any, client: Any, addr: Any) -> None:
         connection = TimeLimitedSocket(client, self.cfg.keepalive)
-        # Past GeventWorker.handle, which would make the socket blocking (no limit) again.
-        AsyncWorker.handle(self, listener, connection, addr)
+        self._connections.add(connection)
+        self._hang_up_if_stopping(connection)
+        try:
+            # Past GeventWorker.handle, which would make the socket blocking (no limit) again.
+            AsyncWorker.handle(self, listener, connection, addr)
+        finally:
+            self._connections.discard(connection)
+
+    @cached_property
+    def _connections(self) -> set["TimeLimitedSocket"]:
+        return set()
+
+    def handle_exit(self, sig: int, frame: Any) -> None:
+        """A graceful stop: the requests in flight are answered (gunicorn closes their
+        connections after them), and a connection waiting for a next request is closed at
+        once, where gunicorn would wait for it to time out."""
+        super().handle_exit(sig, frame)
+        for connection in list(self._connections):
+            self._hang_up_if_stopping(connection)
+
+    def _hang_up_if_stopping(self, connection: "TimeLimitedSocket") -> None:
+        if connection.idle and not self.alive:
+            connection.hang_up()
 
     def handle_request(self, listener_name: Any, req: Any, sock: Any, addr: Any) -> None:
         sock.start_request(req)
@@ -82,6 +107,7 @@ class SlowClientSafeWorker(GeventWorker):  # type: ignore[misc]
             super().handle_request(listener_name, req, sock, addr)
         finally:
             sock.end_request()
+            self._hang_up_if_stopping(sock)  # answered while the stop began: no next one
             # A client quick with its next request would otherwise be served again at once,
             # ahead of every other connection: each request goes to the back of the queue.
             gevent.sleep(0)
@@ -97,6 +123,8 @@ class TimeLimitedSocket:
         self._limit = limit
         self._deadline: float | None = None
         self._request: Any = None
+        #: No byte of a next request has come since the last answer (or since connecting).
+        self.idle = True
         sock.settimeout(limit)
 
     def start_request(self, request: Any) -> None:
@@ -105,12 +133,20 @@ class TimeLimitedSocket:
 
     def end_request(self) -> None:
         self._request = self._deadline = None
+        self.idle = True
         self._sock.settimeout(self._limit)
+
+    def hang_up(self) -> None:
+        """Ends the connection: the read waiting on it sees its end, as if the client left."""
+        with contextlib.suppress(OSError):
+            self._sock.shutdown(socket.SHUT_RDWR)
 
     def recv(self, size: int) -> bytes:
         try:
             self._sock.settimeout(self._time_left())
-            return bytes(self._sock.recv(size))
+            data = bytes(self._sock.recv(size))
+            self.idle = self.idle and not data
+            return data
         except TimeoutError:
             if self._request is not None:
                 self._request.must_close = True  # gunicorn's flag: the rest is never read
