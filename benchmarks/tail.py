@@ -27,7 +27,9 @@ import django
 
 django.setup()
 
-from benchmarks import http_load  # noqa: E402
+from django.conf import settings  # noqa: E402
+
+from benchmarks import http_load, stores  # noqa: E402
 from benchmarks.run import _bodies  # noqa: E402
 
 HERE = Path(__file__).resolve().parent
@@ -43,7 +45,11 @@ def main() -> None:
     parser.add_argument("--store", default="memory")
     parser.add_argument("--workers", default="1")
     args = parser.parse_args()
-    lines = traced_run(args.seconds, {"EVENTS_STORE": args.store, "WEB_CONCURRENCY": args.workers})
+    env = {"EVENTS_STORE": args.store, "WEB_CONCURRENCY": args.workers}
+    with stores.redis_prefix() as (_, prefix):  # its keys deleted afterwards
+        lines = traced_run(
+            args.seconds, {**env, "EVENTS_REDIS_PREFIX": prefix, "REDIS_URL": settings.REDIS_URL}
+        )
     out = HERE / "flames" / f"tail-{args.store}-{args.workers}.txt"
     out.write_text("\n".join(lines) + "\n")
     print("\n".join(lines))
@@ -62,7 +68,8 @@ def traced_run(seconds: float, env: dict[str, str]) -> list[str]:
         traces = [json.loads(path.read_text()) for path in Path(directory).glob("*.json")]
     figures = http_load.latencies(result)
     lines = [
-        f"{env}: {result.per_second:,.0f} requests/s, "
+        f"{env['EVENTS_STORE']} store, {env['WEB_CONCURRENCY']} worker(s), 16 connections: "
+        f"{result.per_second:,.0f} requests/s, "
         + ", ".join(f"{name[:-3]} {value:.1f} ms" for name, value in figures.items())
     ]
     for trace in traces:
