@@ -92,10 +92,12 @@ def production_server(
     extra_env: dict[str, str] | None = None,
     *,
     workers_apart: bool = False,
+    command: list[str] = PRODUCTION_COMMAND,
 ) -> Iterator[Server]:
     """The documented production command on a free loopback port, with the production
     defaults. `extra_env` adds settings (EVENTS_STORE, WEB_CONCURRENCY, ...); with
-    `workers_apart` the ticker and delivery run in `manage.py run_workers` (Redis)."""
+    `workers_apart` the ticker and delivery run in `manage.py run_workers` (Redis);
+    `command` replaces the production command (benchmarks/tail.py's traced one)."""
     port = free_port()
     env = {
         **_paths(),
@@ -105,7 +107,7 @@ def production_server(
         **(extra_env or {}),
         **({"EVENTS_WEB_RUNS_WORKERS": "false"} if workers_apart else {}),
     }
-    web = [*PRODUCTION_COMMAND, "-b", f"127.0.0.1:{port}"]
+    web = [*command, "-b", f"127.0.0.1:{port}"]
     with ExitStack() as processes:
         server = processes.enter_context(_process(web, env))
         apart = processes.enter_context(_process(APART_COMMAND, env)) if workers_apart else None
@@ -182,6 +184,16 @@ def load(
         seconds,
         loadgen.Sender(BENCHMARK_TOKEN, phones(bodies)),
     )
+
+
+#: The latency percentiles every HTTP row reports: the tail is what users feel, and where
+#: an app's retries start (issue 28).
+PERCENTILES = {"p50_ms": 0.50, "p90_ms": 0.90, "p99_ms": 0.99, "p99_9_ms": 0.999}
+
+
+def latencies(result: loadgen.LoadResult) -> dict[str, float]:
+    """The result's latency percentiles, in milliseconds."""
+    return {name: result.percentile(share) * 1000 for name, share in PERCENTILES.items()}
 
 
 def phones(bodies: list[bytes]) -> list[str]:

@@ -46,6 +46,16 @@ TARGETS: list[tuple[str, Callable[[Figures], str], Callable[[Figures], bool]]] =
         lambda r: r["http"]["service_share_of_bare"] >= 0.90,
     ),
     (
+        "p99 at 16 connections ≤ 1.5 x the bare DRF view's, memory, 1 worker (issue 28)",
+        lambda r: _measured(_p99_over_bare(r), "{:.2f} x"),
+        lambda r: _p99_over_bare(r) <= 1.5,
+    ),
+    (
+        "p99 at 16 connections ≤ 1.5 x the bare DRF view's, Redis, 2 workers (issue 28)",
+        lambda r: _measured(_redis_p99_over_bare(r), "{:.2f} x"),
+        lambda r: _redis_p99_over_bare(r) <= 1.5,
+    ),
+    (
         "HTTP batches ≥ 10,000 events/s",
         lambda r: f"{r['http']['batch_events_per_second']:,.0f}/s",
         lambda r: r["http"]["batch_events_per_second"] >= 10_000,
@@ -128,6 +138,21 @@ TARGETS: list[tuple[str, Callable[[Figures], str], Callable[[Figures], bool]]] =
         lambda r: _worst_slow_client_p99(r) < 200 and _slow_clients_all_answered(r),
     ),
 ]
+
+
+def _p99_over_bare(results: Figures) -> float:
+    """The median over turns of the service's p99 over the bare view's in the turn beside
+    it (runs from issue 28 on: 16 connections, 5 turns each)."""
+    return float(results["http"].get("p99_over_bare", float("inf")))
+
+
+def _redis_p99_over_bare(results: Figures) -> float:
+    """Redis with two workers' p99 (its better turn of the stores' rows) over the bare view's
+    median p99 (the HTTP rows'; both at 16 connections from issue 28 on)."""
+    redis = results.get("stores", {}).get("http", {}).get("redis_2")
+    if redis is None or "p99_over_bare" not in results["http"]:
+        return float("inf")
+    return float(redis["p99_ms"]) / float(results["http"]["bare_drf"]["p99_ms"])
 
 
 def _memory_state(results: Figures) -> float:
@@ -388,24 +413,52 @@ def _listed(seconds: list[float]) -> str:
 
 
 def _http(http: Figures) -> str:
+    connections = http.get("connections", 8)
     return "\n".join(
         [
-            "## HTTP: the production command (gunicorn, 1 process, gevent worker), 8 connections",
+            "## HTTP: the production command (gunicorn, 1 process, gevent worker), "
+            f"{connections} connections",
             "",
-            f"Settings: {http.get('settings', EARLIER_SETTINGS)}. The service and the bare "
-            "view take turns, twice, and each row is its better turn (runs from 2026-12-03 "
-            "on; one turn each before).",
+            f"Settings: {http.get('settings', EARLIER_SETTINGS)}. {_http_turns(http)}",
             "",
-            "| server | requests/s | p50 ms | p99 ms | errors |",
-            "|---|---|---|---|---|",
+            "| server | requests/s | p50 ms | p90 ms | p99 ms | p99.9 ms | errors |",
+            "|---|---|---|---|---|---|---|",
             _http_row("`POST /v1/event`, notify answers in 1 ms", http["service"]),
             _http_row("bare DRF view, same serializers and command", http["bare_drf"]),
             _http_row("`POST /v1/event`, notify answers in 1 s", http["slow_notify"]),
             "",
+            *_paired_turns(http),
             "Batches of 100 events through `POST /v1/events` (4 connections): "
             f"**{http['batch_events_per_second']:,.0f} events/s** ({http['batch_errors']} errors).",
         ]
     )
+
+
+def _http_turns(http: Figures) -> str:
+    if "turns" not in http["service"]:
+        return (
+            "The service and the bare view take turns, twice, and each row is its better "
+            "turn (runs from 2026-12-03 on; one turn each before)."
+        )
+    turns = len(http["service"]["turns"])
+    return (
+        f"The service and the bare view take turns, {turns} times; each of their rows is "
+        "the median of its turns, figure by figure (runs from issue 28 on)."
+    )
+
+
+def _paired_turns(http: Figures) -> list[str]:
+    """Each turn of the service beside the bare view's next to it, of runs that keep them."""
+    if "service_share_turns" not in http:
+        return []
+    shares = ", ".join(f"{share:.0%}" for share in http["service_share_turns"])
+    ratios = ", ".join(f"{ratio:.2f}" for ratio in http["p99_over_bare_turns"])
+    return [
+        f"Turn by turn, the service's requests/s over the bare view's: {shares} (median "
+        f"**{http['service_share_of_bare']:.1%}**); its p99 over the bare view's: {ratios} "
+        f"(median **{http['p99_over_bare']:.2f} x**).",
+        "",
+    ]
 
 
 def _http_curve(curve: Figures) -> str:
@@ -443,8 +496,14 @@ def _http_curve(curve: Figures) -> str:
 def _http_row(name: str, figures: Figures) -> str:
     return (
         f"| {name} | {figures['per_second']:,.0f} | {figures['p50_ms']:.1f} | "
-        f"{figures['p99_ms']:.1f} | {figures['errors']} |"
+        f"{_ms(figures, 'p90_ms')} | {figures['p99_ms']:.1f} | {_ms(figures, 'p99_9_ms')} | "
+        f"{figures['errors']:.0f} |"
     )
+
+
+def _ms(figures: Figures, name: str) -> str:
+    """A latency of runs that measured it (p90 and p99.9 from issue 28 on), else a dash."""
+    return f"{figures[name]:.1f}" if name in figures else "-"
 
 
 STORE_ROWS = {
@@ -470,13 +529,14 @@ def _stores(stores: Figures) -> str:
             f"{stores.get('settings', EARLIER_SETTINGS)}. CPU: the server's processes (and "
             "Redis's) per request answered, from /proc (and `INFO cpu`).",
             "",
-            "| store, workers | requests/s | p50 ms | p99 ms | errors | Redis commands / request "
-            "| server CPU us / request | Redis CPU us / request | machine CPU us / request "
-            "| idle | stolen |",
-            "|---|---|---|---|---|---|---|---|---|---|---|",
+            "| store, workers | requests/s | p50 ms | p90 ms | p99 ms | p99.9 ms | errors "
+            "| Redis commands / request | server CPU us / request | Redis CPU us / request "
+            "| machine CPU us / request | idle | stolen |",
+            "|---|---|---|---|---|---|---|---|---|---|---|---|---|",
             *(
                 f"| {name} | {row['per_second']:,.0f} | {row['p50_ms']:.1f} | "
-                f"{row['p99_ms']:.1f} | {row['errors']} | {row['redis_commands_per_request']:.1f} "
+                f"{_ms(row, 'p90_ms')} | {row['p99_ms']:.1f} | {_ms(row, 'p99_9_ms')} | "
+                f"{row['errors']} | {row['redis_commands_per_request']:.1f} "
                 f"| {row.get('server_cpu_us_per_request', 0):,.0f} "
                 f"| {row.get('redis_cpu_us_per_request', 0):,.0f} | {_machine_row(row)} |"
                 for name, row in ((STORE_ROWS[key], http[key]) for key in STORE_ROWS if key in http)

@@ -213,8 +213,7 @@ def _http_round(
     requests = max(result.requests, 1)
     return {
         "per_second": result.per_second,
-        "p50_ms": result.percentile(0.50) * 1000,
-        "p99_ms": result.percentile(0.99) * 1000,
+        **http_load.latencies(result),
         "errors": result.errors,
         "redis_commands_per_request": commands / requests,
         "server_cpu_us_per_request": (cpu - cpu_before) / requests * 1e6,

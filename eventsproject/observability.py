@@ -69,7 +69,26 @@ class RequestMiddleware:
             response = self.get_response(request)
             _account(request, response.status_code, time.perf_counter() - started)
         response[REQUEST_ID_HEADER] = request_id
+        _untie(response)
         return response
+
+
+def _untie(response: HttpResponse) -> None:
+    """Lets go of the reference cycles of an answered request: DRF's view, request and
+    response name each other in their contexts (`renderer_context`, `parser_context`), and
+    Django's view setup keeps `view.head = view.get`. Left tied, every request left about
+    57 objects to the garbage collector, whose young collections they kept triggering;
+    untied once the answer is rendered, they are freed with it (benchmarks/analysis.md,
+    issue 28, target 1)."""
+    context: dict[str, Any] | None = getattr(response, "renderer_context", None)
+    if not context:  # not DRF's
+        return
+    request, view = context.get("request"), context.get("view")
+    if request is not None:
+        request.parser_context = None
+    if view is not None:
+        vars(view).pop("head", None)
+    response.renderer_context = None  # type: ignore[attr-defined]
 
 
 def _usable(offered: str | None) -> str:

@@ -24,7 +24,11 @@ class InMemoryOutboxStore:
     def __init__(self, history_limit: int = 1000, clock: Callable[[], datetime] = utc_now) -> None:
         self._history_limit = history_limit
         self._clock = clock
-        self._lock = threading.Lock()
+        # Reentrant for its `_is_owned`: a condition on a plain lock checks ownership with a
+        # non-blocking acquire, which gevent's patched lock follows with a yield to the hub:
+        # every append then gave up the worker holding this lock, and requests queued on it
+        # (benchmarks/analysis.md, issue 28, target 1).
+        self._lock = threading.RLock()
         self._changed = threading.Condition(self._lock)
         self._entries: dict[str, OutboxEntry] = {}
         self._due: list[tuple[datetime, int, str]] = []  # (next attempt, order, id)
