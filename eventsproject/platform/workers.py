@@ -7,11 +7,12 @@ With T = `keepalive` (eventsproject/gunicorn.py sets it from EVENTS_CLIENT_TIMEO
 - this worker gives a request's body T from the end of its headers (a body that has not
   arrived by then is answered `408`: events/wire/parsers.py), and drops a client that reads
   nothing of an answer for T;
-- at a graceful stop, the requests in flight are answered and the connections idle between
-  requests are closed at once, rather than after T.
+- at a graceful stop, the requests in flight are answered and a connection that waits for
+  a next request is closed after STOPPING_GRACE_SECONDS, rather than after T.
 """
 
 import contextlib
+import select
 import socket
 import time
 from functools import cached_property
@@ -58,6 +59,10 @@ REFUSALS: tuple[tuple[Any, int | None, str, str], ...] = (
 )
 
 
+#: Once a graceful stop began, how long a connection may wait for its next request.
+STOPPING_GRACE_SECONDS = 1.0
+
+
 class SlowClientSafeWorker(GeventWorker):  # type: ignore[misc]
     def handle_error(self, req: Any, client: Any, addr: Any, exc: Exception) -> None:
         """A request gunicorn could not read: a JSON answer, counted, and a log line without
@@ -78,7 +83,6 @@ class SlowClientSafeWorker(GeventWorker):  # type: ignore[misc]
     def handle(self, listener: Any, client: Any, addr: Any) -> None:
         connection = TimeLimitedSocket(client, self.cfg.keepalive)
         self._connections.add(connection)
-        self._hang_up_if_stopping(connection)
         try:
             # Past GeventWorker.handle, which would make the socket blocking (no limit) again.
             AsyncWorker.handle(self, listener, connection, addr)
@@ -91,15 +95,21 @@ class SlowClientSafeWorker(GeventWorker):  # type: ignore[misc]
 
     def handle_exit(self, sig: int, frame: Any) -> None:
         """A graceful stop: the requests in flight are answered (gunicorn closes their
-        connections after them), and a connection waiting for a next request is closed at
-        once, where gunicorn would wait for it to time out."""
+        connections after them), and a connection that waits for a next request is closed
+        once it has waited STOPPING_GRACE_SECONDS, where gunicorn would wait for it to time
+        out; the grace lets a request already on its way (a connection the worker accepted
+        as the stop began) arrive and be answered."""
+        already_stopping = not self.alive
         super().handle_exit(sig, frame)
-        for connection in list(self._connections):
-            self._hang_up_if_stopping(connection)
+        if not already_stopping:
+            gevent.spawn(self._close_idle_connections)
 
-    def _hang_up_if_stopping(self, connection: "TimeLimitedSocket") -> None:
-        if connection.idle and not self.alive:
-            connection.hang_up()
+    def _close_idle_connections(self) -> None:
+        while True:
+            for connection in list(self._connections):
+                if connection.idle_for() >= STOPPING_GRACE_SECONDS and not connection.readable():
+                    connection.hang_up()
+            gevent.sleep(STOPPING_GRACE_SECONDS / 5)
 
     def handle_request(self, listener_name: Any, req: Any, sock: Any, addr: Any) -> None:
         sock.start_request(req)
@@ -107,7 +117,6 @@ class SlowClientSafeWorker(GeventWorker):  # type: ignore[misc]
             super().handle_request(listener_name, req, sock, addr)
         finally:
             sock.end_request()
-            self._hang_up_if_stopping(sock)  # answered while the stop began: no next one
             # A client quick with its next request would otherwise be served again at once,
             # ahead of every other connection: each request goes to the back of the queue.
             gevent.sleep(0)
@@ -123,8 +132,9 @@ class TimeLimitedSocket:
         self._limit = limit
         self._deadline: float | None = None
         self._request: Any = None
-        #: No byte of a next request has come since the last answer (or since connecting).
+        #: No byte of a next request has come since the last answer (or since connecting)...
         self.idle = True
+        self._idle_since = time.monotonic()  # ...since then
         sock.settimeout(limit)
 
     def start_request(self, request: Any) -> None:
@@ -133,8 +143,18 @@ class TimeLimitedSocket:
 
     def end_request(self) -> None:
         self._request = self._deadline = None
-        self.idle = True
+        self.idle, self._idle_since = True, time.monotonic()
         self._sock.settimeout(self._limit)
+
+    def idle_for(self) -> float:
+        """Seconds it has waited for a next request; 0 while one comes or is answered."""
+        return time.monotonic() - self._idle_since if self.idle else 0.0
+
+    def readable(self) -> bool:
+        """Whether bytes (or the client's end) wait to be read, without waiting for any."""
+        with contextlib.suppress(OSError, ValueError):
+            return bool(select.select([self._sock], [], [], 0)[0])
+        return False
 
     def hang_up(self) -> None:
         """Ends the connection: the read waiting on it sees its end, as if the client left."""
