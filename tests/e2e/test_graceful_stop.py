@@ -1,6 +1,7 @@
 """A graceful stop of the production server waits for the requests in flight, not for the
-connections that wait idle for a next request: those are closed at once, as a load
-balancer's pooled connections would otherwise hold every restart for the client time."""
+connections that wait idle for a next request: those are closed after a second's grace, as
+a load balancer's pooled connections would otherwise hold every restart for the client
+time."""
 
 import http.client
 import subprocess
@@ -42,7 +43,7 @@ def production_server(server_env):
     server.log.close()
 
 
-def test_idle_connections_are_closed_at_once_when_the_server_stops(production_server):
+def test_idle_connections_are_closed_when_the_server_stops(production_server):
     kept_alive = connect(production_server.url)
     kept_alive.request("GET", "/v1/health/live")
     answer = kept_alive.getresponse()
