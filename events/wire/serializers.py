@@ -25,6 +25,7 @@ from django.utils import timezone
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import ISO_8601, serializers
 from rest_framework.fields import SkipField, empty
+from rest_framework.serializers import as_serializer_error
 from rest_framework.settings import api_settings
 
 from events.domain.events import Event, UnknownEvent, fingerprint
@@ -340,6 +341,20 @@ class FixedFieldsSerializer(serializers.Serializer[Any]):
             readers.append((name, field.source_attrs[0], field.run_validation))
         return tuple(readers)
 
+    def run_validation(self, data: Any = empty) -> Any:
+        """DRF's steps for a JSON object, whose empty-value checks pass it as is (unless the
+        field is read-only); anything else goes DRF's way."""
+        if type(data) is not dict or self.read_only:
+            return super().run_validation(data)
+        value = self.to_internal_value(data)
+        try:
+            self.run_validators(value)
+            value = self.validate(value)
+        except (serializers.ValidationError, DjangoValidationError) as exc:
+            raise serializers.ValidationError(detail=as_serializer_error(exc)) from exc
+        assert value is not None, ".validate() should return the validated data"
+        return value
+
     def to_internal_value(self, data: Any) -> Any:
         """DRF's loop over the fields, as a plain one for a JSON object; once a field is
         invalid, DRF's own loop runs instead, to report every field's errors its way."""
@@ -392,7 +407,10 @@ class EventSerializer(FixedFieldsSerializer):
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self._event_fields = frozenset(field.name for field in fields(self.event_class))
+        #: The domain event's fields, each with whether its value is shared (interned).
+        self._event_fields = tuple(
+            (field.name, field.name in SHARED_FIELDS) for field in fields(self.event_class)
+        )
 
     def to_internal_value(self, data: Any) -> Any:
         attrs = super().to_internal_value(data)
@@ -404,13 +422,12 @@ class EventSerializer(FixedFieldsSerializer):
 
     def to_event(self, attrs: dict[str, Any]) -> Event:
         normalised = self.normalise(attrs)
-        return self.event_class(
-            **{
-                name: _shared(value) if name in SHARED_FIELDS else value
-                for name, value in normalised.items()
-                if name in self._event_fields
-            }
-        )
+        values = {}
+        for name, shared in self._event_fields:  # the event's fields, not all of the format's
+            if name in normalised:
+                value = normalised[name]
+                values[name] = _shared(value) if shared else value
+        return self.event_class(**values)
 
     def normalise(self, attrs: dict[str, Any]) -> dict[str, Any]:
         """The format's attributes under the domain event's field names."""
