@@ -24,6 +24,7 @@ from types import MappingProxyType
 from typing import Any
 
 from events.domain.events import AppLaunched, Event, TrainingProgramStarted
+from events.domain.frozen import quick_init
 
 _DECISION_NAMESPACE = uuid.UUID("6f1c3c1e-9a59-4d4b-8f0e-6a1f2d1c7b10")
 
@@ -51,6 +52,7 @@ class Trigger(StrEnum):
     END_OF_REPLAY = "end_of_replay"  # a replay's input ended with the reminder pending
 
 
+@quick_init
 @dataclass(frozen=True, slots=True)
 class Reminder:
     """A pending nudge for a user who launched the app and has not trained yet.
@@ -76,6 +78,7 @@ class Reminder:
 NOTHING: Mapping[str, Any] = MappingProxyType({})
 
 
+@quick_init
 @dataclass(frozen=True, slots=True)
 class Zone:
     """A user's zone as their events stated it (docs/time.md): the latest IANA name, and
@@ -95,6 +98,7 @@ class Zone:
 NO_ZONE = Zone()
 
 
+@quick_init
 @dataclass(frozen=True, slots=True)
 class Contact:
     """When a user may be told: their zone, and the trigger times of their recent
@@ -110,6 +114,7 @@ class Contact:
 NO_CONTACT = Contact()
 
 
+@quick_init
 @dataclass(frozen=True, slots=True)
 class Window:
     """A user's reorder window (events.domain.timeline): what a late event is re-decided over."""
@@ -138,6 +143,7 @@ class Window:
 NO_WINDOW = Window()
 
 
+@quick_init
 @dataclass(frozen=True, slots=True)
 class UserState:
     """A read-only snapshot of one user's state, handed to the rules."""
@@ -184,6 +190,7 @@ class UserState:
 NO_STATE = UserState(open_sessions=NOTHING)
 
 
+@quick_init
 @dataclass(frozen=True, slots=True)
 class DecisionRecord:
     """One entry of a user's decision log: an outcome and everything that led to it."""
@@ -207,26 +214,31 @@ class DecisionRecord:
         return self.about.user_id
 
 
+@quick_init
 @dataclass(frozen=True, slots=True)
 class OpenSession:
     started: TrainingProgramStarted
 
 
+@quick_init
 @dataclass(frozen=True, slots=True)
 class CloseSession:
     session_key: tuple[str, str]
 
 
+@quick_init
 @dataclass(frozen=True, slots=True)
 class ArmReminder:
     reminder: Reminder
 
 
+@quick_init
 @dataclass(frozen=True, slots=True)
 class CancelReminder:
     user_id: str
 
 
+@quick_init
 @dataclass(frozen=True, slots=True)
 class SendReminder:
     """The reminder leaves the pending state and is remembered as the last one sent."""
@@ -234,6 +246,7 @@ class SendReminder:
     reminder: Reminder
 
 
+@quick_init
 @dataclass(frozen=True, slots=True)
 class ForgetSentReminder:
     """A late start was recorded against the reminder sent: it is not counted twice."""
@@ -241,6 +254,7 @@ class ForgetSentReminder:
     user_id: str
 
 
+@quick_init
 @dataclass(frozen=True, slots=True)
 class NoteZone:
     """The user's events state a zone other than the one known."""
@@ -248,6 +262,7 @@ class NoteZone:
     zone: Zone
 
 
+@quick_init
 @dataclass(frozen=True, slots=True)
 class NoteNotified:
     """A notification of `rule` triggered `at` counts for the rule's cap; the rule's older

@@ -14,6 +14,7 @@ from rest_framework import status
 from rest_framework.exceptions import ValidationError
 
 from events.domain.events import Event
+from events.domain.frozen import quick_init
 from events.service.processing import EventProcessor, NewUserAdmission, Outcome, RecordResult
 from events.wire.formats import IncomingEventSerializer, detect_format
 from events.wire.representations import event_representation
@@ -39,6 +40,7 @@ _INCOMING = {
 }
 
 
+@quick_init
 @dataclass(frozen=True, slots=True)
 class Ingested:
     """What became of one incoming event: a record result, or the reasons it was rejected."""
