@@ -15,6 +15,7 @@ the window is `too_late`. Each outcome is a `DecisionRecord` in the user's
 decision log (`GET /v1/users/<id>/decisions`).
 """
 
+import hashlib
 import uuid
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
@@ -27,6 +28,7 @@ from events.domain.events import AppLaunched, Event, TrainingProgramStarted
 from events.domain.frozen import quick_init
 
 _DECISION_NAMESPACE = uuid.UUID("6f1c3c1e-9a59-4d4b-8f0e-6a1f2d1c7b10")
+_NAMESPACE_BYTES = _DECISION_NAMESPACE.bytes
 
 
 class Verdict(StrEnum):
@@ -403,5 +405,11 @@ _EVOLVE: dict[type[Decision], Callable[[UserState, Any], UserState]] = {
 
 def decision_id(rule: str, *event_ids: str) -> str:
     """The same rule over the same events always yields the same id: the id of the
-    notification it causes, and so its `Idempotency-Key`."""
-    return str(uuid.uuid5(_DECISION_NAMESPACE, ":".join((rule, *event_ids))))
+    notification it causes, and so its `Idempotency-Key`. It is
+    `str(uuid.uuid5(namespace, "rule:id:..."))`, written without building the `UUID`."""
+    name = ":".join((rule, *event_ids)).encode()
+    digest = bytearray(hashlib.sha1(_NAMESPACE_BYTES + name).digest()[:16])  # RFC 4122: SHA-1
+    digest[6] = digest[6] & 0x0F | 0x50  # version 5
+    digest[8] = digest[8] & 0x3F | 0x80  # RFC 4122's variant
+    text = digest.hex()
+    return f"{text[:8]}-{text[8:12]}-{text[12:16]}-{text[16:20]}-{text[20:]}"

@@ -156,14 +156,25 @@ class StrictCharField(serializers.CharField):
 
 
 class StrictUUIDField(serializers.UUIDField):
-    """A UUID written as a JSON string: DRF's own would also read `true` or a number."""
+    """A UUID written as a JSON string (DRF's own would also read `true` or a number), read
+    as its canonical text: lower case, hyphenated."""
 
     default_error_messages = {"not_a_string": "Expected a string but got {input_type}."}
 
-    def to_internal_value(self, data: Any) -> Any:
+    def run_validation(self, data: Any = empty) -> Any:
+        # The common case past DRF's machinery: a UUID already written canonically is its
+        # own canonical text. Anything else goes DRF's way.
+        if type(data) is str and _CANONICAL_UUID.fullmatch(data) and not self.validators:
+            return data
+        return super().run_validation(data)
+
+    def to_internal_value(self, data: Any) -> Any:  # the text, not a UUID
         if not isinstance(data, str):
             self.fail("not_a_string", input_type=json_type_name(data))
-        return super().to_internal_value(data)
+        return str(super().to_internal_value(data))
+
+
+_CANONICAL_UUID = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
 
 
 class EventTimeField(serializers.DateTimeField):
@@ -194,6 +205,8 @@ class EventTimeField(serializers.DateTimeField):
             formats.append("%Y-%m-%d %H:%M:%S")
         super().__init__(default_timezone=UTC, input_formats=formats, **kwargs)
         self._iso_first = formats[0].lower() == ISO_8601
+        # DRF makes a naive time aware in the field's zone, UTC, which no time is invalid in.
+        self._naive_as_utc = not require_offset and self.timezone is UTC
 
     def run_validation(self, data: Any = empty) -> Any:
         if type(data) is str and not self.read_only:  # DRF's empty-value checks pass it as is
@@ -228,13 +241,18 @@ class EventTimeField(serializers.DateTimeField):
                 pass
             else:
                 if parsed.tzinfo is None:
-                    return self.enforce_timezone(parsed)
+                    return self._aware(parsed)
                 try:
                     return parsed.astimezone(UTC)  # DRF's, for an aware time
                 except OverflowError:
                     pass
         result: datetime = super().to_internal_value(value)
         return result
+
+    def _aware(self, naive: datetime) -> datetime:
+        if self._naive_as_utc:
+            return naive.replace(tzinfo=UTC)  # as DRF's make_aware does, for UTC
+        return self.enforce_timezone(naive)
 
     def _check_form(self, value: str) -> None:
         """RFC 3339 exactly, or the legacy form where no offset is required; Python's parser
@@ -524,9 +542,6 @@ class V2EventSerializer(DeviceTimesSerializer):
     user_id = identifier_field()
     device_id = identifier_field()
     timezone = TimeZoneField()
-
-    def normalise(self, attrs: dict[str, Any]) -> dict[str, Any]:
-        return {**attrs, "event_id": str(attrs["event_id"])}
 
 
 class TrainingProgramSerializer(FixedFieldsSerializer):
