@@ -168,20 +168,21 @@ class Command(BaseCommand):
         recorded = iter(ingest_many(bootstrap.components().processor, items))
         statuses = []
         for position, item in chunk:
-            status, details = self._outcome(None if _not_json(item) else next(recorded), item)
-            if status in _REPORTED:
-                self._report(position, status, details)
+            ingested = None if _not_json(item) else next(recorded)
+            status = self._outcome(ingested)
+            if status in _REPORTED:  # the details of only these are written out
+                self._report(position, status, _details(ingested, item))
             statuses.append(status)
         return statuses
 
-    def _outcome(self, ingested: Ingested | None, item: Any) -> tuple[str, Any]:
+    def _outcome(self, ingested: Ingested | None) -> str:
         if ingested is None:
-            return REJECTED, {"non_field_errors": [f"Not JSON: {item}"]}
+            return REJECTED
         if ingested.result is not None:
             user_id = ingested.result.event.user_id
             self._users.add(user_id)
             self._caused += [(user_id, nid) for nid in ingested.result.notification_ids]
-        return ingested.status, ingested.as_body()
+        return ingested.status
 
     def _report(self, position: int, status: str, details: Any) -> None:
         self.stderr.write(f"event {position} {status}: {json.dumps(details, default=str)}")
@@ -234,6 +235,13 @@ _FULL = (
     "The memory store holds as many users as it may (EVENTS_MEMORY_MAX_USERS): raise it for "
     "this replay; events before the one refused were recorded."
 )
+
+
+def _details(ingested: Ingested | None, item: Any) -> Any:
+    """What is reported of an item refused: why, and the event as far as it was read."""
+    if ingested is None:
+        return {"non_field_errors": [f"Not JSON: {item}"]}
+    return ingested.as_body()
 
 
 def _refuse_combinations(options: dict[str, Any]) -> None:
