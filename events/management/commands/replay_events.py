@@ -17,7 +17,7 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 from events.domain.ruleset import RuleSet
 from events.ports import StoreFull, StoreUnavailable
 from events.service import what_if
-from events.service.ingestion import REJECTED, Ingested, ingest_many
+from events.service.ingestion import REJECTED, Ingested, ingest_many, replaying
 from events.service.processing import Outcome
 from events.service.signals import decisions_saved
 from events.wire.rules_file import RulesFileError
@@ -144,9 +144,10 @@ class Command(BaseCommand):
         self, parts: bootstrap.Components, source: TextIO, no_drain: bool
     ) -> tuple[Counter[str], Counter[str]]:
         parts.dispatcher.start()
-        tally = self._replay(source)
-        # Only this input's users: others on a shared store keep their reminders' own time.
-        drained = [] if no_drain else parts.processor.drain_reminders(self._users)
+        with replaying():
+            tally = self._replay(source)
+            # Only this input's users: others on a shared store keep their reminders' own time.
+            drained = [] if no_drain else parts.processor.drain_reminders(self._users)
         tally["drained"] = len(drained)
         self._caused += [(n.user_id, n.notification_id) for n in drained]
         return tally, _delivered(parts.outbox, self._caused)
