@@ -310,7 +310,7 @@ def sent_for(record: DecisionRecord) -> tuple[str, ...]:
 
 def _with_sent(state: UserState, record: DecisionRecord) -> UserState:
     window, first = state.window, record.events[0].event_id
-    sent = (*window.sent, *((event_id, first) for event_id in sent_for(record)))
+    sent = window.sent + tuple([(event_id, first) for event_id in sent_for(record)])
     return UserState(
         state.open_sessions,
         state.pending_reminder,

@@ -411,10 +411,6 @@ SHARED_FIELDS = frozenset(
 )
 
 
-def _shared(value: Any) -> Any:
-    return sys.intern(value) if isinstance(value, str) else value
-
-
 class EventSerializer(FixedFieldsSerializer):
     """Base of the per-type serializers: validated attributes become a domain event."""
 
@@ -440,11 +436,12 @@ class EventSerializer(FixedFieldsSerializer):
 
     def to_event(self, attrs: dict[str, Any]) -> Event:
         normalised = self.normalise(attrs)
-        values = {}
+        values: dict[str, Any] = {}
         for name, shared in self._event_fields:  # the event's fields, not all of the format's
             if name in normalised:
                 value = normalised[name]
-                values[name] = _shared(value) if shared else value
+                # One copy of each value of SHARED_FIELDS, however many events hold it.
+                values[name] = sys.intern(value) if shared and isinstance(value, str) else value
         return self.event_class(**values)
 
     def normalise(self, attrs: dict[str, Any]) -> dict[str, Any]:
