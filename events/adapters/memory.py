@@ -33,6 +33,7 @@ from events.ports import (
 )
 from eventsproject.platform.loops import Outage
 from notifications.adapters.memory import InMemoryOutboxStore
+from notifications.domain.notification import Notification
 from notifications.ports import OutboxStore
 
 FULL_REFUSALS = PromCounter(
@@ -94,6 +95,32 @@ class InMemoryEventRepository:
         self._counts: Counter[str] = Counter()
 
     def update(self, user_id: str, change_of: ChangeOf, event: Event | None = None) -> Committed:
+        queued: list[Notification] = []
+        committed = self._update(user_id, change_of, event, queued)
+        self._outbox.append(queued)
+        return committed
+
+    def update_many(self, work: Sequence[UnitOfWork]) -> list[Committed]:
+        """Each unit in turn (nothing to save in round trips); their notifications go to the
+        outbox together once the units are saved, or as far as they were, so that the
+        dispatcher is woken once, not once a unit."""
+        queued: list[Notification] = []
+        try:
+            return [
+                self._update(user_id, change_of, event, queued)
+                for user_id, change_of, event in work
+            ]
+        finally:
+            self._outbox.append(queued)
+
+    def _update(
+        self,
+        user_id: str,
+        change_of: ChangeOf,
+        event: Event | None,
+        queued: list[Notification],
+    ) -> Committed:
+        """`update`, but the notifications are added to `queued`, for the outbox."""
         stripe = self._stripe_of(user_id)
         with stripe:
             if user_id not in self._states:
@@ -108,10 +135,8 @@ class InMemoryEventRepository:
                     self._forget(event)  # so that a retry is processed, not a duplicate
                 raise
             self._commit(user_id, before, change, event)
+        queued += change.notifications
         return Committed(Arrival.NEW, change)
-
-    def update_many(self, work: Sequence[UnitOfWork]) -> list[Committed]:
-        return [self.update(*unit) for unit in work]  # nothing to save in round trips
 
     def user_state(self, user_id: str) -> UserState:
         with self._lock:
@@ -215,13 +240,11 @@ class InMemoryEventRepository:
         with self._lock:
             if change.state is not before:
                 self._save(user_id, before, change.state)
-            for record in change.records:
-                self._decision_log_of(user_id).append(record)
+            if change.records:
+                self._decision_log_of(user_id).extend(change.records)
             if event is not None:
                 self._recent.append(event)
                 self._counts[event.event_type] += 1
-        if change.notifications:
-            self._outbox.append(change.notifications)
 
     def _forget(self, event: Event) -> None:
         with self._lock:
@@ -237,10 +260,10 @@ class InMemoryEventRepository:
         elif self._states.pop(user_id, None) is not None:
             self._removed()
         armed = after.pending_reminder
-        if armed is not None and armed != before.pending_reminder and armed.due_at is not None:
+        if armed is not None and armed.due_at is not None and _new(armed, before.pending_reminder):
             self._push_due(armed.due_at, armed)
         sent = after.last_sent_reminder
-        if sent is not None and sent != before.last_sent_reminder and sent.due_at is not None:
+        if sent is not None and sent.due_at is not None and _new(sent, before.last_sent_reminder):
             self._sent_expiry.append((sent.due_at + self._limits.seen_max_age, sent))
 
     def _count_changes(self, before: UserState, after: UserState) -> None:
@@ -306,6 +329,11 @@ class InMemoryEventRepository:
 class _IdleUsers:
     seconds: float | None  # how long a user may stay idle (None: for ever)
     touched: OrderedDict[str, float] = field(default_factory=OrderedDict)
+
+
+def _new(reminder: Reminder, before: Reminder | None) -> bool:
+    """Whether `reminder` is not the one held before (the same object, most often)."""
+    return reminder is not before and reminder != before
 
 
 def _seconds(ttl: timedelta | None) -> float | None:

@@ -15,6 +15,7 @@ the window is `too_late`. Each outcome is a `DecisionRecord` in the user's
 decision log (`GET /v1/users/<id>/decisions`).
 """
 
+import hashlib
 import uuid
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
@@ -24,8 +25,10 @@ from types import MappingProxyType
 from typing import Any
 
 from events.domain.events import AppLaunched, Event, TrainingProgramStarted
+from events.domain.frozen import quick_init
 
 _DECISION_NAMESPACE = uuid.UUID("6f1c3c1e-9a59-4d4b-8f0e-6a1f2d1c7b10")
+_NAMESPACE_BYTES = _DECISION_NAMESPACE.bytes
 
 
 class Verdict(StrEnum):
@@ -51,6 +54,7 @@ class Trigger(StrEnum):
     END_OF_REPLAY = "end_of_replay"  # a replay's input ended with the reminder pending
 
 
+@quick_init
 @dataclass(frozen=True, slots=True)
 class Reminder:
     """A pending nudge for a user who launched the app and has not trained yet.
@@ -76,6 +80,7 @@ class Reminder:
 NOTHING: Mapping[str, Any] = MappingProxyType({})
 
 
+@quick_init
 @dataclass(frozen=True, slots=True)
 class Zone:
     """A user's zone as their events stated it (docs/time.md): the latest IANA name, and
@@ -95,6 +100,7 @@ class Zone:
 NO_ZONE = Zone()
 
 
+@quick_init
 @dataclass(frozen=True, slots=True)
 class Contact:
     """When a user may be told: their zone, and the trigger times of their recent
@@ -110,6 +116,7 @@ class Contact:
 NO_CONTACT = Contact()
 
 
+@quick_init
 @dataclass(frozen=True, slots=True)
 class Window:
     """A user's reorder window (events.domain.timeline): what a late event is re-decided over."""
@@ -138,6 +145,7 @@ class Window:
 NO_WINDOW = Window()
 
 
+@quick_init
 @dataclass(frozen=True, slots=True)
 class UserState:
     """A read-only snapshot of one user's state, handed to the rules."""
@@ -184,6 +192,7 @@ class UserState:
 NO_STATE = UserState(open_sessions=NOTHING)
 
 
+@quick_init
 @dataclass(frozen=True, slots=True)
 class DecisionRecord:
     """One entry of a user's decision log: an outcome and everything that led to it."""
@@ -207,26 +216,31 @@ class DecisionRecord:
         return self.about.user_id
 
 
+@quick_init
 @dataclass(frozen=True, slots=True)
 class OpenSession:
     started: TrainingProgramStarted
 
 
+@quick_init
 @dataclass(frozen=True, slots=True)
 class CloseSession:
     session_key: tuple[str, str]
 
 
+@quick_init
 @dataclass(frozen=True, slots=True)
 class ArmReminder:
     reminder: Reminder
 
 
+@quick_init
 @dataclass(frozen=True, slots=True)
 class CancelReminder:
     user_id: str
 
 
+@quick_init
 @dataclass(frozen=True, slots=True)
 class SendReminder:
     """The reminder leaves the pending state and is remembered as the last one sent."""
@@ -234,6 +248,7 @@ class SendReminder:
     reminder: Reminder
 
 
+@quick_init
 @dataclass(frozen=True, slots=True)
 class ForgetSentReminder:
     """A late start was recorded against the reminder sent: it is not counted twice."""
@@ -241,6 +256,7 @@ class ForgetSentReminder:
     user_id: str
 
 
+@quick_init
 @dataclass(frozen=True, slots=True)
 class NoteZone:
     """The user's events state a zone other than the one known."""
@@ -248,6 +264,7 @@ class NoteZone:
     zone: Zone
 
 
+@quick_init
 @dataclass(frozen=True, slots=True)
 class NoteNotified:
     """A notification of `rule` triggered `at` counts for the rule's cap; the rule's older
@@ -293,7 +310,7 @@ def sent_for(record: DecisionRecord) -> tuple[str, ...]:
 
 def _with_sent(state: UserState, record: DecisionRecord) -> UserState:
     window, first = state.window, record.events[0].event_id
-    sent = (*window.sent, *((event_id, first) for event_id in sent_for(record)))
+    sent = window.sent + tuple([(event_id, first) for event_id in sent_for(record)])
     return UserState(
         state.open_sessions,
         state.pending_reminder,
@@ -388,5 +405,11 @@ _EVOLVE: dict[type[Decision], Callable[[UserState, Any], UserState]] = {
 
 def decision_id(rule: str, *event_ids: str) -> str:
     """The same rule over the same events always yields the same id: the id of the
-    notification it causes, and so its `Idempotency-Key`."""
-    return str(uuid.uuid5(_DECISION_NAMESPACE, ":".join((rule, *event_ids))))
+    notification it causes, and so its `Idempotency-Key`. It is
+    `str(uuid.uuid5(namespace, "rule:id:..."))`, written without building the `UUID`."""
+    name = ":".join((rule, *event_ids)).encode()
+    digest = bytearray(hashlib.sha1(_NAMESPACE_BYTES + name).digest()[:16])  # RFC 4122: SHA-1
+    digest[6] = digest[6] & 0x0F | 0x50  # version 5
+    digest[8] = digest[8] & 0x3F | 0x80  # RFC 4122's variant
+    text = digest.hex()
+    return f"{text[:8]}-{text[8:12]}-{text[12:16]}-{text[16:20]}-{text[20:]}"

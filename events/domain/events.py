@@ -22,7 +22,10 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import ClassVar, TypeVar
 
+from events.domain.frozen import quick_init
 
+
+@quick_init
 @dataclass(frozen=True, slots=True)
 class Event:
     #: The type's name: v2's and CloudEvents' `type`, the API's, the stores'.
@@ -66,6 +69,7 @@ class Event:
         return self.received_at if corrected is None else corrected
 
 
+@quick_init
 @dataclass(frozen=True, slots=True)
 class TrainingProgramEvent(Event):
     """The payload of every training event: the program it is about."""
@@ -78,6 +82,7 @@ class TrainingProgramEvent(Event):
         return (self.user_id, self.training_program_id)
 
 
+@quick_init
 @dataclass(frozen=True, slots=True)
 class UnknownEvent(Event):
     """An event of a type this service does not handle (yet); no rule runs for it."""
@@ -119,6 +124,8 @@ class EventTypes:
             segment_name = segment or name.replace("_", " ").title()
             self._add(Declaration(name, event_class, legacy or name, segment_name))
             event_class.event_type = name
+            if "__slots__" in vars(event_class):  # a dataclass with slots, as every type here
+                quick_init(event_class)
             return event_class
 
         return declared

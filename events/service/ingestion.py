@@ -5,7 +5,9 @@ The single-event API, the batch API and `replay_events` all ingest through
 stamp each event with the server's receive time; a replay has no wall clock.
 """
 
-from collections.abc import Mapping
+import gc
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
 from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any
@@ -14,6 +16,7 @@ from rest_framework import status
 from rest_framework.exceptions import ValidationError
 
 from events.domain.events import Event
+from events.domain.frozen import quick_init
 from events.service.processing import EventProcessor, NewUserAdmission, Outcome, RecordResult
 from events.wire.formats import IncomingEventSerializer, detect_format
 from events.wire.representations import event_representation
@@ -39,6 +42,7 @@ _INCOMING = {
 }
 
 
+@quick_init
 @dataclass(frozen=True, slots=True)
 class Ingested:
     """What became of one incoming event: a record result, or the reasons it was rejected."""
@@ -153,3 +157,21 @@ def _with_sent_at(data: Any, key: str, sent_at: str | None) -> Any:
     if sent_at is None or not isinstance(data, Mapping) or key in data:
         return data
     return {**data, key: sent_at}
+
+
+@contextmanager
+def replaying() -> Iterator[None]:
+    """Around a replay: CPython's cycle collector paused, then as it was.
+
+    A replay keeps what it builds (each user's state and window, the decision log) and
+    makes no reference cycles (none in a replay of valid, invalid and repeated events), so
+    the collector, which scans what survived each time it runs, frees nothing there and
+    takes a tenth of a replay's time. Reference counting frees what is dropped, as ever.
+    """
+    collecting = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if collecting:
+            gc.enable()

@@ -27,6 +27,7 @@ from events.domain.decisions import (
     settle,
 )
 from events.domain.events import Event, UnknownEvent
+from events.domain.frozen import quick_init
 from events.domain.rules import Thresholds, release_reminder
 from events.ports import Arrival, Change, Committed, EventRepository, NeedsStoredState, UnitOfWork
 from events.service import metrics
@@ -58,6 +59,7 @@ class TooManyNewUsers(RuntimeError):
         self.wait = wait
 
 
+@quick_init
 @dataclass(frozen=True, slots=True)
 class RecordResult:
     outcome: Outcome

@@ -25,6 +25,7 @@ from django.utils import timezone
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import ISO_8601, serializers
 from rest_framework.fields import SkipField, empty
+from rest_framework.serializers import as_serializer_error
 from rest_framework.settings import api_settings
 
 from events.domain.events import Event, UnknownEvent, fingerprint
@@ -155,14 +156,25 @@ class StrictCharField(serializers.CharField):
 
 
 class StrictUUIDField(serializers.UUIDField):
-    """A UUID written as a JSON string: DRF's own would also read `true` or a number."""
+    """A UUID written as a JSON string (DRF's own would also read `true` or a number), read
+    as its canonical text: lower case, hyphenated."""
 
     default_error_messages = {"not_a_string": "Expected a string but got {input_type}."}
 
-    def to_internal_value(self, data: Any) -> Any:
+    def run_validation(self, data: Any = empty) -> Any:
+        # The common case past DRF's machinery: a UUID already written canonically is its
+        # own canonical text. Anything else goes DRF's way.
+        if type(data) is str and _CANONICAL_UUID.fullmatch(data) and not self.validators:
+            return data
+        return super().run_validation(data)
+
+    def to_internal_value(self, data: Any) -> Any:  # the text, not a UUID
         if not isinstance(data, str):
             self.fail("not_a_string", input_type=json_type_name(data))
-        return super().to_internal_value(data)
+        return str(super().to_internal_value(data))
+
+
+_CANONICAL_UUID = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
 
 
 class EventTimeField(serializers.DateTimeField):
@@ -193,6 +205,8 @@ class EventTimeField(serializers.DateTimeField):
             formats.append("%Y-%m-%d %H:%M:%S")
         super().__init__(default_timezone=UTC, input_formats=formats, **kwargs)
         self._iso_first = formats[0].lower() == ISO_8601
+        # DRF makes a naive time aware in the field's zone, UTC, which no time is invalid in.
+        self._naive_as_utc = not require_offset and self.timezone is UTC
 
     def run_validation(self, data: Any = empty) -> Any:
         if type(data) is str and not self.read_only:  # DRF's empty-value checks pass it as is
@@ -227,13 +241,18 @@ class EventTimeField(serializers.DateTimeField):
                 pass
             else:
                 if parsed.tzinfo is None:
-                    return self.enforce_timezone(parsed)
+                    return self._aware(parsed)
                 try:
                     return parsed.astimezone(UTC)  # DRF's, for an aware time
                 except OverflowError:
                     pass
         result: datetime = super().to_internal_value(value)
         return result
+
+    def _aware(self, naive: datetime) -> datetime:
+        if self._naive_as_utc:
+            return naive.replace(tzinfo=UTC)  # as DRF's make_aware does, for UTC
+        return self.enforce_timezone(naive)
 
     def _check_form(self, value: str) -> None:
         """RFC 3339 exactly, or the legacy form where no offset is required; Python's parser
@@ -340,6 +359,20 @@ class FixedFieldsSerializer(serializers.Serializer[Any]):
             readers.append((name, field.source_attrs[0], field.run_validation))
         return tuple(readers)
 
+    def run_validation(self, data: Any = empty) -> Any:
+        """DRF's steps for a JSON object, whose empty-value checks pass it as is (unless the
+        field is read-only); anything else goes DRF's way."""
+        if type(data) is not dict or self.read_only:
+            return super().run_validation(data)
+        value = self.to_internal_value(data)
+        try:
+            self.run_validators(value)
+            value = self.validate(value)
+        except (serializers.ValidationError, DjangoValidationError) as exc:
+            raise serializers.ValidationError(detail=as_serializer_error(exc)) from exc
+        assert value is not None, ".validate() should return the validated data"
+        return value
+
     def to_internal_value(self, data: Any) -> Any:
         """DRF's loop over the fields, as a plain one for a JSON object; once a field is
         invalid, DRF's own loop runs instead, to report every field's errors its way."""
@@ -378,10 +411,6 @@ SHARED_FIELDS = frozenset(
 )
 
 
-def _shared(value: Any) -> Any:
-    return sys.intern(value) if isinstance(value, str) else value
-
-
 class EventSerializer(FixedFieldsSerializer):
     """Base of the per-type serializers: validated attributes become a domain event."""
 
@@ -392,7 +421,10 @@ class EventSerializer(FixedFieldsSerializer):
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self._event_fields = frozenset(field.name for field in fields(self.event_class))
+        #: The domain event's fields, each with whether its value is shared (interned).
+        self._event_fields = tuple(
+            (field.name, field.name in SHARED_FIELDS) for field in fields(self.event_class)
+        )
 
     def to_internal_value(self, data: Any) -> Any:
         attrs = super().to_internal_value(data)
@@ -404,13 +436,13 @@ class EventSerializer(FixedFieldsSerializer):
 
     def to_event(self, attrs: dict[str, Any]) -> Event:
         normalised = self.normalise(attrs)
-        return self.event_class(
-            **{
-                name: _shared(value) if name in SHARED_FIELDS else value
-                for name, value in normalised.items()
-                if name in self._event_fields
-            }
-        )
+        values: dict[str, Any] = {}
+        for name, shared in self._event_fields:  # the event's fields, not all of the format's
+            if name in normalised:
+                value = normalised[name]
+                # One copy of each value of SHARED_FIELDS, however many events hold it.
+                values[name] = sys.intern(value) if shared and isinstance(value, str) else value
+        return self.event_class(**values)
 
     def normalise(self, attrs: dict[str, Any]) -> dict[str, Any]:
         """The format's attributes under the domain event's field names."""
@@ -507,9 +539,6 @@ class V2EventSerializer(DeviceTimesSerializer):
     user_id = identifier_field()
     device_id = identifier_field()
     timezone = TimeZoneField()
-
-    def normalise(self, attrs: dict[str, Any]) -> dict[str, Any]:
-        return {**attrs, "event_id": str(attrs["event_id"])}
 
 
 class TrainingProgramSerializer(FixedFieldsSerializer):

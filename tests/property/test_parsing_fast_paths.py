@@ -27,6 +27,7 @@ from events.wire.serializers import (
     EventTimeField,
     FixedFieldsSerializer,
     StrictCharField,
+    StrictUUIDField,
     TimeZoneField,
     TrainingProgramSerializer,
 )
@@ -129,6 +130,30 @@ def test_a_time_field_answers_as_drf_does(index: int, value: Any) -> None:
 
 def _drf_time_validation(field: EventTimeField, data: Any) -> Any:
     return serializers.Field.run_validation(field, data)
+
+
+UUIDS = st.one_of(
+    st.uuids().map(str),
+    st.uuids().map(lambda value: str(value).upper()),
+    st.uuids().map(lambda value: value.hex),
+    st.uuids().map(lambda value: f"{{{value}}}"),
+    st.uuids().map(lambda value: f"urn:uuid:{value}"),
+    st.uuids().map(lambda value: f" {value}"),
+    st.from_regex(r"\A[0-9a-fA-F-]{30,40}\Z"),
+    IDENTIFIERS,
+)
+
+
+@settings(max_examples=300)
+@given(UUIDS)
+def test_a_uuid_field_answers_as_drf_does_in_canonical_text(value: Any) -> None:
+    field = StrictUUIDField()
+
+    def drf(data: Any) -> Any:
+        read = serializers.Field.run_validation(field, data)
+        return str(read) if read is not None else read
+
+    assert outcome(field.run_validation, value) == outcome(drf, value)
 
 
 KEYS = [

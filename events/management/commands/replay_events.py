@@ -17,7 +17,7 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 from events.domain.ruleset import RuleSet
 from events.ports import StoreFull, StoreUnavailable
 from events.service import what_if
-from events.service.ingestion import REJECTED, Ingested, ingest_many
+from events.service.ingestion import REJECTED, Ingested, ingest_many, replaying
 from events.service.processing import Outcome
 from events.service.signals import decisions_saved
 from events.wire.rules_file import RulesFileError
@@ -144,9 +144,10 @@ class Command(BaseCommand):
         self, parts: bootstrap.Components, source: TextIO, no_drain: bool
     ) -> tuple[Counter[str], Counter[str]]:
         parts.dispatcher.start()
-        tally = self._replay(source)
-        # Only this input's users: others on a shared store keep their reminders' own time.
-        drained = [] if no_drain else parts.processor.drain_reminders(self._users)
+        with replaying():
+            tally = self._replay(source)
+            # Only this input's users: others on a shared store keep their reminders' own time.
+            drained = [] if no_drain else parts.processor.drain_reminders(self._users)
         tally["drained"] = len(drained)
         self._caused += [(n.user_id, n.notification_id) for n in drained]
         return tally, _delivered(parts.outbox, self._caused)
@@ -168,20 +169,21 @@ class Command(BaseCommand):
         recorded = iter(ingest_many(bootstrap.components().processor, items))
         statuses = []
         for position, item in chunk:
-            status, details = self._outcome(None if _not_json(item) else next(recorded), item)
-            if status in _REPORTED:
-                self._report(position, status, details)
+            ingested = None if _not_json(item) else next(recorded)
+            status = self._outcome(ingested)
+            if status in _REPORTED:  # the details of only these are written out
+                self._report(position, status, _details(ingested, item))
             statuses.append(status)
         return statuses
 
-    def _outcome(self, ingested: Ingested | None, item: Any) -> tuple[str, Any]:
+    def _outcome(self, ingested: Ingested | None) -> str:
         if ingested is None:
-            return REJECTED, {"non_field_errors": [f"Not JSON: {item}"]}
+            return REJECTED
         if ingested.result is not None:
             user_id = ingested.result.event.user_id
             self._users.add(user_id)
             self._caused += [(user_id, nid) for nid in ingested.result.notification_ids]
-        return ingested.status, ingested.as_body()
+        return ingested.status
 
     def _report(self, position: int, status: str, details: Any) -> None:
         self.stderr.write(f"event {position} {status}: {json.dumps(details, default=str)}")
@@ -234,6 +236,13 @@ _FULL = (
     "The memory store holds as many users as it may (EVENTS_MEMORY_MAX_USERS): raise it for "
     "this replay; events before the one refused were recorded."
 )
+
+
+def _details(ingested: Ingested | None, item: Any) -> Any:
+    """What is reported of an item refused: why, and the event as far as it was read."""
+    if ingested is None:
+        return {"non_field_errors": [f"Not JSON: {item}"]}
+    return ingested.as_body()
 
 
 def _refuse_combinations(options: dict[str, Any]) -> None:
